@@ -1,0 +1,116 @@
+"""
+suno-async: a typed asyncio SDK for the Suno music API as sold by open.suno.cn.
+
+Open an :class:`AsyncSuno` session, start songs, and await any number of them together:
+the session's watcher polls all outstanding tasks in a few batch queries per tick.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._client import DEFAULT_BASE_URL, AsyncSuno
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    ConfigurationError,
+    InsufficientPointsError,
+    NetworkError,
+    NotFoundError,
+    RateLimitError,
+    RequestInfo,
+    ServerError,
+    SessionClosedError,
+    SunoError,
+    SunoTimeoutError,
+    TaskFailedError,
+    TransportError,
+    UndecodableResponseError,
+    ValidationError,
+    WaitTimeoutError,
+)
+from ._models import (
+    DEFAULT_MODEL,
+    AlignedLyricsRequest,
+    AlignedWord,
+    Balance,
+    ConvertWavRequest,
+    CropRequest,
+    FileInfo,
+    GenerateRequest,
+    LyricsAlignment,
+    RemasterRequest,
+    Song,
+    SpeedRequest,
+    StatusChange,
+    Task,
+    TaskHandle,
+    TaskKind,
+    TaskStatus,
+    UploadRequest,
+    Video,
+    VideoRequest,
+    Wav,
+    WholeSongRequest,
+)
+from ._transport import RawResponse, RetryPolicy, Timeouts
+from ._watcher import PollPolicy, TaskWatcher, WatcherStats
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_MODEL",
+    "APIError",
+    "AlignedLyricsRequest",
+    "AlignedWord",
+    "AsyncSuno",
+    "AuthenticationError",
+    "Balance",
+    "ConfigurationError",
+    "ConvertWavRequest",
+    "CropRequest",
+    "FileInfo",
+    "GenerateRequest",
+    "InsufficientPointsError",
+    "LyricsAlignment",
+    "NetworkError",
+    "NotFoundError",
+    "PollPolicy",
+    "RateLimitError",
+    "RawResponse",
+    "RemasterRequest",
+    "RequestInfo",
+    "RetryPolicy",
+    "ServerError",
+    "SessionClosedError",
+    "Song",
+    "SpeedRequest",
+    "StatusChange",
+    "SunoError",
+    "SunoTimeoutError",
+    "Task",
+    "TaskFailedError",
+    "TaskHandle",
+    "TaskKind",
+    "TaskStatus",
+    "TaskWatcher",
+    "Timeouts",
+    "TransportError",
+    "UndecodableResponseError",
+    "UploadRequest",
+    "ValidationError",
+    "Video",
+    "VideoRequest",
+    "WaitTimeoutError",
+    "WatcherStats",
+    "Wav",
+    "WholeSongRequest",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        from importlib.metadata import version  # noqa: PLC0415
+
+        return version("suno-async")
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

@@ -1,0 +1,555 @@
+"""AsyncSuno: the session, with one coroutine per endpoint and the watcher that awaits tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, Final, Literal, TypeVar, overload
+
+import aiohttp
+import anyio
+
+from ._convert import (
+    WireFormatError,
+    decode_result,
+    encode_request,
+    parse_task_ids,
+    structure_balance,
+    structure_task,
+)
+from ._errors import (
+    ConfigurationError,
+    NotFoundError,
+    RequestInfo,
+    SunoError,
+    TaskFailedError,
+    UndecodableResponseError,
+)
+from ._models import (
+    DEFAULT_MODEL,
+    AlignedLyricsRequest,
+    Balance,
+    ConvertWavRequest,
+    CropRequest,
+    GenerateRequest,
+    LyricsAlignment,
+    RemasterRequest,
+    Song,
+    SpeedRequest,
+    StatusChange,
+    Task,
+    TaskHandle,
+    TaskKind,
+    TaskStatus,
+    UploadRequest,
+    Video,
+    VideoRequest,
+    Wav,
+    WholeSongRequest,
+    check_task_id,
+)
+from ._transport import RawResponse, RetryPolicy, Timeouts, Transport, check_base_url
+from ._watcher import PollPolicy, TaskWatcher, WatcherStats, first_polls
+
+__all__ = ["DEFAULT_BASE_URL", "AsyncSuno"]
+
+DEFAULT_BASE_URL: Final = "https://open.suno.cn/api/v1"
+logger: Final = logging.getLogger("suno_async")
+
+R = TypeVar("R", Song, LyricsAlignment, Video, Wav, Task)
+Waitable = TaskHandle[Any] | int
+
+
+def _user_agent() -> str:
+    from . import __version__  # noqa: PLC0415  (the version is read lazily from metadata)
+
+    return f"suno-async/{__version__} aiohttp/{aiohttp.__version__}"
+
+
+class AsyncSuno:
+    """
+    A session with the Suno API: one coroutine per endpoint, and a watcher that awaits every
+    started task of the session together in batch queries.
+
+    Use it as ``async with AsyncSuno() as suno:``; it is safe to share among any number of
+    coroutines. The key comes from ``api_key`` or ``SUNO_API_KEY``, the base URL from
+    ``base_url`` or ``SUNO_BASE_URL``.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        session: aiohttp.ClientSession | None = None,
+        timeouts: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        poll: PollPolicy | None = None,
+        allow_insecure_http: bool = False,
+        on_status_change: Callable[[StatusChange], object] | None = None,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("SUNO_API_KEY")
+        if not key or not key.strip():
+            msg = (
+                "no API key: pass AsyncSuno(api_key=...) or set SUNO_API_KEY "
+                "(for offline use, start suno_async.testing.FakeSunoServer)"
+            )
+            raise ConfigurationError(msg)
+        url = base_url or os.environ.get("SUNO_BASE_URL") or DEFAULT_BASE_URL
+        self.base_url = check_base_url(url, allow_insecure_http=allow_insecure_http)
+        self._transport = Transport(
+            api_key=key.strip(),
+            base_url=self.base_url,
+            timeouts=timeouts or Timeouts(),
+            retry=retry or RetryPolicy(),
+            session=session,
+            user_agent=_user_agent(),
+        )
+        self._watcher = TaskWatcher(
+            self._transport, poll or PollPolicy(), on_status_change=on_status_change
+        )
+        self._host: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<AsyncSuno base_url={str(self.base_url)!r} {state}>"
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def __aenter__(self) -> AsyncSuno:
+        if self._closed:
+            msg = "this AsyncSuno session is closed; create a new one"
+            raise RuntimeError(msg)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """
+        Stop watching and close the HTTP session (unless the caller passed it in).
+
+        Pending awaiters get :class:`SessionClosedError` naming their task id: the tasks go on
+        on the service and can be awaited by id from a new session.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._watcher.close()
+        with anyio.CancelScope(shield=True):
+            if self._host is not None:
+                self._host.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._host
+            await self._transport.aclose()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def _ensure_watching(self) -> None:
+        """Start the poll loop on first use, in a task group this session owns."""
+        if self._closed:
+            msg = "this AsyncSuno session is closed; create a new one to wait on tasks"
+            raise RuntimeError(msg)
+        if self._host is None:
+            self._host = asyncio.get_running_loop().create_task(
+                self._host_watcher(), name="suno-async task watcher"
+            )
+
+    async def _host_watcher(self) -> None:
+        # A task of its own hosts the group, so the session can be opened and closed from
+        # different tasks (fixtures, web app lifespans) without crossing cancel scopes.
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._watcher.run)
+
+    # --- raw access ---------------------------------------------------------------------
+
+    @property
+    def last_response(self) -> RawResponse | None:
+        """The HTTP response of this asyncio task's latest call (status, headers)."""
+        return self._transport.last_response.get()
+
+    @property
+    def stats(self) -> WatcherStats:
+        """The watcher's counters: requests, tasks resolved, polls per tick."""
+        return self._watcher.stats
+
+    @property
+    def watcher(self) -> TaskWatcher:
+        return self._watcher
+
+    @property
+    def requests_sent(self) -> int:
+        """Every HTTP request this session sent, calls and polls, attempts included."""
+        return self._transport.requests_sent
+
+    # --- endpoints ----------------------------------------------------------------------
+
+    async def balance(self) -> Balance:
+        """Points left on the account (free)."""
+        data = await self._transport.call("GET", "/points/balance", paid=False)
+        balance: Balance = self._decode(
+            lambda: structure_balance(data), "GET", "/points/balance", data
+        )
+        return balance
+
+    async def generate(
+        self,
+        *,
+        title: str,
+        description: str | None = None,
+        lyrics: str | None = None,
+        tags: str | None = None,
+        model: str = DEFAULT_MODEL,
+        negative_tags: str | None = None,
+        instrumental: bool = False,
+        vocal_gender: Literal["m", "f"] | None = None,
+        style_weight: float | None = None,
+        weirdness: float | None = None,
+    ) -> tuple[TaskHandle[Song], ...]:
+        """
+        Start two songs (0.36 CNY): from a ``description`` (the service writes the lyrics),
+        or from your ``lyrics`` with style ``tags``. Returns one handle per song.
+        """
+        request = GenerateRequest(
+            model=model,
+            title=title,
+            description=description,
+            lyrics=lyrics,
+            tags=tags,
+            negative_tags=negative_tags,
+            instrumental=instrumental,
+            vocal_gender=vocal_gender,
+            style_weight=style_weight,
+            weirdness=weirdness,
+        )
+        return await self.submit_generate(request)
+
+    async def extend(
+        self,
+        clip_id: str,
+        *,
+        continue_at: float,
+        title: str,
+        lyrics: str | None = None,
+        description: str | None = None,
+        tags: str | None = None,
+        model: str = DEFAULT_MODEL,
+        negative_tags: str | None = None,
+        instrumental: bool = False,
+        vocal_gender: Literal["m", "f"] | None = None,
+        style_weight: float | None = None,
+        weirdness: float | None = None,
+        audio_weight: float | None = None,
+    ) -> tuple[TaskHandle[Song], ...]:
+        """Continue the clip ``clip_id`` (a Suno id) from ``continue_at`` seconds: two songs."""
+        request = GenerateRequest(
+            model=model,
+            title=title,
+            description=description,
+            lyrics=lyrics,
+            tags=tags,
+            negative_tags=negative_tags,
+            instrumental=instrumental,
+            vocal_gender=vocal_gender,
+            style_weight=style_weight,
+            weirdness=weirdness,
+            audio_weight=audio_weight,
+            continue_clip_id=clip_id,
+            continue_at=continue_at,
+        )
+        return await self.submit_generate(request)
+
+    async def cover(
+        self,
+        clip_id: str,
+        *,
+        title: str,
+        lyrics: str | None = None,
+        description: str | None = None,
+        tags: str | None = None,
+        model: str = DEFAULT_MODEL,
+        negative_tags: str | None = None,
+        instrumental: bool = False,
+        vocal_gender: Literal["m", "f"] | None = None,
+        style_weight: float | None = None,
+        weirdness: float | None = None,
+        audio_weight: float | None = None,
+    ) -> tuple[TaskHandle[Song], ...]:
+        """Cover the clip ``clip_id`` (a Suno id) in a new style: two songs."""
+        request = GenerateRequest(
+            model=model,
+            title=title,
+            description=description,
+            lyrics=lyrics,
+            tags=tags,
+            negative_tags=negative_tags,
+            instrumental=instrumental,
+            vocal_gender=vocal_gender,
+            style_weight=style_weight,
+            weirdness=weirdness,
+            audio_weight=audio_weight,
+            cover_clip_id=clip_id,
+        )
+        return await self.submit_generate(request)
+
+    async def submit_generate(self, request: GenerateRequest) -> tuple[TaskHandle[Song], ...]:
+        """Send a prepared :class:`GenerateRequest` (new song, extend or cover)."""
+        ids = await self._start("/music/generate", request)
+        return tuple(TaskHandle(i, TaskKind.SONG, suno=self) for i in ids)
+
+    async def upload(self, audio_url: str) -> TaskHandle[Song]:
+        """Upload reference audio by URL (0.01 CNY), for a later extend or cover."""
+        return await self._start_one("/music/upload", UploadRequest(audio_url), TaskKind.SONG)
+
+    async def whole_song(self, clip_id: str) -> TaskHandle[Song]:
+        """Join a chain of extensions ending at ``clip_id`` into one song (0.01 CNY)."""
+        return await self._start_one("/music/whole-song", WholeSongRequest(clip_id), TaskKind.SONG)
+
+    async def aligned_lyrics(self, suno_id: str, lyrics: str) -> TaskHandle[LyricsAlignment]:
+        """Word timestamps for a finished song's lyrics (0.01 CNY)."""
+        request = AlignedLyricsRequest(suno_id=suno_id, lyrics=lyrics)
+        return await self._start_one("/music/aligned-lyrics", request, TaskKind.ALIGNMENT)
+
+    async def remaster(
+        self,
+        clip_id: str,
+        model: Literal["chirp-carp", "chirp-bass", "chirp-up"],
+        variation: Literal["subtle", "normal", "high"] | None = None,
+    ) -> tuple[TaskHandle[Song], ...]:
+        """Remaster a clip (0.36 CNY, two songs); ``variation`` only with v5 ``chirp-carp``."""
+        request = RemasterRequest(clip_id=clip_id, model=model, variation=variation)
+        ids = await self._start("/music/upsample", request)
+        return tuple(TaskHandle(i, TaskKind.SONG, suno=self) for i in ids)
+
+    async def video(self, task_id: int, suno_id: str) -> TaskHandle[Video]:
+        """A music video for a finished song task (0.01 CNY)."""
+        request = VideoRequest(task_id=task_id, suno_id=suno_id)
+        return await self._start_one("/music/video", request, TaskKind.VIDEO)
+
+    async def convert_wav(self, task_id: int, suno_id: str) -> TaskHandle[Wav]:
+        """A WAV file of a finished song task (0.01 CNY)."""
+        request = ConvertWavRequest(task_id=task_id, suno_id=suno_id)
+        return await self._start_one("/music/convert-wav", request, TaskKind.WAV)
+
+    async def crop(self, clip_id: str, start_s: float, end_s: float) -> TaskHandle[Song]:
+        """Keep ``start_s`` to ``end_s`` seconds of a clip (0.01 CNY)."""
+        request = CropRequest(clip_id=clip_id, start_s=start_s, end_s=end_s)
+        return await self._start_one("/music/crop", request, TaskKind.SONG)
+
+    async def speed(
+        self,
+        clip_id: str,
+        multiplier: float,
+        keep_pitch: bool = False,
+        title: str | None = None,
+    ) -> TaskHandle[Song]:
+        """A faster or slower copy of a clip (0.01 CNY); ``multiplier`` from 0.25 to 2."""
+        request = SpeedRequest(
+            clip_id=clip_id, multiplier=multiplier, keep_pitch=keep_pitch, title=title
+        )
+        return await self._start_one("/music/speed", request, TaskKind.SONG)
+
+    async def get_task(self, task_id: int) -> Task:
+        """One task as the service sees it now (free); see :meth:`wait` to await it."""
+        task_id = check_task_id("task_id", task_id)
+        path = "/music/task"
+        data = await self._transport.call("GET", path, paid=False, params={"id": str(task_id)})
+        if data is None:
+            raise NotFoundError(f"GET {path}: task {task_id} is unknown to the service", status=200)
+        task: Task = self._decode(lambda: structure_task(data), "GET", path, data)
+        return task
+
+    async def get_tasks(self, task_ids: Sequence[int]) -> list[Task]:
+        """
+        Many tasks at once (free), paging through the batch query itself.
+
+        Ids the service does not know are left out of the result.
+        """
+        ids = [check_task_id("task_ids", i) for i in task_ids]
+        return await self._watcher.fetch_tasks(ids)
+
+    # --- waiting ------------------------------------------------------------------------
+
+    def handle(self, task_id: int, kind: TaskKind = TaskKind.TASK) -> TaskHandle[Any]:
+        """Rebuild a handle from a saved task id, e.g. after a restart."""
+        return TaskHandle(check_task_id("task_id", task_id), kind, suno=self)
+
+    def _handles(self, items: Sequence[Waitable]) -> list[TaskHandle[Any]]:
+        if isinstance(items, (TaskHandle, int, str)):
+            msg = "pass a list of handles or task ids, e.g. suno.wait([handle])"
+            raise TypeError(msg)
+        return [
+            item if isinstance(item, TaskHandle) else self.handle(item, TaskKind.TASK)
+            for item in items
+        ]
+
+    @overload
+    async def wait(
+        self,
+        items: Sequence[TaskHandle[R]],
+        *,
+        timeout: float | None = ...,
+        return_exceptions: Literal[False] = ...,
+    ) -> list[R]: ...
+    @overload
+    async def wait(
+        self,
+        items: Sequence[int],
+        *,
+        timeout: float | None = ...,
+        return_exceptions: Literal[False] = ...,
+    ) -> list[Task]: ...
+    @overload
+    async def wait(
+        self,
+        items: Sequence[TaskHandle[R]],
+        *,
+        timeout: float | None = ...,
+        return_exceptions: Literal[True],
+    ) -> list[R | SunoError]: ...
+    @overload
+    async def wait(
+        self,
+        items: Sequence[int],
+        *,
+        timeout: float | None = ...,
+        return_exceptions: Literal[True],
+    ) -> list[Task | SunoError]: ...
+    @overload
+    async def wait(
+        self,
+        items: Sequence[Waitable],
+        *,
+        timeout: float | None = ...,
+        return_exceptions: bool = ...,
+    ) -> list[Any]: ...
+
+    async def wait(
+        self,
+        items: Sequence[Waitable],
+        *,
+        timeout: float | None = None,
+        return_exceptions: bool = False,
+    ) -> list[Any]:
+        """
+        Await many tasks together; results come back in the order given.
+
+        Handles give their typed result (a :class:`Song`, ...); plain task ids give the
+        :class:`Task`. A failed task raises :class:`TaskFailedError` once all are done, or,
+        with ``return_exceptions=True``, stands in the list as its error. ``timeout`` raises
+        :class:`WaitTimeoutError` listing the unfinished ids; they keep running.
+        """
+        handles = self._handles(items)
+        self._ensure_watching()
+        policy = self._watcher.policy
+        outcomes = await self._watcher.wait(
+            [h.task_id for h in handles], first_polls((h.kind for h in handles), policy), timeout
+        )
+        results = [_result(h, o) for h, o in zip(handles, outcomes, strict=True)]
+        if not return_exceptions:
+            for result in results:
+                if isinstance(result, SunoError):
+                    raise result
+        return results
+
+    async def as_completed(
+        self,
+        items: Sequence[Waitable],
+        *,
+        timeout: float | None = None,
+        return_exceptions: bool = False,
+    ) -> AsyncIterator[Any]:
+        """
+        Yield each task's result as it finishes, first finished first.
+
+        Results carry their ``task_id``; failures raise (or are yielded, with
+        ``return_exceptions=True``) as :class:`TaskFailedError` in their turn.
+        """
+        handles = self._handles(items)
+        self._ensure_watching()
+        policy = self._watcher.policy
+        stream = self._watcher.as_completed(
+            [h.task_id for h in handles], first_polls((h.kind for h in handles), policy), timeout
+        )
+        try:
+            async for index, outcome in stream:
+                result = _result(handles[index], outcome)
+                if isinstance(result, SunoError) and not return_exceptions:
+                    raise result
+                yield result
+        finally:
+            await stream.aclose()
+
+    async def watch(self, item: Waitable, *, timeout: float | None = None) -> Any:
+        """Await one task (a handle or a plain id) through the shared watcher."""
+        return (await self.wait([item], timeout=timeout))[0]
+
+    def status_changes(self) -> AsyncIterator[StatusChange]:
+        """Every status change the watcher sees from now on, for progress displays."""
+        return self._watcher.status_changes()
+
+    @staticmethod
+    def result_of(task: Task, kind: TaskKind) -> Any:
+        """Read a finished :class:`Task` as the result its kind promises."""
+        return _result(TaskHandle(task.id, kind), task, raise_errors=True)
+
+    # --- plumbing -----------------------------------------------------------------------
+
+    async def _start(self, path: str, request: object) -> list[int]:
+        body = encode_request(request)
+        data = await self._transport.call("POST", path, paid=True, json_body=body)
+        ids: list[int] = self._decode(lambda: parse_task_ids(data), "POST", path, data, paid=True)
+        logger.info("POST %s started task(s) %s", path, ", ".join(map(str, ids)))
+        return ids
+
+    async def _start_one(self, path: str, request: object, kind: TaskKind) -> TaskHandle[Any]:
+        ids = await self._start(path, request)
+        return TaskHandle(ids[0], kind, suno=self)
+
+    @staticmethod
+    def _decode(
+        fn: Callable[[], Any], method: str, path: str, data: object, *, paid: bool = False
+    ) -> Any:
+        try:
+            return fn()
+        except (WireFormatError, ValueError, TypeError, KeyError) as exc:
+            snippet = repr(data)[:200]
+            charged = (
+                "; the call was accepted and charged: its task ids are in the snippet"
+                if paid
+                else ""
+            )
+            raise UndecodableResponseError(
+                f"{method} {path}: the answer's data could not be read ({exc}){charged}",
+                snippet=snippet,
+                request=RequestInfo(method, path, paid=paid),
+                may_have_charged=paid,
+            ) from exc
+
+
+def _result(
+    handle: TaskHandle[Any], outcome: Task | SunoError, *, raise_errors: bool = False
+) -> Any:
+    if isinstance(outcome, SunoError):
+        return outcome
+    if outcome.status is TaskStatus.FAILED:
+        error: SunoError = TaskFailedError(outcome.id, outcome.errormsg, outcome.errormsg_en)
+        if raise_errors:
+            raise error
+        return error
+    try:
+        return decode_result(outcome, handle.kind)
+    except (WireFormatError, ValueError, TypeError) as exc:
+        error = UndecodableResponseError(
+            f"task {outcome.id}: its {handle.kind.value} result could not be read ({exc})",
+            snippet=str(outcome.extend)[:200],
+        )
+        if raise_errors:
+            raise error from exc
+        return error

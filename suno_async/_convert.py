@@ -1,0 +1,506 @@
+"""
+The one place that knows the wire format.
+
+Every quirk the API reference leaves open is absorbed here: camelCase or snake_case names,
+numbers sent as strings, null or missing fields, unknown new fields (ignored, kept in
+``extra``), ``extend`` as a JSON string or already decoded or empty while a task runs, and
+``success``/``message`` at either level of the envelope. Nothing else reads raw dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Any, Final, TypeVar
+
+import attrs
+import cattrs
+from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+from ._models import (
+    EMPTY,
+    AlignedLyricsRequest,
+    AlignedWord,
+    Balance,
+    ConvertWavRequest,
+    CropRequest,
+    FileInfo,
+    GenerateRequest,
+    LyricsAlignment,
+    RemasterRequest,
+    Song,
+    SpeedRequest,
+    Task,
+    TaskKind,
+    TaskStatus,
+    UploadRequest,
+    Video,
+    VideoRequest,
+    Wav,
+    WholeSongRequest,
+)
+
+__all__ = [
+    "Envelope",
+    "Page",
+    "WireFormatError",
+    "converter",
+    "decode_result",
+    "encode_request",
+    "parse_batch",
+    "parse_envelope",
+    "parse_task_ids",
+    "peek_row",
+    "structure_balance",
+    "structure_task",
+]
+
+T = TypeVar("T")
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+class WireFormatError(ValueError):
+    """A body parsed as JSON but is not shaped like the API's answer."""
+
+
+@lru_cache(maxsize=512)
+def _snake(key: str) -> str:
+    return _CAMEL.sub(r"_\1", key).lower()
+
+
+def _snake_keys(obj: Mapping[str, Any]) -> dict[str, Any]:
+    return {_snake(k): v for k, v in obj.items()}
+
+
+def _as_mapping(obj: object, what: str) -> Mapping[str, Any]:
+    if not isinstance(obj, Mapping):
+        msg = f"{what} should be a JSON object, got {type(obj).__name__}"
+        raise WireFormatError(msg)
+    return obj
+
+
+# --- primitive quirks -------------------------------------------------------------------
+
+
+def _int(value: object, _: object = None) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return int(text)
+        except ValueError:
+            number = float(text)
+            if number.is_integer():
+                return int(number)
+    msg = f"expected an integer, got {value!r}"
+    raise WireFormatError(msg)
+
+
+def _float(value: object, _: object = None) -> float:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        return float(value.strip())
+    msg = f"expected a number, got {value!r}"
+    raise WireFormatError(msg)
+
+
+def _str(value: object, _: object = None) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    msg = f"expected a string, got {value!r}"
+    raise WireFormatError(msg)
+
+
+def _bool(value: object, _: object = None) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value != 0
+    if isinstance(value, str) and value.strip().lower() in {"true", "1", "yes"}:
+        return True
+    if isinstance(value, str) and value.strip().lower() in {"false", "0", "no", ""}:
+        return False
+    msg = f"expected a boolean, got {value!r}"
+    raise WireFormatError(msg)
+
+
+def _status(value: object, _: object = None) -> TaskStatus:
+    return TaskStatus(_int(value))
+
+
+def _raw(value: Any, _: object = None) -> Any:
+    return value
+
+
+def _optional(fn: Callable[[object, object], T]) -> Callable[[object, object], T | None]:
+    def structure(value: object, type_: object) -> T | None:
+        if value is None or value == "":
+            return None
+        return fn(value, type_)
+
+    return structure
+
+
+converter: Final = cattrs.Converter(forbid_extra_keys=False, detailed_validation=False)
+for _type, _fn in ((int, _int), (float, _float), (str, _str), (bool, _bool)):
+    converter.register_structure_hook(_type, _fn)
+    converter.register_structure_hook(_type | None, _optional(_fn))
+converter.register_structure_hook(TaskStatus, _status)
+
+# Field names on the wire, where they differ from ours.
+_WIRE_NAMES: Final[Mapping[type, Mapping[str, str]]] = {
+    FileInfo: {"mp3_url": "mp3Url", "mp4_url": "mp4Url", "cover_url": "coverUrl"},
+    Task: {"file_info": "fileInfo", "errormsg_en": "errormsgEn"},
+}
+
+
+def _register_wire_class(cls: type[Any]) -> None:
+    """
+    Structure from snake_case (the wire's camelCase folded first), keeping unknown keys.
+
+    Unstructuring writes the wire's own names, so round trips exercise the same quirks.
+    """
+    names = _WIRE_NAMES.get(cls, {})
+    fields = attrs.fields(cls)
+    known = {f.name for f in fields}
+    has_extra = "extra" in known
+    overrides: dict[str, Any] = {}
+    if has_extra:
+        overrides["extra"] = override(struct_hook=_raw, omit=True)
+    if "extend" in known:
+        overrides["extend"] = override(struct_hook=_raw)
+    generated = make_dict_structure_fn(cls, converter, **overrides)
+
+    def structure(obj: object, _: object) -> Any:
+        data = _snake_keys(_as_mapping(obj, cls.__name__))
+        instance = generated(data, cls)
+        if has_extra:
+            extra = {k: v for k, v in data.items() if k not in known}
+            if extra:
+                object.__setattr__(instance, "extra", MappingProxyType(extra))
+        return instance
+
+    unstructure_overrides: dict[str, Any] = {
+        name: override(rename=wire) for name, wire in names.items()
+    }
+    if has_extra:
+        unstructure_overrides["extra"] = override(omit=True)
+    generated_unstructure = make_dict_unstructure_fn(cls, converter, **unstructure_overrides)
+
+    def unstructure(instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = generated_unstructure(instance)
+        if has_extra:
+            data.update(instance.extra)
+        return data
+
+    converter.register_structure_hook(cls, structure)
+    converter.register_unstructure_hook(cls, unstructure)
+
+
+for _cls in (Balance, FileInfo, Task, AlignedWord):
+    _register_wire_class(_cls)
+
+
+def _optional_file_info(value: object, _: object) -> FileInfo | None:
+    if not value or not isinstance(value, Mapping):
+        return None
+    return converter.structure(value, FileInfo)
+
+
+converter.register_structure_hook(FileInfo | None, _optional_file_info)
+
+
+# --- envelope ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Envelope:
+    """The API's ``{"code", "message", "data", "success"}`` wrapper, read leniently."""
+
+    code: int | None
+    message: str
+    success: bool | None
+    data: Any
+
+    @property
+    def ok(self) -> bool:
+        if self.success is False:
+            return False
+        return self.code is None or self.code == 200
+
+
+def parse_envelope(body: object) -> Envelope:
+    """
+    Read the envelope; ``success`` and ``message`` may sit inside ``data`` instead.
+
+    A body with neither ``code`` nor ``success`` nor ``data`` is not an envelope at all.
+    """
+    top = _as_mapping(body, "the response")
+    if not {"code", "data", "success"} & top.keys():
+        msg = "the response has no code, data or success: not the API's envelope"
+        raise WireFormatError(msg)
+    data = top.get("data")
+    inner = data if isinstance(data, Mapping) else EMPTY
+    code = top.get("code", inner.get("code") if "success" in inner else None)
+    success = top.get("success", inner.get("success"))
+    message = top.get("message", inner.get("message")) or top.get("msg") or ""
+    return Envelope(
+        code=None if code is None else _int(code),
+        message=str(message),
+        success=None if success is None else _bool(success),
+        data=data,
+    )
+
+
+# --- typed results ----------------------------------------------------------------------
+
+
+def structure_balance(data: object) -> Balance:
+    if isinstance(data, (int, str)) and not isinstance(data, bool):
+        return Balance(remaining_points=_int(data))
+    balance: Balance = converter.structure(data, Balance)
+    return balance
+
+
+def parse_task_ids(data: object) -> list[int]:
+    """A call's new task ids: one id, a list of them, or either as strings or objects."""
+    if isinstance(data, Mapping):
+        for key in ("ids", "task_ids", "taskIds", "id", "task_id", "taskId"):
+            if key in data:
+                return parse_task_ids(data[key])
+        msg = f"no task id in {sorted(data)!r}"
+        raise WireFormatError(msg)
+    if isinstance(data, list):
+        return [_int(item) for item in data]
+    if isinstance(data, str) and "," in data:
+        return [_int(part) for part in data.split(",") if part.strip()]
+    if data is None:
+        msg = "the call returned no task id"
+        raise WireFormatError(msg)
+    return [_int(data)]
+
+
+def structure_task(row: object) -> Task:
+    task: Task = converter.structure(row, Task)
+    return task
+
+
+def peek_row(row: object) -> tuple[int, TaskStatus]:
+    """Id and status only: what a poll needs for a task that is still running."""
+    if not isinstance(row, Mapping):
+        msg = f"a task row should be a JSON object, got {type(row).__name__}"
+        raise WireFormatError(msg)
+    task_id = row.get("id")
+    if task_id is None:
+        task_id = row.get("task_id", row.get("taskId"))
+    return _int(task_id), _status(row.get("status"))
+
+
+@attrs.frozen
+class Page:
+    """One page of a batch query: its rows, still raw, and the total when the service says."""
+
+    rows: tuple[Any, ...]
+    total: int | None
+
+
+def parse_batch(data: object) -> Page:
+    if isinstance(data, list):
+        return Page(rows=tuple(data), total=None)
+    mapping = _as_mapping(data, "a batch query's data")
+    rows = mapping.get("rows", mapping.get("list", mapping.get("records"))) or ()
+    if not isinstance(rows, (list, tuple)):
+        msg = f"batch rows should be a list, got {type(rows).__name__}"
+        raise WireFormatError(msg)
+    total = mapping.get("total")
+    return Page(rows=tuple(rows), total=None if total is None else _int(total))
+
+
+def _decoded_extend(task: Task) -> Any:
+    raw = task.extend
+    if isinstance(raw, str):
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            msg = f"task {task.id}: extend is not valid JSON ({exc})"
+            raise WireFormatError(msg) from exc
+    return raw
+
+
+def _clips(extend: Any) -> list[Mapping[str, Any]]:
+    if isinstance(extend, Mapping):
+        for key in ("clips", "data", "songs"):
+            if isinstance(extend.get(key), list):
+                return [c for c in extend[key] if isinstance(c, Mapping)]
+        return [extend] if "id" in extend else []
+    if isinstance(extend, list):
+        return [c for c in extend if isinstance(c, Mapping)]
+    return []
+
+
+_SONG_FIELDS: Final = {f.name for f in attrs.fields(Song)} - {"task_id", "extra"}
+_SONG_FROM: Final = {
+    "lyrics": ("prompt", "lyrics"),
+    "description": ("gpt_description_prompt", "description"),
+}
+_OPT_STR = _optional(_str)
+_OPT_FLOAT = _optional(_float)
+
+
+def _song(task: Task, clip: Mapping[str, Any]) -> Song:
+    data = _snake_keys(clip)
+    meta = data.get("metadata")
+    meta = _snake_keys(meta) if isinstance(meta, Mapping) else {}
+    merged = {**meta, **{k: v for k, v in data.items() if v is not None}}
+
+    def pick(name: str) -> Any:
+        for key in _SONG_FROM.get(name, (name,)):
+            if merged.get(key) is not None:
+                return merged[key]
+        return None
+
+    files = task.file_info or FileInfo()
+    duration = pick("duration")
+    values: dict[str, Any] = {name: _OPT_STR(pick(name), None) for name in _SONG_FIELDS}
+    values["duration"] = _OPT_FLOAT(duration, None)
+    values["id"] = values["id"] or task.custom_id
+    values["audio_url"] = values["audio_url"] or files.mp3_url
+    values["video_url"] = values["video_url"] or files.mp4_url
+    values["image_url"] = values["image_url"] or files.cover_url
+    used = _SONG_FIELDS | {"metadata", "prompt", "gpt_description_prompt"}
+    extra = {k: v for k, v in data.items() if k not in used}
+    return Song(task_id=task.id, extra=MappingProxyType(extra) if extra else EMPTY, **values)
+
+
+def _decode_song(task: Task) -> Song:
+    clips = _clips(_decoded_extend(task))
+    mine = [c for c in clips if task.custom_id is not None and str(c.get("id")) == task.custom_id]
+    if mine:
+        return _song(task, mine[0])
+    if len(clips) == 1:
+        return _song(task, clips[0])
+    return _song(task, {})
+
+
+def _decode_alignment(task: Task) -> LyricsAlignment:
+    extend = _decoded_extend(task)
+    data = _snake_keys(extend) if isinstance(extend, Mapping) else {}
+    words = data.get("alignment") or data.get("aligned_words") or []
+    if not isinstance(words, list):
+        msg = f"task {task.id}: alignment should be a list"
+        raise WireFormatError(msg)
+    return LyricsAlignment(
+        task_id=task.id,
+        state=_OPT_STR(data.get("state"), None),
+        words=tuple(converter.structure(word, AlignedWord) for word in words),
+    )
+
+
+def _decode_video(task: Task) -> Video:
+    extend = _decoded_extend(task)
+    data = _snake_keys(extend) if isinstance(extend, Mapping) else {}
+    url = data.get("video_url") or (task.file_info.mp4_url if task.file_info else None)
+    return Video(
+        task_id=task.id, url=_OPT_STR(url, None), status=_OPT_STR(data.get("status"), None)
+    )
+
+
+def _decode_wav(task: Task) -> Wav:
+    extend = _decoded_extend(task)
+    data = _snake_keys(extend) if isinstance(extend, Mapping) else {}
+    url = data.get("wav_file_url") or data.get("wav_url") or data.get("url")
+    return Wav(task_id=task.id, url=_OPT_STR(url, None))
+
+
+_DECODERS: Final[Mapping[TaskKind, Callable[[Task], Any]]] = {
+    TaskKind.SONG: _decode_song,
+    TaskKind.ALIGNMENT: _decode_alignment,
+    TaskKind.VIDEO: _decode_video,
+    TaskKind.WAV: _decode_wav,
+    TaskKind.TASK: lambda task: task,
+}
+
+
+def decode_result(task: Task, kind: TaskKind) -> Any:
+    """A succeeded task's result as the type its kind promises."""
+    return _DECODERS[kind](task)
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+def _drop_none(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _encode_generate(request: GenerateRequest) -> dict[str, Any]:
+    sliders = _drop_none(
+        {"style_weight": request.style_weight, "weirdness_constraint": request.weirdness}
+    )
+    metadata = _drop_none(
+        {
+            "vocal_gender": request.vocal_gender,
+            "control_sliders": sliders or None,
+            "audio_weight": request.audio_weight,
+        }
+    )
+    return _drop_none(
+        {
+            "gpt_description_prompt": request.description,
+            "prompt": request.lyrics,
+            "tags": request.tags,
+            "negative_tags": request.negative_tags,
+            "mv": request.model,
+            "title": request.title,
+            "make_instrumental": request.instrumental,
+            "task": request.task,
+            "continue_clip_id": request.continue_clip_id,
+            "continue_at": request.continue_at,
+            "cover_clip_id": request.cover_clip_id,
+            "metadata": metadata or None,
+        }
+    )
+
+
+_REQUEST_RENAMES: Final[Mapping[type, Mapping[str, str]]] = {
+    RemasterRequest: {"model": "model_name", "variation": "variation_category"},
+    CropRequest: {"start_s": "crop_start_s", "end_s": "crop_end_s"},
+    SpeedRequest: {"multiplier": "speed_multiplier"},
+}
+
+
+def encode_request(request: object) -> dict[str, Any]:
+    """The JSON body of a POST, named as the wire names it; unset options are left out."""
+    if isinstance(request, GenerateRequest):
+        return _encode_generate(request)
+    renames = _REQUEST_RENAMES.get(type(request), {})
+    fields = attrs.asdict(request, recurse=False)  # type: ignore[arg-type]
+    return _drop_none({renames.get(k, k): v for k, v in fields.items()})
+
+
+for _request_cls in (
+    GenerateRequest,
+    UploadRequest,
+    WholeSongRequest,
+    AlignedLyricsRequest,
+    RemasterRequest,
+    VideoRequest,
+    ConvertWavRequest,
+    CropRequest,
+    SpeedRequest,
+):
+    converter.register_unstructure_hook(_request_cls, encode_request)

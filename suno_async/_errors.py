@@ -1,0 +1,237 @@
+"""
+Every exception suno-async raises, in one tree::
+
+    SunoError
+    ├── ValidationError          bad input, caught before any request is sent
+    ├── ConfigurationError       no API key, an unsafe base URL
+    ├── TransportError           the request got no usable answer
+    │   ├── NetworkError         connection refused, reset or dropped
+    │   ├── SunoTimeoutError     connect or read timeout (also a TimeoutError)
+    │   └── UndecodableResponseError   an HTML proxy page, truncated JSON
+    ├── APIError                 the service answered with an error envelope or status
+    │   ├── AuthenticationError  the key was refused (401/403)
+    │   ├── InsufficientPointsError   the balance cannot pay for the call
+    │   ├── RateLimitError       429; carries the Retry-After delay
+    │   ├── NotFoundError        an unknown task id or clip id
+    │   └── ServerError          5xx
+    ├── TaskFailedError          a task ended with status 4 (errormsg / errormsgEn)
+    ├── WaitTimeoutError         a wait's own deadline passed (also a TimeoutError)
+    └── SessionClosedError       the session closed while a task was awaited
+
+Transport and API errors say whether a paid call *may have been charged*: ``False`` when the
+request provably never reached the service or the service refused it, ``True`` otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._models import TaskStatus
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "ConfigurationError",
+    "InsufficientPointsError",
+    "NetworkError",
+    "NotFoundError",
+    "RateLimitError",
+    "RequestInfo",
+    "ServerError",
+    "SessionClosedError",
+    "SunoError",
+    "SunoTimeoutError",
+    "TaskFailedError",
+    "TransportError",
+    "UndecodableResponseError",
+    "ValidationError",
+    "WaitTimeoutError",
+]
+
+
+class RequestInfo:
+    """The call an error answers: enough to log and to decide, never the key or the body."""
+
+    __slots__ = ("attempts", "method", "paid", "path")
+
+    def __init__(self, method: str, path: str, *, paid: bool, attempts: int = 1) -> None:
+        self.method = method
+        self.path = path
+        self.paid = paid
+        self.attempts = attempts
+
+    def __repr__(self) -> str:
+        return (
+            f"RequestInfo(method={self.method!r}, path={self.path!r}, "
+            f"paid={self.paid!r}, attempts={self.attempts!r})"
+        )
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+class SunoError(Exception):
+    """Base of every error raised by suno-async."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ValidationError(SunoError, ValueError):
+    """Input broke a rule of the API; nothing was sent and nothing was charged."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        super().__init__(f"{field}: {rule}")
+        self.field = field
+        self.rule = rule
+
+
+class ConfigurationError(SunoError, ValueError):
+    """The session cannot be built as asked (no key, an unsafe base URL)."""
+
+
+class TransportError(SunoError):
+    """The request got no usable answer from the service."""
+
+    def __init__(
+        self, message: str, *, request: RequestInfo | None = None, may_have_charged: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.request = request
+        self.may_have_charged = may_have_charged
+
+
+class NetworkError(TransportError):
+    """The connection failed: refused, reset, or dropped before an answer."""
+
+
+class SunoTimeoutError(TransportError, TimeoutError):
+    """The service did not connect or answer in time."""
+
+
+class UndecodableResponseError(TransportError):
+    """The answer was not the API's JSON envelope (an HTML proxy page, truncated JSON)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        snippet: str = "",
+        request: RequestInfo | None = None,
+        may_have_charged: bool = False,
+    ) -> None:
+        super().__init__(message, request=request, may_have_charged=may_have_charged)
+        self.status = status
+        self.snippet = snippet
+
+
+class APIError(SunoError):
+    """
+    The service answered with an error.
+
+    Attributes:
+        status: the HTTP status (200 when the error came inside a 200 envelope).
+        code: the envelope's ``code``, when there was an envelope.
+        api_message: the envelope's ``message`` as the service wrote it.
+        request: the call this answers.
+        may_have_charged: whether the call may have cost points.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: int | None = None,
+        api_message: str = "",
+        request: RequestInfo | None = None,
+        may_have_charged: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.api_message = api_message
+        self.request = request
+        self.may_have_charged = may_have_charged
+
+
+class AuthenticationError(APIError):
+    """The API key was refused: check SUNO_API_KEY; retrying will not help."""
+
+
+class InsufficientPointsError(APIError):
+    """The account's points cannot pay for this call: top up, then call again."""
+
+
+class RateLimitError(APIError):
+    """Too many requests; ``retry_after`` is the delay the service asked for, in seconds."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        code: int | None = None,
+        api_message: str = "",
+        request: RequestInfo | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message, status=status, code=code, api_message=api_message, request=request
+        )
+        self.retry_after = retry_after
+
+
+class NotFoundError(APIError):
+    """The service does not know this task id or clip id (or it belongs to another account)."""
+
+
+class ServerError(APIError):
+    """The service failed (5xx); a free call was already retried, a paid one is left to you."""
+
+
+class TaskFailedError(SunoError):
+    """A task ended in failure; the service's reasons are in ``errormsg`` and ``errormsg_en``."""
+
+    def __init__(self, task_id: int, errormsg: str | None, errormsg_en: str | None) -> None:
+        reason = errormsg_en or errormsg or "no reason given"
+        super().__init__(f"task {task_id} failed: {reason}")
+        self.task_id = task_id
+        self.errormsg = errormsg
+        self.errormsg_en = errormsg_en
+
+
+class WaitTimeoutError(SunoError, TimeoutError):
+    """
+    A wait's deadline passed; the tasks go on on the service.
+
+    ``pending`` holds the ids not yet finished: wait on them again later, by id.
+    """
+
+    def __init__(self, timeout: float, pending: Sequence[int]) -> None:
+        shown = ", ".join(map(str, pending[:10])) + (", ..." if len(pending) > 10 else "")
+        super().__init__(
+            f"{len(pending)} task(s) not finished after {timeout:g}s ({shown}); "
+            "they keep running on the service: wait on their ids again to collect them"
+        )
+        self.timeout = timeout
+        self.pending = tuple(pending)
+
+
+class SessionClosedError(SunoError):
+    """The session closed while tasks were awaited; they keep running on the service."""
+
+    def __init__(self, task_id: int, last_status: TaskStatus | None = None) -> None:
+        super().__init__(
+            f"the AsyncSuno session closed while waiting for task {task_id}; "
+            f"it keeps running on the service: wait on id {task_id} from a new session"
+        )
+        self.task_id = task_id
+        self.last_status = last_status

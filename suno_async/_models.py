@@ -1,0 +1,491 @@
+"""
+Requests and results, as frozen slotted attrs classes.
+
+Requests validate themselves when built, so bad input fails with a :class:`ValidationError`
+naming the field and the rule before any byte is sent. Results never see raw JSON: the
+converter in ``_convert`` builds them.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
+
+import attrs
+
+from ._errors import ValidationError
+
+if TYPE_CHECKING:
+    from ._client import AsyncSuno
+
+__all__ = [
+    "AlignedLyricsRequest",
+    "AlignedWord",
+    "Balance",
+    "ConvertWavRequest",
+    "CropRequest",
+    "FileInfo",
+    "GenerateRequest",
+    "LyricsAlignment",
+    "RemasterRequest",
+    "Song",
+    "SpeedRequest",
+    "StatusChange",
+    "Task",
+    "TaskHandle",
+    "TaskKind",
+    "TaskStatus",
+    "UploadRequest",
+    "Video",
+    "VideoRequest",
+    "Wav",
+    "WholeSongRequest",
+]
+
+EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
+
+SPEED_MULTIPLIERS: Final = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+REMASTER_MODELS: Final = {"chirp-carp": "v5", "chirp-bass": "v4.5", "chirp-up": "v4"}
+VARIATIONS: Final = ("subtle", "normal", "high")
+DEFAULT_MODEL: Final = "chirp-v4"
+
+# (lyrics, tags, title) limits by model family, from the API reference.
+_LIMITS: Final = {"v4": (3000, 200, 80), "v5": (5000, 1000, 100)}
+_V4_ONLY = re.compile(r"v[1-4](?![.\-_]?5)(?!\d)", re.IGNORECASE)
+_DIGITS = re.compile(r"\d+")
+
+
+class TaskStatus(enum.IntEnum):
+    """A task's status as the service numbers it."""
+
+    QUEUED = 1
+    GENERATING = 2
+    SUCCEEDED = 3
+    FAILED = 4
+
+    @property
+    def finished(self) -> bool:
+        return self >= TaskStatus.SUCCEEDED
+
+
+class TaskKind(enum.Enum):
+    """What a task produces, so its ``extend`` can be read as the right type."""
+
+    SONG = "song"
+    ALIGNMENT = "alignment"
+    VIDEO = "video"
+    WAV = "wav"
+    #: The :class:`Task` itself, for ids whose kind is unknown (a task started elsewhere).
+    TASK = "task"
+
+
+def model_family(model: str) -> Literal["v4", "v5"]:
+    """
+    The limits family of a model name.
+
+    Only names that plainly say v4 or older get the smaller V4 limits; v4.5, v5 and names the
+    reference does not list get the V5 ones, so valid input is never refused on a guess.
+    """
+    return "v4" if _V4_ONLY.search(model) else "v5"
+
+
+# --- validation helpers ------------------------------------------------------------------
+
+
+def _fail(field: str, rule: str) -> ValidationError:
+    return ValidationError(field, rule)
+
+
+def check_suno_id(field: str, value: object) -> str:
+    """Suno ids are UUID strings; a numeric task id in their place is a classic mix-up."""
+    if isinstance(value, (bool, int)) or (
+        isinstance(value, str) and _DIGITS.fullmatch(value.strip())
+    ):
+        raise _fail(
+            field,
+            f"{value!r} looks like a numeric task id; pass the clip's Suno id "
+            "(the UUID in a task's custom_id, or Song.id)",
+        )
+    if not isinstance(value, str) or not value.strip():
+        raise _fail(field, f"must be a non-empty Suno id string, got {value!r}")
+    return value.strip()
+
+
+def check_task_id(field: str, value: object) -> int:
+    """Task ids are positive integers; a Suno UUID in their place is the other mix-up."""
+    if isinstance(value, bool):
+        raise _fail(field, f"must be a numeric task id, got {value!r}")
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        value = int(value.strip())
+    if isinstance(value, int):
+        if value <= 0:
+            raise _fail(field, f"must be a positive task id, got {value}")
+        return value
+    if isinstance(value, str):
+        raise _fail(
+            field,
+            f"{value!r} looks like a Suno id; pass the numeric task id "
+            "(TaskHandle.task_id or Task.id)",
+        )
+    raise _fail(field, f"must be a numeric task id, got {type(value).__name__}")
+
+
+def _text(field: str, value: object, limit: int | None = None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise _fail(field, f"must be a string, got {type(value).__name__}")
+    if limit is not None and len(value) > limit:
+        raise _fail(field, f"at most {limit} characters for this model, got {len(value)}")
+
+
+def _nonblank(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _weight(field: str, value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
+        raise _fail(field, f"must be a number from 0 to 1, got {value!r}")
+    if not 0 <= value <= 1:
+        raise _fail(field, f"must be within 0..1, got {value}")
+
+
+def _seconds(field: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise _fail(field, f"must be a number of seconds, got {value!r}")
+    if value < 0:
+        raise _fail(field, f"must not be negative, got {value}")
+
+
+# --- requests ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class GenerateRequest:
+    """
+    One ``POST /music/generate``: a new song, an extension or a cover (two songs each).
+
+    ``description`` is inspiration mode (the service writes the lyrics); ``lyrics`` is
+    custom mode. Exactly one of them, unless the song is instrumental, which needs neither
+    lyrics nor a description beyond the style ``tags``.
+    """
+
+    model: str
+    title: str
+    description: str | None = None
+    lyrics: str | None = None
+    tags: str | None = None
+    negative_tags: str | None = None
+    instrumental: bool = False
+    vocal_gender: Literal["m", "f"] | None = None
+    style_weight: float | None = None
+    weirdness: float | None = None
+    audio_weight: float | None = None
+    continue_clip_id: str | None = None
+    continue_at: float | None = None
+    cover_clip_id: str | None = None
+
+    @property
+    def task(self) -> Literal["extend", "cover"] | None:
+        if self.continue_clip_id is not None:
+            return "extend"
+        if self.cover_clip_id is not None:
+            return "cover"
+        return None
+
+    def __attrs_post_init__(self) -> None:
+        if not _nonblank(self.model):
+            raise _fail("model", "is required (the service's `mv`, e.g. 'chirp-v4')")
+        if not _nonblank(self.title):
+            raise _fail("title", "is required and must not be blank")
+        if (self.description is None) == (self.lyrics is None) and not (
+            self.instrumental and self.lyrics is None
+        ):
+            raise _fail(
+                "description/lyrics",
+                "give exactly one: description (inspiration mode) or lyrics (custom mode)",
+            )
+        if self.description is not None and not self.description.strip():
+            raise _fail("description", "must not be blank")
+        if self.lyrics is not None and not self.tags:
+            raise _fail("tags", "is required with lyrics (custom mode), e.g. 'pop, rock'")
+        if not isinstance(self.instrumental, bool):
+            raise _fail("instrumental", f"must be True or False, got {self.instrumental!r}")
+        family = model_family(self.model)
+        lyrics_max, tags_max, title_max = _LIMITS[family]
+        _text("title", self.title, title_max)
+        _text("lyrics", self.lyrics, lyrics_max)
+        _text("tags", self.tags, tags_max)
+        _text("negative_tags", self.negative_tags, tags_max)
+        _text("description", self.description)
+        if self.vocal_gender not in (None, "m", "f"):
+            raise _fail("vocal_gender", f"must be 'm' or 'f', got {self.vocal_gender!r}")
+        _weight("style_weight", self.style_weight)
+        _weight("weirdness", self.weirdness)
+        _weight("audio_weight", self.audio_weight)
+        if self.audio_weight is not None and self.task is None:
+            raise _fail("audio_weight", "applies only to extend and cover")
+        if self.continue_clip_id is not None and self.cover_clip_id is not None:
+            raise _fail("task", "a request extends or covers, not both")
+        if self.continue_clip_id is not None:
+            check_suno_id("clip_id", self.continue_clip_id)
+            if self.continue_at is None:
+                raise _fail("continue_at", "is required to extend a clip")
+        if self.continue_at is not None:
+            _seconds("continue_at", self.continue_at)
+            if self.continue_clip_id is None:
+                raise _fail("continue_at", "only applies when extending a clip")
+        if self.cover_clip_id is not None:
+            check_suno_id("clip_id", self.cover_clip_id)
+
+
+@attrs.frozen
+class UploadRequest:
+    """``POST /music/upload``: reference audio by URL, for later extend or cover."""
+
+    audio_url: str
+
+    def __attrs_post_init__(self) -> None:
+        url: object = self.audio_url
+        if not isinstance(url, str) or not re.match(r"https?://[^\s/]+", url):
+            raise _fail("audio_url", f"must be an http(s) URL, got {url!r}")
+
+
+@attrs.frozen
+class WholeSongRequest:
+    """``POST /music/whole-song``: stitch the extensions ending at ``clip_id`` into one song."""
+
+    clip_id: str
+
+    def __attrs_post_init__(self) -> None:
+        check_suno_id("clip_id", self.clip_id)
+
+
+@attrs.frozen
+class AlignedLyricsRequest:
+    """``POST /music/aligned-lyrics``: word timestamps for a finished song."""
+
+    suno_id: str
+    lyrics: str
+
+    def __attrs_post_init__(self) -> None:
+        check_suno_id("suno_id", self.suno_id)
+        if not _nonblank(self.lyrics):
+            raise _fail("lyrics", "is required and must not be blank")
+
+
+@attrs.frozen
+class RemasterRequest:
+    """``POST /music/upsample`` (two songs)."""
+
+    clip_id: str
+    model: str
+    variation: Literal["subtle", "normal", "high"] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        check_suno_id("clip_id", self.clip_id)
+        if self.model not in REMASTER_MODELS:
+            names = ", ".join(f"{k!r} ({v})" for k, v in REMASTER_MODELS.items())
+            raise _fail("model", f"must be one of {names}, got {self.model!r}")
+        if self.variation is not None:
+            if self.variation not in VARIATIONS:
+                raise _fail("variation", f"must be one of {VARIATIONS}, got {self.variation!r}")
+            if self.model != "chirp-carp":
+                raise _fail("variation", "is only for the v5 model 'chirp-carp'")
+
+
+@attrs.frozen
+class VideoRequest:
+    """``POST /music/video``: a music video for a finished song task."""
+
+    task_id: int
+    suno_id: str
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "task_id", check_task_id("task_id", self.task_id))
+        check_suno_id("suno_id", self.suno_id)
+
+
+@attrs.frozen
+class ConvertWavRequest:
+    """``POST /music/convert-wav``: a WAV file for a finished song task."""
+
+    task_id: int
+    suno_id: str
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "task_id", check_task_id("task_id", self.task_id))
+        check_suno_id("suno_id", self.suno_id)
+
+
+@attrs.frozen
+class CropRequest:
+    """``POST /music/crop``: keep ``start_s`` to ``end_s`` of a clip."""
+
+    clip_id: str
+    start_s: float
+    end_s: float
+
+    def __attrs_post_init__(self) -> None:
+        check_suno_id("clip_id", self.clip_id)
+        _seconds("start_s", self.start_s)
+        _seconds("end_s", self.end_s)
+        if self.start_s >= self.end_s:
+            raise _fail("start_s", f"must be before end_s ({self.start_s} >= {self.end_s})")
+
+
+@attrs.frozen
+class SpeedRequest:
+    """``POST /music/speed``: a faster or slower copy of a clip."""
+
+    clip_id: str
+    multiplier: float
+    keep_pitch: bool = False
+    title: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        check_suno_id("clip_id", self.clip_id)
+        if isinstance(self.multiplier, bool) or self.multiplier not in SPEED_MULTIPLIERS:
+            allowed = ", ".join(f"{m:g}" for m in SPEED_MULTIPLIERS)
+            raise _fail("multiplier", f"must be one of {allowed}, got {self.multiplier!r}")
+        if not isinstance(self.keep_pitch, bool):
+            raise _fail("keep_pitch", f"must be True or False, got {self.keep_pitch!r}")
+        _text("title", self.title)
+
+
+# --- results ----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Balance:
+    """Points left on the account (1 point = 0.01 CNY at the reseller's prices)."""
+
+    remaining_points: int
+
+
+@attrs.frozen
+class FileInfo:
+    """The media URLs the service lists for a finished task."""
+
+    mp3_url: str | None = None
+    mp4_url: str | None = None
+    cover_url: str | None = None
+
+
+@attrs.frozen
+class Task:
+    """
+    One task as the task queries return it.
+
+    ``extend`` is Suno's raw result, still encoded; read it as a typed result through a
+    :class:`TaskHandle` (or ``AsyncSuno.result_of``) rather than by hand. ``extra`` keeps the
+    fields this version does not know yet.
+    """
+
+    id: int
+    status: TaskStatus
+    custom_id: str | None = None
+    file_info: FileInfo | None = None
+    errormsg: str | None = None
+    errormsg_en: str | None = None
+    extend: str | None = attrs.field(default=None, repr=False)
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False, eq=False)
+
+
+@attrs.frozen
+class Song:
+    """A finished clip: the entry of a task's ``extend`` whose id is the task's ``custom_id``."""
+
+    task_id: int
+    id: str | None
+    title: str | None = None
+    audio_url: str | None = None
+    video_url: str | None = None
+    image_url: str | None = None
+    image_large_url: str | None = None
+    duration: float | None = None
+    tags: str | None = None
+    lyrics: str | None = None
+    description: str | None = None
+    model_name: str | None = None
+    major_model_version: str | None = None
+    created_at: str | None = None
+    status: str | None = None
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False, eq=False)
+
+
+@attrs.frozen
+class AlignedWord:
+    """One aligned word (or run of characters) with its times in seconds."""
+
+    word: str
+    start_s: float
+    end_s: float
+    success: bool = True
+    p_align: float | None = None
+
+
+@attrs.frozen
+class LyricsAlignment:
+    """Word timestamps for a song's lyrics."""
+
+    task_id: int
+    state: str | None
+    words: tuple[AlignedWord, ...] = ()
+
+
+@attrs.frozen
+class Video:
+    """A finished music video."""
+
+    task_id: int
+    url: str | None
+    status: str | None = None
+
+
+@attrs.frozen
+class Wav:
+    """A finished WAV conversion."""
+
+    task_id: int
+    url: str | None
+
+
+@attrs.frozen
+class StatusChange:
+    """A task moved from one status to another, seen by the watcher's batch polls."""
+
+    task_id: int
+    old: TaskStatus | None
+    new: TaskStatus
+
+
+ResultT = TypeVar("ResultT", Song, LyricsAlignment, Video, Wav, Task)
+
+
+@attrs.frozen
+class TaskHandle(Generic[ResultT]):
+    """
+    A started task: its id, and what it will produce.
+
+    Keep ``task_id`` (it is a plain int) to collect the result later, even from another
+    process: ``AsyncSuno.handle(task_id, kind)`` rebuilds the handle.
+    """
+
+    task_id: int
+    kind: TaskKind
+    _suno: AsyncSuno | None = attrs.field(default=None, repr=False, eq=False, alias="suno")
+
+    async def wait(self, *, timeout: float | None = None) -> ResultT:
+        """Await the result through the session's watcher, batched with every other wait."""
+        if self._suno is None:
+            msg = "this handle has no session; use `await suno.wait([handle])`"
+            raise RuntimeError(msg)
+        results = await self._suno.wait([self], timeout=timeout)
+        return results[0]

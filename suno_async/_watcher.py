@@ -1,0 +1,516 @@
+"""
+TaskWatcher: every outstanding task id of a session, polled together in batch queries.
+
+One entry per task id holds a future and a count of its awaiters. Each tick gathers the ids
+that are due into ``ceil(due / batch_size)`` calls of ``GET /music/tasks``; a row is only
+peeked (id and status) until its task has finished, and only then decoded in full.
+A failed poll fails no future: its ids are tried again on a later tick, with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
+from typing import Any, Final
+
+import anyio
+import attrs
+
+from ._convert import WireFormatError, parse_batch, peek_row, structure_task
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    SessionClosedError,
+    SunoError,
+    UndecodableResponseError,
+    WaitTimeoutError,
+)
+from ._models import StatusChange, Task, TaskKind, TaskStatus
+from ._transport import NO_RETRY, RetryPolicy, Transport
+
+__all__ = ["PollPolicy", "TaskWatcher", "WatcherStats"]
+
+logger: Final = logging.getLogger("suno_async.watcher")
+
+
+def _default_first_poll() -> dict[TaskKind, float]:
+    return {
+        TaskKind.SONG: 20.0,
+        TaskKind.ALIGNMENT: 3.0,
+        TaskKind.VIDEO: 10.0,
+        TaskKind.WAV: 5.0,
+        TaskKind.TASK: 0.0,
+    }
+
+
+@attrs.frozen
+class PollPolicy:
+    """
+    How the watcher polls.
+
+    ``first_poll`` holds, per kind of task, how long after it starts a task is first asked
+    about: a song is not done in its first 20 seconds, so asking earlier only costs requests.
+    ``batch_size`` is the most ids per query; a smaller page size enforced by the service is
+    learnt from its answers. ``miss_limit`` is how many batch answers may leave an id out
+    before it is checked with the single-task query.
+    """
+
+    interval: float = 5.0
+    batch_size: int = 100
+    first_poll: dict[TaskKind, float] = attrs.field(factory=_default_first_poll)
+    concurrency: int = 4
+    miss_limit: int = 3
+    max_backoff: float = 60.0
+
+    def __attrs_post_init__(self) -> None:
+        if not self.interval > 0:
+            msg = f"PollPolicy.interval must be positive, got {self.interval}"
+            raise ValueError(msg)
+        if self.batch_size < 1 or self.concurrency < 1 or self.miss_limit < 1:
+            msg = "PollPolicy.batch_size, concurrency and miss_limit must be at least 1"
+            raise ValueError(msg)
+
+
+@attrs.frozen
+class WatcherStats:
+    """Counters for logs and benchmarks; a snapshot, so reading it costs nothing later."""
+
+    requests: int
+    batch_requests: int
+    single_requests: int
+    ticks: int
+    last_tick_requests: int
+    tasks_resolved: int
+    poll_errors: int
+    outstanding: int
+    batch_size: int
+
+
+class _Entry:
+    __slots__ = ("awaiters", "failures", "future", "misses", "not_before", "status", "task_id")
+
+    def __init__(self, task_id: int, future: asyncio.Future[Task], not_before: float) -> None:
+        self.task_id = task_id
+        self.future = future
+        self.not_before = not_before
+        self.awaiters = 0
+        self.misses = 0
+        self.failures = 0
+        self.status: TaskStatus | None = None
+
+
+class TaskWatcher:
+    """Resolves a future per task id from batched ``/music/tasks`` polls."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        policy: PollPolicy,
+        *,
+        on_status_change: Callable[[StatusChange], object] | None = None,
+    ) -> None:
+        self._transport = transport
+        self.policy = policy
+        self._entries: dict[int, _Entry] = {}
+        self._listeners: list[Callable[[StatusChange], object]] = []
+        if on_status_change is not None:
+            self._listeners.append(on_status_change)
+        self._wakeup = asyncio.Event()
+        self._wake_at = math.inf
+        self._paused_until = 0.0
+        self._page_cap: int | None = None
+        self._running = False
+        self._closed = False
+        self._limiter = anyio.CapacityLimiter(policy.concurrency)
+        self._batch_requests = 0
+        self._single_requests = 0
+        self._ticks = 0
+        self._last_tick_requests = 0
+        self._resolved = 0
+        self._poll_errors = 0
+
+    # --- public surface -----------------------------------------------------------------
+
+    @property
+    def batch_size(self) -> int:
+        """The ids per query: the policy's, or the service's page size once learnt."""
+        if self._page_cap is None:
+            return self.policy.batch_size
+        return min(self.policy.batch_size, self._page_cap)
+
+    @property
+    def stats(self) -> WatcherStats:
+        return WatcherStats(
+            requests=self._batch_requests + self._single_requests,
+            batch_requests=self._batch_requests,
+            single_requests=self._single_requests,
+            ticks=self._ticks,
+            last_tick_requests=self._last_tick_requests,
+            tasks_resolved=self._resolved,
+            poll_errors=self._poll_errors,
+            outstanding=len(self._entries),
+            batch_size=self.batch_size,
+        )
+
+    def outstanding(self) -> list[int]:
+        """The task ids being polled now."""
+        return list(self._entries)
+
+    def add_listener(self, listener: Callable[[StatusChange], object]) -> Callable[[], None]:
+        """Call ``listener`` on every status change; returns the function that unsubscribes."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    async def status_changes(self) -> AsyncIterator[StatusChange]:
+        """Every status change from now on, as the polls see them; no extra requests."""
+        queue: asyncio.Queue[StatusChange] = asyncio.Queue()
+        remove = self.add_listener(queue.put_nowait)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            remove()
+
+    async def run(self) -> None:
+        """The poll loop; runs in the session's task group until the session closes."""
+        self._running = True
+        try:
+            while True:
+                await self._sleep_until_due()
+                started = time.monotonic()
+                due = [e for e in self._entries.values() if e.not_before <= started]
+                if due:
+                    await self._tick(due)
+                self._schedule_next(started + self.policy.interval)
+        finally:
+            self._running = False
+
+    @property
+    def running(self) -> bool:
+        return self._running
+
+    def close(self) -> None:
+        """Fail every pending awaiter with :class:`SessionClosedError`; poll no more."""
+        self._closed = True
+        entries, self._entries = self._entries, {}
+        for entry in entries.values():
+            if not entry.future.done():
+                entry.future.set_exception(SessionClosedError(entry.task_id, entry.status))
+
+    # --- awaiting -----------------------------------------------------------------------
+
+    def _acquire(self, task_id: int, first_poll: float) -> _Entry:
+        if self._closed:
+            raise SessionClosedError(task_id)
+        entry = self._entries.get(task_id)
+        if entry is None:
+            loop = asyncio.get_running_loop()
+            not_before = time.monotonic() + first_poll
+            entry = _Entry(task_id, loop.create_future(), not_before)
+            self._entries[task_id] = entry
+            if not_before < self._wake_at:
+                self._wake_at = not_before
+                self._wakeup.set()
+        entry.awaiters += 1
+        return entry
+
+    def _release(self, entry: _Entry) -> None:
+        entry.awaiters -= 1
+        if entry.awaiters == 0 and not entry.future.done():
+            if self._entries.get(entry.task_id) is entry:
+                del self._entries[entry.task_id]
+            entry.future.cancel()
+
+    async def wait(
+        self, ids: Sequence[int], first_polls: Sequence[float], timeout: float | None
+    ) -> list[Task | SunoError]:
+        """
+        Await every id; a task that failed to be watched gives its error in its place.
+
+        Futures are joined by a done-callback counter rather than one asyncio task each, so
+        ten thousand waits cost ten thousand small callbacks, not ten thousand tasks.
+        """
+        entries = [self._acquire(i, fp) for i, fp in zip(ids, first_polls, strict=True)]
+        all_done = asyncio.get_running_loop().create_future()
+        remaining = sum(not e.future.done() for e in entries)
+
+        def one_done(_: asyncio.Future[Task]) -> None:
+            nonlocal remaining
+            remaining -= 1
+            if remaining == 0 and not all_done.done():
+                all_done.set_result(None)
+
+        pending = [e for e in entries if not e.future.done()]
+        for entry in pending:
+            entry.future.add_done_callback(one_done)
+        try:
+            if pending:
+                with anyio.fail_after(timeout):
+                    await all_done
+        except TimeoutError:
+            raise WaitTimeoutError(
+                timeout or 0.0, [e.task_id for e in entries if not e.future.done()]
+            ) from None
+        finally:
+            for entry in pending:
+                entry.future.remove_done_callback(one_done)
+            for entry in entries:
+                self._release(entry)
+        return [_outcome(e.future) for e in entries]
+
+    async def as_completed(
+        self, ids: Sequence[int], first_polls: Sequence[float], timeout: float | None
+    ) -> AsyncGenerator[tuple[int, Task | SunoError], None]:
+        """Yield ``(index, outcome)`` as each id finishes, first finished first."""
+        entries = [self._acquire(i, fp) for i, fp in zip(ids, first_polls, strict=True)]
+        ready: asyncio.Queue[int] = asyncio.Queue()
+        callbacks: list[tuple[_Entry, Callable[[asyncio.Future[Task]], None]]] = []
+        for index, entry in enumerate(entries):
+
+            def one_done(_: asyncio.Future[Task], index: int = index) -> None:
+                ready.put_nowait(index)
+
+            entry.future.add_done_callback(one_done)
+            callbacks.append((entry, one_done))
+        deadline = math.inf if timeout is None else time.monotonic() + timeout
+        released: set[int] = set()
+        try:
+            for _ in entries:
+                try:
+                    with anyio.fail_after(max(0.0, deadline - time.monotonic())):
+                        index = await ready.get()
+                except TimeoutError:
+                    pending = [e.task_id for i, e in enumerate(entries) if i not in released]
+                    raise WaitTimeoutError(timeout or 0.0, pending) from None
+                released.add(index)
+                entry = entries[index]
+                self._release(entry)
+                yield index, _outcome(entry.future)
+        finally:
+            for entry, callback in callbacks:
+                entry.future.remove_done_callback(callback)
+            for index, entry in enumerate(entries):
+                if index not in released:
+                    self._release(entry)
+
+    # --- polling ------------------------------------------------------------------------
+
+    def _schedule_next(self, next_tick: float) -> None:
+        earliest = min((e.not_before for e in self._entries.values()), default=math.inf)
+        self._wake_at = max(next_tick, earliest, self._paused_until)
+
+    async def _sleep_until_due(self) -> None:
+        while True:
+            delay = self._wake_at - time.monotonic()
+            if delay <= 0:
+                return
+            self._wakeup.clear()
+            with anyio.move_on_after(None if math.isinf(delay) else delay):
+                await self._wakeup.wait()
+
+    async def _tick(self, due: list[_Entry]) -> None:
+        self._ticks += 1
+        before = self._batch_requests + self._single_requests
+        to_check = [e for e in due if e.misses >= self.policy.miss_limit]
+        to_batch = [e for e in due if e.misses < self.policy.miss_limit]
+        size = self.batch_size
+        async with anyio.create_task_group() as group:
+            for start in range(0, len(to_batch), size):
+                group.start_soon(self._poll_batch, to_batch[start : start + size])
+            for entry in to_check:
+                group.start_soon(self._check_one, entry)
+        self._last_tick_requests = self._batch_requests + self._single_requests - before
+
+    async def _poll_batch(self, batch: list[_Entry]) -> None:
+        async with self._limiter:
+            try:
+                rows = await self._fetch([e.task_id for e in batch])
+            except SunoError as exc:
+                self._poll_failed(batch, exc)
+                return
+        for entry in batch:
+            found = rows.pop(entry.task_id, None)
+            if found is None:
+                if not entry.future.done():
+                    entry.misses += 1
+                continue
+            self._apply(entry, *found)
+
+    async def fetch_tasks(self, ids: Sequence[int]) -> list[Task]:
+        """Tasks by id through the batch query, in the order given; unknown ids left out."""
+        tasks: list[Task] = []
+        size = self.batch_size
+        for start in range(0, len(ids), size):
+            chunk = list(ids[start : start + size])
+            rows = await self._fetch(chunk, retry=None)
+            tasks.extend(structure_task(rows[i][1]) for i in chunk if i in rows)
+        return tasks
+
+    async def _fetch(
+        self, ids: list[int], *, retry: RetryPolicy | None = NO_RETRY
+    ) -> dict[int, tuple[TaskStatus, Any]]:
+        """
+        Rows by id for ``ids``, following short pages until every known row has come.
+
+        A page shorter than asked means ids unknown to the service or a page size smaller
+        than ours; when the total (or a further page) says the latter, the size is learnt.
+        """
+        found: dict[int, tuple[TaskStatus, Any]] = {}
+        remaining = ids
+        for _ in range(len(ids)):
+            self._batch_requests += 1
+            data = await self._transport.call(
+                "GET",
+                "/music/tasks",
+                paid=False,
+                params={
+                    "ids": ",".join(map(str, remaining)),
+                    "page": "1",
+                    "size": str(len(remaining)),
+                },
+                retry=retry,
+            )
+            page = parse_batch(data)
+            for row in page.rows:
+                try:
+                    task_id, status = peek_row(row)
+                except (WireFormatError, ValueError):
+                    logger.warning("skipped a task row that has no readable id or status")
+                    continue
+                found[task_id] = (status, row)
+            rest = [i for i in remaining if i not in found]
+            if not rest or not page.rows or len(rest) == len(remaining):
+                break
+            if page.total is not None and page.total <= len(page.rows):
+                break
+            self._page_cap = min(self._page_cap or len(page.rows), len(page.rows))
+            remaining = rest
+        return found
+
+    def _poll_failed(self, batch: list[_Entry], exc: SunoError) -> None:
+        self._poll_errors += 1
+        if isinstance(exc, AuthenticationError):
+            logger.error("task polling stopped: %s", exc)
+            self._fail_all(exc)
+            return
+        now = time.monotonic()
+        if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+            self._paused_until = max(self._paused_until, now + exc.retry_after)
+        elif isinstance(exc, APIError) and not isinstance(exc, (RateLimitError, ServerError)):
+            # The service refused the batch itself: ask about each id on its own.
+            for entry in batch:
+                entry.misses = self.policy.miss_limit
+            return
+        logger.warning("task poll failed, retrying on a later tick: %s", exc)
+        for entry in batch:
+            entry.failures += 1
+            backoff = min(self.policy.interval * 2 ** (entry.failures - 1), self.policy.max_backoff)
+            entry.not_before = max(now + backoff, self._paused_until)
+
+    async def _check_one(self, entry: _Entry) -> None:
+        """The single-task query for an id the batch answers keep leaving out."""
+        async with self._limiter:
+            self._single_requests += 1
+            try:
+                row = await self._transport.call(
+                    "GET",
+                    "/music/task",
+                    paid=False,
+                    params={"id": str(entry.task_id)},
+                    retry=NO_RETRY,
+                )
+                if row is None:
+                    raise NotFoundError(
+                        f"task {entry.task_id} is unknown to the service",
+                        status=200,
+                        code=None,
+                    )
+                _, status = peek_row(row)
+            except NotFoundError as exc:
+                self._settle(entry, exc=_unknown_task(entry.task_id, exc))
+                return
+            except (WireFormatError, ValueError) as exc:
+                self._poll_failed([entry], _undecodable(entry.task_id, exc))
+                return
+            except SunoError as exc:
+                self._poll_failed([entry], exc)
+                return
+        entry.misses = 0
+        self._apply(entry, status, row)
+
+    def _apply(self, entry: _Entry, status: TaskStatus, row: Any) -> None:
+        entry.misses = 0
+        entry.failures = 0
+        if status != entry.status:
+            change = StatusChange(task_id=entry.task_id, old=entry.status, new=status)
+            entry.status = status
+            self._notify(change)
+        if not status.finished:
+            return
+        try:
+            task = structure_task(row)
+        except (WireFormatError, ValueError, TypeError) as exc:
+            self._settle(entry, exc=_undecodable(entry.task_id, exc))
+            return
+        self._settle(entry, task=task)
+
+    def _settle(
+        self, entry: _Entry, *, task: Task | None = None, exc: SunoError | None = None
+    ) -> None:
+        """Finish an entry once; a future already done (cancelled) is never touched."""
+        if self._entries.get(entry.task_id) is entry:
+            del self._entries[entry.task_id]
+        if entry.future.done():
+            return
+        self._resolved += 1
+        if task is not None:
+            entry.future.set_result(task)
+        else:
+            entry.future.set_exception(exc or SessionClosedError(entry.task_id, entry.status))
+
+    def _fail_all(self, exc: SunoError) -> None:
+        for entry in list(self._entries.values()):
+            self._settle(entry, exc=exc)
+
+    def _notify(self, change: StatusChange) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(change)
+            except Exception:  # noqa: PERF203 (one listener's bug must not stop the others)
+                logger.exception("a status-change listener raised; it stays subscribed")
+
+
+def _outcome(future: asyncio.Future[Task]) -> Task | SunoError:
+    exc = future.exception()
+    if exc is None:
+        return future.result()
+    if isinstance(exc, SunoError):
+        return exc
+    raise exc
+
+
+def _unknown_task(task_id: int, cause: NotFoundError) -> NotFoundError:
+    return NotFoundError(
+        f"task {task_id} is unknown to the service (never created, expired, or another "
+        "account's): check the id",
+        status=cause.status,
+        code=cause.code,
+        api_message=cause.api_message,
+        request=cause.request,
+    )
+
+
+def _undecodable(task_id: int, exc: Exception) -> UndecodableResponseError:
+    return UndecodableResponseError(
+        f"task {task_id}: the service's row could not be read ({exc})", snippet=str(exc)[:200]
+    )
+
+
+def first_polls(kinds: Iterable[TaskKind], policy: PollPolicy) -> list[float]:
+    return [policy.first_poll.get(kind, 0.0) for kind in kinds]
