@@ -209,17 +209,16 @@ def _register_wire_class(cls: type[Any]) -> None:
     converter.register_unstructure_hook(cls, unstructure)
 
 
-for _cls in (Balance, FileInfo, Task, AlignedWord):
-    _register_wire_class(_cls)
-
-
 def _optional_file_info(value: object, _: object) -> FileInfo | None:
     if not value or not isinstance(value, Mapping):
         return None
     return converter.structure(value, FileInfo)
 
 
+_register_wire_class(FileInfo)
 converter.register_structure_hook(FileInfo | None, _optional_file_info)
+for _cls in (Balance, Task, AlignedWord):
+    _register_wire_class(_cls)
 
 
 # --- envelope ---------------------------------------------------------------------------
