@@ -49,9 +49,8 @@ async def _demo_offline(songs: int) -> None:
             took = time.monotonic() - started
             done = [r for r in results if isinstance(r, Song)]
             for song in done:
-                _say(
-                    f"  {song.task_id}  {song.title!s:<16} {song.duration or 0:6.1f}s  {song.audio_url}"
-                )
+                length = f"{song.duration or 0:6.1f}s"
+                _say(f"  {song.task_id}  {song.title!s:<16} {length}  {song.audio_url}")
             for failure in (r for r in results if not isinstance(r, Song)):
                 _say(f"  failed: {failure}")
             _say(
@@ -66,7 +65,8 @@ async def _demo_offline(songs: int) -> None:
 
 
 async def _follow_ups(suno: AsyncSuno, song: Song) -> None:
-    assert song.id is not None
+    if song.id is None:
+        return
     lyrics = song.lyrics or "la la la"
     alignment, video, wav, cropped, faster = await suno.wait(
         [
