@@ -1,0 +1,71 @@
+"""
+Type-checked, never run: the public API as users write it.
+
+If a change makes these lines need a cast or an ignore, the API got worse for users.
+"""
+
+from __future__ import annotations
+
+from suno_async import (
+    AsyncSuno,
+    LyricsAlignment,
+    PollPolicy,
+    RetryPolicy,
+    Song,
+    SunoError,
+    Task,
+    TaskFailedError,
+    TaskHandle,
+    TaskKind,
+    Timeouts,
+    Video,
+    Wav,
+)
+from suno_async.testing import FakeSunoServer
+
+
+async def songs() -> list[Song]:
+    async with AsyncSuno("key", timeouts=Timeouts(connect=5, read=30)) as suno:
+        first, second = await suno.generate(title="t", description="a cheerful pop song")
+        one: Song = await first.wait()
+        both: list[Song] = await suno.wait([first, second], timeout=600)
+        maybe: list[Song | SunoError] = await suno.wait([first], return_exceptions=True)
+        assert one in both or maybe
+        return both
+
+
+async def follow_ups(suno: AsyncSuno, song: Song) -> tuple[LyricsAlignment, Video, Wav]:
+    assert song.id is not None
+    alignment = await (await suno.aligned_lyrics(song.id, "la la")).wait()
+    video = await (await suno.video(song.task_id, song.id)).wait()
+    wav = await (await suno.convert_wav(song.task_id, song.id)).wait()
+    crop: TaskHandle[Song] = await suno.crop(song.id, 0, 10)
+    faster: TaskHandle[Song] = await suno.speed(song.id, 1.5, keep_pitch=True)
+    remastered: tuple[TaskHandle[Song], ...] = await suno.remaster(song.id, "chirp-carp", "high")
+    print(crop, faster, remastered)
+    return alignment, video, wav
+
+
+async def by_id(suno: AsyncSuno) -> list[Task]:
+    tasks: list[Task] = await suno.wait([199824, 199825])
+    handle: TaskHandle[Song] = suno.handle(199824, TaskKind.SONG)
+    song: Song = await handle.wait()
+    assert song.title
+    async for result in suno.as_completed([handle]):
+        print(result)
+    try:
+        await suno.get_task(199824)
+    except TaskFailedError as exc:
+        print(exc.task_id, exc.errormsg_en)
+    return tasks
+
+
+async def offline() -> int:
+    async with FakeSunoServer(speed=100.0) as fake, AsyncSuno(
+        fake.api_key,
+        base_url=fake.url,
+        poll=PollPolicy(interval=0.1),
+        retry=RetryPolicy(attempts=2),
+    ) as suno:
+        balance = await suno.balance()
+        return balance.remaining_points
