@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from hypothesis import settings
+
 from suno_async import AsyncSuno, PollPolicy, RetryPolicy, TaskKind
 from suno_async.testing import FakeSunoServer
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from suno_async import AlignedWord, Balance, FileInfo, Task, TaskKind, TaskStatus
 from suno_async._convert import (
     WireFormatError,

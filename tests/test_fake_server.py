@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
+
 from suno_async.testing import FakeSunoServer, Fault, TaskPlan
 
 if TYPE_CHECKING:
