@@ -55,7 +55,8 @@ DEFAULT_MODEL: Final = "chirp-v4"
 
 # (lyrics, tags, title) limits by model family, from the API reference.
 _LIMITS: Final = {"v4": (3000, 200, 80), "v5": (5000, 1000, 100)}
-_V4_ONLY = re.compile(r"v[1-4](?![.\-_]?5)(?!\d)", re.IGNORECASE)
+# v1..v3 with or without ".5", and v4 but not v4.5 (v4-5, v4_5): the V4 limits.
+_V4_ONLY = re.compile(r"v(?:[1-3]|4(?![.\-_]?5))(?!\d)", re.IGNORECASE)
 _DIGITS = re.compile(r"\d+")
 
 
@@ -172,8 +173,8 @@ class GenerateRequest:
     One ``POST /music/generate``: a new song, an extension or a cover (two songs each).
 
     ``description`` is inspiration mode (the service writes the lyrics); ``lyrics`` is
-    custom mode. Exactly one of them, unless the song is instrumental, which needs neither
-    lyrics nor a description beyond the style ``tags``.
+    custom mode. Exactly one of them, as the API requires; an instrumental in custom mode
+    passes ``lyrics=""`` with its style ``tags``.
     """
 
     model: str
@@ -204,15 +205,16 @@ class GenerateRequest:
             raise _fail("model", "is required (the service's `mv`, e.g. 'chirp-v4')")
         if not _nonblank(self.title):
             raise _fail("title", "is required and must not be blank")
-        if (self.description is None) == (self.lyrics is None) and not (
-            self.instrumental and self.lyrics is None
-        ):
+        if (self.description is None) == (self.lyrics is None):
             raise _fail(
                 "description/lyrics",
-                "give exactly one: description (inspiration mode) or lyrics (custom mode)",
+                "give exactly one: description (inspiration mode) or lyrics (custom mode; "
+                'lyrics="" with instrumental=True for no vocals)',
             )
         if self.description is not None and not self.description.strip():
             raise _fail("description", "must not be blank")
+        if self.lyrics is not None and not self.instrumental and not self.lyrics.strip():
+            raise _fail("lyrics", "must not be blank unless instrumental=True")
         if self.lyrics is not None and not self.tags:
             raise _fail("tags", "is required with lyrics (custom mode), e.g. 'pop, rock'")
         if not isinstance(self.instrumental, bool):

@@ -224,6 +224,7 @@ class Transport:
             "suno_async_last_response", default=None
         )
         self.requests_sent = 0
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"Transport(base_url={str(self._base_url)!r})"
@@ -238,6 +239,7 @@ class Transport:
         return self._session
 
     async def aclose(self) -> None:
+        self._closed = True
         if self._owns_session and self._session is not None:
             session, self._session = self._session, None
             await session.close()
@@ -253,6 +255,9 @@ class Transport:
         retry: RetryPolicy | None = None,
     ) -> Any:
         """Send the call (retrying what is safe) and return the envelope's ``data``."""
+        if self._closed:
+            msg = f"{method} {path}: this AsyncSuno session is closed; create a new one"
+            raise RuntimeError(msg)
         policy = retry or self.retry
         request = RequestInfo(method, path, paid=paid)
 
@@ -295,8 +300,14 @@ class Transport:
         charged_if_sent = request.paid
         self.requests_sent += 1
         try:
+            # Per request, so the phases apply to a session the caller passed in too.
             async with session.request(
-                request.method, url, params=params, json=json_body, headers=headers
+                request.method,
+                url,
+                params=params,
+                json=json_body,
+                headers=headers,
+                timeout=self._timeouts.to_aiohttp(),
             ) as response:
                 body = await response.read()
                 status = response.status
