@@ -165,8 +165,15 @@ async def test_generate_validation(
 
 
 async def test_v5_limits_are_larger(server: FakeSunoServer, client: aiohttp.ClientSession) -> None:
-    """A 90-character title fits V5 models but not V4 ones."""
-    for mv, expected in (("chirp-v5", 200), ("chirp-crow", 200), ("chirp-v4-5", 400)):
+    """A 90-character title fits V5 (and v4.5 or unlisted) models but not V4 or older ones."""
+    cases = (
+        ("chirp-v5", 200),
+        ("chirp-crow", 200),
+        ("chirp-v4-5", 200),
+        ("chirp-v4", 400),
+        ("chirp-v3-5", 400),
+    )
+    for mv, expected in cases:
         body = {**CUSTOM, "mv": mv, "title": "t" * 90}
         status, _ = await call(client, "POST", server.url + "/music/generate", json=body)
         assert status == expected, mv

@@ -16,6 +16,7 @@ import collections
 import json
 import math
 import random
+import re
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -253,9 +254,12 @@ def _admin_error(message: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=_dumps({"error": message}), content_type="application/json")
 
 
+_V4_OR_OLDER = re.compile(r"v(?:[1-3]|4(?![.\-_]?5))(?!\d)", re.IGNORECASE)
+
+
 def _is_v5(mv: str) -> bool:
-    name = mv.lower()
-    return "v5" in name or "chirp-crow" in name or "chirp-carp" in name
+    """The reference gives V4 and V5 limits only: names that plainly say v4 or older get V4."""
+    return _V4_OR_OLDER.search(mv) is None
 
 
 class FakeSunoServer:
@@ -513,9 +517,10 @@ class FakeSunoServer:
         fault = self._take_fault(key)
         if fault is not None and fault.kind not in ("latency", "drop_after"):
             return await self._fault_response(request, fault)
-        if fault is not None and fault.kind == "latency":
-            await asyncio.sleep(fault.delay)
         response = await self._handle(request, key)
+        if fault is not None and fault.kind == "latency":
+            # Work first, answer late: a client that gives up has still been charged.
+            await asyncio.sleep(fault.delay)
         if fault is not None and fault.kind == "drop_after":
             return self._drop(request)
         return response
@@ -801,7 +806,7 @@ class FakeSunoServer:
             "clip_id": clip_id,
             "speed_multiplier": multiplier,
             "keep_pitch": _flag(body, "keep_pitch"),
-            "title": _maybe_text(body, "title", limit=100),
+            "title": _maybe_text(body, "title"),
         }
         return self._create("speed", params, mv=source.mv)[0]
 
