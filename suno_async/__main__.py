@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 
 from ._client import AsyncSuno
-from ._models import Song, StatusChange
+from ._models import Song, StatusChange, TaskHandle
 from ._watcher import PollPolicy
 
 
@@ -38,7 +38,7 @@ async def _demo_offline(songs: int) -> None:
             _say(f"balance: {balance.remaining_points} points")
 
             started = time.monotonic()
-            handles = []
+            handles: list[TaskHandle[Song]] = []
             for number in range(songs // 2):
                 handles += await suno.generate(
                     title=f"Demo song {number + 1}",

@@ -8,6 +8,7 @@ refused or never opened), so a song is never paid for twice by accident.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import email.utils
 import ipaddress
@@ -175,16 +176,12 @@ def _api_error(
         return AuthenticationError(
             f"{where}the API key was refused{said}; check SUNO_API_KEY", **kwargs
         )
-    if effective == 402 or any(hint in lowered for hint in _INSUFFICIENT_HINTS):
-        return InsufficientPointsError(
-            f"{where}not enough points{said}; top up the account, then call again", **kwargs
-        )
+    if effective == 402:
+        return _insufficient(where, said, kwargs)
     if effective == 429:
         retry_after = parse_retry_after(headers.get("Retry-After"))
         wait = f"; retry after {retry_after:g}s" if retry_after is not None else ""
         return RateLimitError(f"{where}rate limited{said}{wait}", retry_after=retry_after, **kwargs)
-    if effective == 404:
-        return NotFoundError(f"{where}not found{said}", **kwargs)
     if effective >= 500:
         paid = request.paid
         hint = (
@@ -197,7 +194,18 @@ def _api_error(
             may_have_charged=paid,
             **kwargs,
         )
+    # The reference names no code for these two; the message is what identifies them.
+    if any(hint in lowered for hint in _INSUFFICIENT_HINTS):
+        return _insufficient(where, said, kwargs)
+    if effective == 404:
+        return NotFoundError(f"{where}not found{said}", **kwargs)
     return APIError(f"{where}the service refused the call with {effective}{said}", **kwargs)
+
+
+def _insufficient(where: str, said: str, kwargs: dict[str, Any]) -> InsufficientPointsError:
+    return InsufficientPointsError(
+        f"{where}not enough points{said}; top up the account, then call again", **kwargs
+    )
 
 
 class Transport:
@@ -323,7 +331,7 @@ class Transport:
                 "nothing was sent, check the network or base_url",
                 request=request,
             ) from exc
-        except (aiohttp.ServerTimeoutError, TimeoutError) as exc:
+        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError, TimeoutError) as exc:
             raise SunoTimeoutError(
                 f"{request}: no answer in time{self._charge_hint(request)}",
                 request=request,

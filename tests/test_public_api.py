@@ -48,7 +48,7 @@ def test_version_comes_from_metadata() -> None:
     """__version__ is read from the installed distribution."""
     from importlib.metadata import version
 
-    assert suno_async.__version__ == version("suno-async")  # type: ignore[attr-defined]
+    assert suno_async.__version__ == version("suno-async")
 
 
 def test_py_typed_is_shipped() -> None:
