@@ -196,7 +196,9 @@ ENVELOPE_CODES: list[tuple[int, str, type[APIError], int]] = [
     (404, "任务不存在", NotFoundError, 1),
     (400, "参数错误", APIError, 1),
     (429, "请求过于频繁", RateLimitError, ATTEMPTS),
+    (429, "insufficient quota, slow down", RateLimitError, ATTEMPTS),  # the code wins
     (500, "服务器内部错误", ServerError, ATTEMPTS),
+    (503, "余额不足 service", ServerError, ATTEMPTS),
     (503, "服务暂不可用", ServerError, ATTEMPTS),
 ]
 
