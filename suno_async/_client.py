@@ -458,6 +458,47 @@ class AsyncSuno:
                     raise result
         return results
 
+    @overload
+    def as_completed(
+        self,
+        items: Sequence[TaskHandle[R]],
+        *,
+        timeout: float | None = ...,
+        return_exceptions: Literal[False] = ...,
+    ) -> AsyncIterator[R]: ...
+    @overload
+    def as_completed(
+        self,
+        items: Sequence[int],
+        *,
+        timeout: float | None = ...,
+        return_exceptions: Literal[False] = ...,
+    ) -> AsyncIterator[Task]: ...
+    @overload
+    def as_completed(
+        self,
+        items: Sequence[TaskHandle[R]],
+        *,
+        timeout: float | None = ...,
+        return_exceptions: Literal[True],
+    ) -> AsyncIterator[R | SunoError]: ...
+    @overload
+    def as_completed(
+        self,
+        items: Sequence[int],
+        *,
+        timeout: float | None = ...,
+        return_exceptions: Literal[True],
+    ) -> AsyncIterator[Task | SunoError]: ...
+    @overload
+    def as_completed(
+        self,
+        items: Sequence[Waitable],
+        *,
+        timeout: float | None = ...,
+        return_exceptions: bool = ...,
+    ) -> AsyncIterator[Any]: ...
+
     async def as_completed(
         self,
         items: Sequence[Waitable],

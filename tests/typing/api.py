@@ -52,7 +52,11 @@ async def by_id(suno: AsyncSuno) -> list[Task]:
     song: Song = await handle.wait()
     assert song.title
     async for result in suno.as_completed([handle]):
-        print(result)
+        finished: Song = result
+        print(finished.audio_url)
+    async for outcome in suno.as_completed([1, 2], return_exceptions=True):
+        either: Task | SunoError = outcome
+        print(either)
     try:
         await suno.get_task(199824)
     except TaskFailedError as exc:
