@@ -121,8 +121,10 @@ class TaskWatcher:
         self._listeners: list[Callable[[StatusChange], object]] = []
         if on_status_change is not None:
             self._listeners.append(on_status_change)
+        self._streams: set[asyncio.Queue[StatusChange | None]] = set()
         self._wakeup = asyncio.Event()
         self._wake_at = math.inf
+        self._tick_floor = 0.0
         self._paused_until = 0.0
         self._page_cap: int | None = None
         self._running = False
@@ -168,14 +170,22 @@ class TaskWatcher:
         return lambda: self._listeners.remove(listener)
 
     async def status_changes(self) -> AsyncIterator[StatusChange]:
-        """Every status change from now on, as the polls see them; no extra requests."""
-        queue: asyncio.Queue[StatusChange] = asyncio.Queue()
+        """
+        Every status change from now on, as the polls see them; no extra requests.
+
+        The iteration ends when the session closes.
+        """
+        if self._closed:
+            return
+        queue: asyncio.Queue[StatusChange | None] = asyncio.Queue()
+        self._streams.add(queue)
         remove = self.add_listener(queue.put_nowait)
         try:
-            while True:
-                yield await queue.get()
+            while (change := await queue.get()) is not None:
+                yield change
         finally:
             remove()
+            self._streams.discard(queue)
 
     async def run(self) -> None:
         """The poll loop; runs in the session's task group until the session closes."""
@@ -186,6 +196,7 @@ class TaskWatcher:
                 started = time.monotonic()
                 due = [e for e in self._entries.values() if e.not_before <= started]
                 if due:
+                    self._tick_floor = started + self.policy.interval
                     await self._tick(due)
                 self._schedule_next(started + self.policy.interval)
         finally:
@@ -198,6 +209,8 @@ class TaskWatcher:
     def close(self) -> None:
         """Fail every pending awaiter with :class:`SessionClosedError`; poll no more."""
         self._closed = True
+        for stream in self._streams:
+            stream.put_nowait(None)
         entries, self._entries = self._entries, {}
         for entry in entries.values():
             if not entry.future.done():
@@ -211,11 +224,14 @@ class TaskWatcher:
         entry = self._entries.get(task_id)
         if entry is None:
             loop = asyncio.get_running_loop()
-            not_before = time.monotonic() + first_poll
+            # A new id waits out a Retry-After pause like the others.
+            not_before = max(time.monotonic() + first_poll, self._paused_until)
             entry = _Entry(task_id, loop.create_future(), not_before)
             self._entries[task_id] = entry
-            if not_before < self._wake_at:
-                self._wake_at = not_before
+            # A new id joins the next tick; it never brings one closer than the interval.
+            wake_at = max(not_before, self._tick_floor)
+            if wake_at < self._wake_at:
+                self._wake_at = wake_at
                 self._wakeup.set()
         entry.awaiters += 1
         return entry
@@ -349,7 +365,13 @@ class TaskWatcher:
         for start in range(0, len(ids), size):
             chunk = list(ids[start : start + size])
             rows = await self._fetch(chunk, retry=None)
-            tasks.extend(structure_task(rows[i][1]) for i in chunk if i in rows)
+            for task_id in chunk:
+                if task_id not in rows:
+                    continue
+                try:
+                    tasks.append(structure_task(rows[task_id][1]))
+                except (WireFormatError, ValueError, TypeError, KeyError) as exc:
+                    raise _undecodable(task_id, exc) from exc
         return tasks
 
     async def _fetch(
@@ -363,6 +385,8 @@ class TaskWatcher:
         """
         found: dict[int, tuple[TaskStatus, Any]] = {}
         remaining = ids
+        # Rows of a short page with no total: cut by the page size only if more rows follow.
+        cut: int | None = None
         for _ in range(len(ids)):
             self._batch_requests += 1
             data = await self._transport.call(
@@ -376,7 +400,13 @@ class TaskWatcher:
                 },
                 retry=retry,
             )
-            page = parse_batch(data)
+            try:
+                page = parse_batch(data)
+            except (WireFormatError, ValueError) as exc:
+                raise UndecodableResponseError(
+                    f"GET /music/tasks: the batch answer could not be read ({exc})",
+                    snippet=repr(data)[:200],
+                ) from exc
             for row in page.rows:
                 try:
                     task_id, status = peek_row(row)
@@ -385,13 +415,22 @@ class TaskWatcher:
                     continue
                 found[task_id] = (status, row)
             rest = [i for i in remaining if i not in found]
-            if not rest or not page.rows or len(rest) == len(remaining):
+            progressed = len(rest) < len(remaining)
+            if cut is not None and progressed:
+                self._learn_page_size(cut)
+            if not rest or not progressed:
                 break
-            if page.total is not None and page.total <= len(page.rows):
-                break
-            self._page_cap = min(self._page_cap or len(page.rows), len(page.rows))
+            if page.total is not None:
+                if page.total <= len(page.rows):
+                    break  # the rest are ids the service does not know
+                self._learn_page_size(len(page.rows))
+            else:
+                cut = len(page.rows)
             remaining = rest
         return found
+
+    def _learn_page_size(self, size: int) -> None:
+        self._page_cap = min(self._page_cap or size, size)
 
     def _poll_failed(self, batch: list[_Entry], exc: SunoError) -> None:
         self._poll_errors += 1
@@ -402,8 +441,13 @@ class TaskWatcher:
         now = time.monotonic()
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
             self._paused_until = max(self._paused_until, now + exc.retry_after)
-        elif isinstance(exc, APIError) and not isinstance(exc, (RateLimitError, ServerError)):
-            # The service refused the batch itself: ask about each id on its own.
+        elif (
+            isinstance(exc, APIError)
+            and not isinstance(exc, (RateLimitError, ServerError))
+            and any(entry.misses < self.policy.miss_limit for entry in batch)
+        ):
+            # The service refused the batch itself: ask about each id on its own. A refused
+            # single query falls through to the backoff below rather than repeat every tick.
             for entry in batch:
                 entry.misses = self.policy.miss_limit
             return
@@ -455,7 +499,7 @@ class TaskWatcher:
             return
         try:
             task = structure_task(row)
-        except (WireFormatError, ValueError, TypeError) as exc:
+        except (WireFormatError, ValueError, TypeError, KeyError) as exc:
             self._settle(entry, exc=_undecodable(entry.task_id, exc))
             return
         self._settle(entry, task=task)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
 
+import anyio
 import pytest
 from hypothesis import settings
 
-from suno_async import AsyncSuno, PollPolicy, RetryPolicy, TaskKind
+import suno_async
+from suno_async import AsyncSuno, PollPolicy, RetryPolicy, Song, TaskHandle, TaskKind
 from suno_async.testing import FakeSunoServer
 
 settings.register_profile("ci", max_examples=50, deadline=None)
@@ -41,3 +47,62 @@ async def suno(fake: FakeSunoServer) -> AsyncIterator[AsyncSuno]:
         fake.api_key, base_url=fake.url, poll=FAST_POLL, retry=FAST_RETRY
     ) as client:
         yield client
+
+
+#: Opens one more session on the fake; see the ``open_suno`` fixture.
+OpenSuno = Callable[..., Awaitable[AsyncSuno]]
+
+
+@pytest.fixture
+async def open_suno(fake: FakeSunoServer) -> AsyncIterator[OpenSuno]:
+    """A factory of sessions on the fake (own poll policy, key, ...), all closed at teardown."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def open_session(
+            *, api_key: str | None = None, poll: PollPolicy = FAST_POLL, **kwargs: Any
+        ) -> AsyncSuno:
+            kwargs.setdefault("retry", FAST_RETRY)
+            client = AsyncSuno(api_key or fake.api_key, base_url=fake.url, poll=poll, **kwargs)
+            return await stack.enter_async_context(client)
+
+        yield open_session
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Return as soon as ``predicate()`` holds, checking every few ms; fail after ``timeout``."""
+    with anyio.fail_after(timeout):
+        while True:
+            if predicate():
+                return
+            await anyio.sleep(0.002)
+
+
+async def start_songs(suno: AsyncSuno, count: int) -> list[TaskHandle[Song]]:
+    """Start ``count`` song tasks with concurrent generate calls, in task id order."""
+    handles: list[TaskHandle[Song]] = []
+
+    async def generate() -> None:
+        handles.extend(await suno.generate(title="Batch", description="a cheerful pop song"))
+
+    async with anyio.create_task_group() as group:
+        for _ in range((count + 1) // 2):
+            group.start_soon(generate)
+    handles.sort(key=lambda handle: handle.task_id)
+    return handles[:count]
+
+
+_SDK_DIR = Path(suno_async.__file__).resolve().parent
+
+
+def sdk_tasks() -> list[asyncio.Task[Any]]:
+    """The asyncio tasks now running code of the SDK (the fake server's own excluded)."""
+    found = []
+    for task in asyncio.all_tasks():
+        if task is asyncio.current_task():
+            continue
+        for frame in task.get_stack():
+            path = Path(frame.f_code.co_filename).resolve()
+            if path.is_relative_to(_SDK_DIR) and not path.is_relative_to(_SDK_DIR / "testing"):
+                found.append(task)
+                break
+    return found

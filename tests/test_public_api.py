@@ -22,8 +22,7 @@ def test_all_matches_public_names(module: object) -> None:
     public = {
         name
         for name, value in vars(module).items()
-        if not name.startswith("_")
-        and getattr(value, "__module__", "").startswith("suno_async")
+        if not name.startswith("_") and getattr(value, "__module__", "").startswith("suno_async")
     }
     assert public <= exported
     assert all(hasattr(module, name) for name in exported)

@@ -65,11 +65,14 @@ async def by_id(suno: AsyncSuno) -> list[Task]:
 
 
 async def offline() -> int:
-    async with FakeSunoServer(speed=100.0) as fake, AsyncSuno(
-        fake.api_key,
-        base_url=fake.url,
-        poll=PollPolicy(interval=0.1),
-        retry=RetryPolicy(attempts=2),
-    ) as suno:
+    async with (
+        FakeSunoServer(speed=100.0) as fake,
+        AsyncSuno(
+            fake.api_key,
+            base_url=fake.url,
+            poll=PollPolicy(interval=0.1),
+            retry=RetryPolicy(attempts=2),
+        ) as suno,
+    ):
         balance = await suno.balance()
         return balance.remaining_points
