@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Final, Literal, TypeVar, overload
 
@@ -301,7 +302,7 @@ class AsyncSuno:
     async def submit_generate(self, request: GenerateRequest) -> tuple[TaskHandle[Song], ...]:
         """Send a prepared :class:`GenerateRequest` (new song, extend or cover)."""
         ids = await self._start("/music/generate", request)
-        return tuple(TaskHandle(i, TaskKind.SONG, suno=self) for i in ids)
+        return self._new_handles(ids, TaskKind.SONG)
 
     async def upload(self, audio_url: str) -> TaskHandle[Song]:
         """Upload reference audio by URL (0.01 CNY), for a later extend or cover."""
@@ -325,7 +326,7 @@ class AsyncSuno:
         """Remaster a clip (0.36 CNY, two songs); ``variation`` only with v5 ``chirp-carp``."""
         request = RemasterRequest(clip_id=clip_id, model=model, variation=variation)
         ids = await self._start("/music/upsample", request)
-        return tuple(TaskHandle(i, TaskKind.SONG, suno=self) for i in ids)
+        return self._new_handles(ids, TaskKind.SONG)
 
     async def video(self, task_id: int, suno_id: str) -> TaskHandle[Video]:
         """A music video for a finished song task (0.01 CNY)."""
@@ -449,7 +450,7 @@ class AsyncSuno:
         self._ensure_watching()
         policy = self._watcher.policy
         outcomes = await self._watcher.wait(
-            [h.task_id for h in handles], first_polls((h.kind for h in handles), policy), timeout
+            [h.task_id for h in handles], first_polls(handles, policy), timeout
         )
         results = [_result(h, o) for h, o in zip(handles, outcomes, strict=True)]
         if not return_exceptions:
@@ -516,7 +517,7 @@ class AsyncSuno:
         self._ensure_watching()
         policy = self._watcher.policy
         stream = self._watcher.as_completed(
-            [h.task_id for h in handles], first_polls((h.kind for h in handles), policy), timeout
+            [h.task_id for h in handles], first_polls(handles, policy), timeout
         )
         try:
             async for index, outcome in stream:
@@ -551,7 +552,11 @@ class AsyncSuno:
 
     async def _start_one(self, path: str, request: object, kind: TaskKind) -> TaskHandle[Any]:
         ids = await self._start(path, request)
-        return TaskHandle(ids[0], kind, suno=self)
+        return self._new_handles(ids[:1], kind)[0]
+
+    def _new_handles(self, ids: list[int], kind: TaskKind) -> tuple[TaskHandle[Any], ...]:
+        started = time.monotonic()
+        return tuple(TaskHandle(i, kind, suno=self, started_at=started) for i in ids)
 
     @staticmethod
     def _decode(

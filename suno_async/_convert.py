@@ -185,6 +185,8 @@ def _register_wire_class(cls: type[Any]) -> None:
 
     def structure(obj: object, _: object) -> Any:
         data = _snake_keys(_as_mapping(obj, cls.__name__))
+        if cls is Task and "id" not in data and "task_id" in data:
+            data["id"] = data.pop("task_id")
         instance = generated(data, cls)
         if has_extra:
             extra = {k: v for k, v in data.items() if k not in known}

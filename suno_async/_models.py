@@ -483,6 +483,8 @@ class TaskHandle(Generic[ResultT]):
     task_id: int
     kind: TaskKind
     _suno: AsyncSuno | None = attrs.field(default=None, repr=False, eq=False, alias="suno")
+    #: When the call that started it returned (``time.monotonic()``); None for a saved id.
+    started_at: float | None = attrs.field(default=None, repr=False, eq=False)
 
     async def wait(self, *, timeout: float | None = None) -> ResultT:
         """Await the result through the session's watcher, batched with every other wait."""

@@ -31,7 +31,7 @@ from ._errors import (
     UndecodableResponseError,
     WaitTimeoutError,
 )
-from ._models import StatusChange, Task, TaskKind, TaskStatus
+from ._models import StatusChange, Task, TaskHandle, TaskKind, TaskStatus
 from ._transport import NO_RETRY, RetryPolicy, Transport
 
 __all__ = ["PollPolicy", "TaskWatcher", "WatcherStats"]
@@ -197,7 +197,12 @@ class TaskWatcher:
                 due = [e for e in self._entries.values() if e.not_before <= started]
                 if due:
                     self._tick_floor = started + self.policy.interval
-                    await self._tick(due)
+                    try:
+                        await self._tick(due)
+                    except Exception as exc:
+                        # A bug here must not leave awaiters hanging on a dead loop.
+                        logger.exception("the task watcher failed a tick")
+                        self._fail_all(_internal_error(exc))
                 self._schedule_next(started + self.policy.interval)
         finally:
             self._running = False
@@ -539,6 +544,13 @@ def _outcome(future: asyncio.Future[Task]) -> Task | SunoError:
     raise exc
 
 
+def _internal_error(exc: Exception) -> SunoError:
+    return SunoError(
+        f"the task watcher failed ({type(exc).__name__}: {exc}); the tasks keep running on "
+        "the service: wait on their ids again, and please report this"
+    )
+
+
 def _unknown_task(task_id: int, cause: NotFoundError) -> NotFoundError:
     return NotFoundError(
         f"task {task_id} is unknown to the service (never created, expired, or another "
@@ -556,5 +568,16 @@ def _undecodable(task_id: int, exc: Exception) -> UndecodableResponseError:
     )
 
 
-def first_polls(kinds: Iterable[TaskKind], policy: PollPolicy) -> list[float]:
-    return [policy.first_poll.get(kind, 0.0) for kind in kinds]
+def first_polls(handles: Iterable[TaskHandle[Any]], policy: PollPolicy) -> list[float]:
+    """
+    Seconds until each task is first worth asking about, counted from when it started.
+
+    A saved id of unknown age is asked about at once.
+    """
+    now = time.monotonic()
+    return [
+        0.0
+        if handle.started_at is None
+        else max(0.0, handle.started_at + policy.first_poll.get(handle.kind, 0.0) - now)
+        for handle in handles
+    ]

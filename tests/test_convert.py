@@ -307,3 +307,11 @@ def test_generate_request_wire_names() -> None:
         "speed_multiplier": 1.5,
         "keep_pitch": False,
     }
+
+
+def test_a_row_keyed_task_id_is_read_like_id() -> None:
+    """A row naming its id ``task_id`` or ``taskId`` is read by both the peek and the full path."""
+    for key in ("task_id", "taskId"):
+        row = {key: "42", "status": 3}
+        assert peek_row(row) == (42, TaskStatus.SUCCEEDED)
+        assert structure_task(row).id == 42

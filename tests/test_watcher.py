@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
@@ -684,3 +685,35 @@ async def test_a_raising_listener_stays_subscribed_and_spoils_nothing(
     count = len(calls)
     await suno.wait(await start_songs(suno, 2), timeout=10)
     assert len(calls) == count
+
+
+# --- first poll -----------------------------------------------------------------------------
+
+
+async def test_new_songs_are_not_polled_before_they_can_be_done(
+    fake: FakeSunoServer, open_suno: OpenSuno
+) -> None:
+    """A song started now is first asked about only after its kind's first-poll delay."""
+    policy = PollPolicy(interval=0.02, first_poll={TaskKind.SONG: 0.3})
+    suno = await open_suno(poll=policy)
+    handles = await start_songs(suno, 2)
+    fake.advance(1_000)
+    started = time.monotonic()
+    await suno.wait(handles, timeout=10)
+    assert time.monotonic() - started >= 0.25
+    assert fake.requests["GET /music/tasks"] == 1
+
+
+async def test_first_poll_counts_from_the_start_of_the_task(
+    fake: FakeSunoServer, open_suno: OpenSuno
+) -> None:
+    """Waiting later on an old handle, or on a saved id, polls at once."""
+    policy = PollPolicy(interval=0.02, first_poll={TaskKind.SONG: 0.2})
+    suno = await open_suno(poll=policy)
+    old, other = await start_songs(suno, 2)
+    fake.advance(1_000)
+    await anyio.sleep(0.25)
+    with anyio.fail_after(0.15):
+        await old.wait()
+    with anyio.fail_after(0.15):
+        await suno.handle(other.task_id, TaskKind.SONG).wait()
