@@ -303,8 +303,8 @@ class RemasterRequest:
 
 
 @attrs.frozen
-class VideoRequest:
-    """``POST /music/video``: a music video for a finished song task."""
+class _FinishedSongRequest:
+    """A request about a finished song, named by both its task id and its Suno id."""
 
     task_id: int
     suno_id: str
@@ -315,15 +315,13 @@ class VideoRequest:
 
 
 @attrs.frozen
-class ConvertWavRequest:
+class VideoRequest(_FinishedSongRequest):
+    """``POST /music/video``: a music video for a finished song task."""
+
+
+@attrs.frozen
+class ConvertWavRequest(_FinishedSongRequest):
     """``POST /music/convert-wav``: a WAV file for a finished song task."""
-
-    task_id: int
-    suno_id: str
-
-    def __attrs_post_init__(self) -> None:
-        object.__setattr__(self, "task_id", check_task_id("task_id", self.task_id))
-        check_suno_id("suno_id", self.suno_id)
 
 
 @attrs.frozen
