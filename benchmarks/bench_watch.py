@@ -208,6 +208,7 @@ class Waited:
 
     resolved: dict[int, float] = field(default_factory=dict)
     failed: int = 0
+    songs: int = 0
     errors: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -246,7 +247,12 @@ class WatcherStrategy:
         self.timeout = settings.timeout
 
     async def wait(self, ids: list[int]) -> Waited:
-        from suno_async import TaskFailedError, TaskKind, WaitTimeoutError  # noqa: PLC0415
+        from suno_async import (  # noqa: PLC0415
+            Song,
+            TaskFailedError,
+            TaskKind,
+            WaitTimeoutError,
+        )
 
         out = Waited()
         suno = self.suno
@@ -259,7 +265,9 @@ class WatcherStrategy:
                 task_id = getattr(result, "task_id", None)
                 if isinstance(task_id, int):
                     out.resolved[task_id] = now
-                if isinstance(result, TaskFailedError):
+                if isinstance(result, Song):
+                    out.songs += result.audio_url is not None
+                elif isinstance(result, TaskFailedError):
                     out.failed += 1
                 elif isinstance(result, Exception):
                     out.errors.append(repr(result)[:200])
@@ -304,8 +312,11 @@ class PerTaskStrategy:
                 try:
                     async with session.get(endpoint, params=params, headers=headers) as response:
                         body = await response.json()
-                    status = str(body["data"]["status"])
+                    row = body["data"]
+                    status = str(row["status"])
                     if status in {"3", "4"}:
+                        if status == "3":
+                            out.songs += song_url(row) is not None
                         out.resolved[task_id] = time.time()
                         out.failed += status == "4"
                         return
@@ -320,8 +331,27 @@ class PerTaskStrategy:
         return
 
 
+def song_url(row: dict[str, Any]) -> str | None:
+    """
+    The least any client does to hand back a finished song: find its clip in ``extend``.
+
+    The watcher returns typed songs; without this the hand-written loops would be timed
+    returning nothing but "done", and the comparison would measure a different job.
+    """
+    extend = row.get("extend")
+    clips = json.loads(extend) if isinstance(extend, str) and extend else extend or []
+    for clip in clips:
+        if clip.get("id") == row.get("custom_id"):
+            url: str | None = clip.get("audio_url")
+            return url
+    return None
+
+
 class BareStrategy:
-    """The minimal hand-written batch loop: chunk, GET /music/tasks, json.loads, drop done."""
+    """
+    The minimal hand-written batch loop: chunk, GET /music/tasks, json.loads, drop done
+    (reading each finished song's clip out of ``extend``, as any client must).
+    """
 
     def __init__(
         self, url: str, key: str, settings: Settings, session: aiohttp.ClientSession
@@ -354,6 +384,8 @@ class BareStrategy:
                 if status in {"3", "4"}:
                     task_id = int(row["id"])
                     if outstanding.pop(task_id, False):
+                        if status == "3":
+                            out.songs += song_url(row) is not None
                         out.resolved[task_id] = now
                         out.failed += status == "4"
 
@@ -435,6 +467,7 @@ async def client_main(
         "request_starts": log.starts,
         "resolved": {str(k): v for k, v in waited.resolved.items()},
         "failed": waited.failed,
+        "songs": waited.songs,
         "errors": waited.errors[:20],
         "error_count": len(waited.errors),
         "gc_s": gc_timer.seconds,
@@ -565,6 +598,7 @@ def summarize(
         "latency_p99_s": percentile(latencies, 0.99),
         "latency_max_s": max(latencies, default=None),
         "resolved": len(resolved),
+        "songs": report["songs"],
         "failed": report["failed"],
         "unresolved": tasks - len(resolved),
         "errors": report["error_count"],

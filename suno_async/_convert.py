@@ -77,6 +77,8 @@ def _snake_keys(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _as_mapping(obj: object, what: str) -> Mapping[str, Any]:
+    if type(obj) is dict:
+        return obj
     if not isinstance(obj, Mapping):
         msg = f"{what} should be a JSON object, got {type(obj).__name__}"
         raise WireFormatError(msg)
@@ -87,6 +89,8 @@ def _as_mapping(obj: object, what: str) -> Mapping[str, Any]:
 
 
 def _int(value: object, _: object = None) -> int:
+    if type(value) is str and value.isdecimal():
+        return int(value)
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
@@ -144,8 +148,12 @@ def _raw(value: Any, _: object = None) -> Any:
     return value
 
 
-def _optional(fn: Callable[[object, object], T]) -> Callable[[object, object], T | None]:
+def _optional(
+    fn: Callable[[object, object], T], exact: type[T] | None = None
+) -> Callable[[object, object], T | None]:
     def structure(value: object, type_: object) -> T | None:
+        if exact is not None and type(value) is exact and value != "":
+            return value  # its type is exactly T
         if value is None or value == "":
             return None
         return fn(value, type_)
@@ -156,7 +164,7 @@ def _optional(fn: Callable[[object, object], T]) -> Callable[[object, object], T
 converter: Final = cattrs.Converter(forbid_extra_keys=False, detailed_validation=False)
 for _type, _fn in ((int, _int), (float, _float), (str, _str), (bool, _bool)):
     converter.register_structure_hook(_type, _fn)
-    converter.register_structure_hook(_type | None, _optional(_fn))
+    converter.register_structure_hook(_type | None, _optional(_fn, _type))
 converter.register_structure_hook(TaskStatus, _status)
 
 # Field names on the wire, where they differ from ours.
@@ -212,9 +220,15 @@ def _register_wire_class(cls: type[Any]) -> None:
 
 
 def _optional_file_info(value: object, _: object) -> FileInfo | None:
+    """Null, empty or an object in either spelling; read directly, as every finished row has one."""
     if not value or not isinstance(value, Mapping):
         return None
-    return converter.structure(value, FileInfo)
+    get = value.get
+    return FileInfo(
+        mp3_url=_text_or_none(get("mp3Url", get("mp3_url"))),
+        mp4_url=_text_or_none(get("mp4Url", get("mp4_url"))),
+        cover_url=_text_or_none(get("coverUrl", get("cover_url"))),
+    )
 
 
 _register_wire_class(FileInfo)
@@ -298,15 +312,33 @@ def structure_task(row: object) -> Task:
     return task
 
 
+_STATUS_BY_WIRE: Final[dict[object, TaskStatus]] = {
+    **{status.value: status for status in TaskStatus},
+    **{str(status.value): status for status in TaskStatus},
+}
+
+
 def peek_row(row: object) -> tuple[int, TaskStatus]:
-    """Id and status only: what a poll needs for a task that is still running."""
-    if not isinstance(row, Mapping):
-        msg = f"a task row should be a JSON object, got {type(row).__name__}"
-        raise WireFormatError(msg)
+    """
+    Id and status only: what a poll needs for a task that is still running.
+
+    This runs for every outstanding task on every tick, so the common shapes (a dict with an
+    int or digit-string id and status) take a path of plain lookups.
+    """
+    if type(row) is not dict:
+        if not isinstance(row, Mapping):
+            msg = f"a task row should be a JSON object, got {type(row).__name__}"
+            raise WireFormatError(msg)
+        row = dict(row)
     task_id = row.get("id")
     if task_id is None:
         task_id = row.get("task_id", row.get("taskId"))
-    return _int(task_id), _status(row.get("status"))
+    raw_status = row.get("status")
+    status = _STATUS_BY_WIRE.get(raw_status) if type(raw_status) in (int, str) else None
+    return (
+        task_id if type(task_id) is int else _int(task_id),
+        status if status is not None else _status(raw_status),
+    )
 
 
 @attrs.frozen
@@ -329,13 +361,19 @@ def parse_batch(data: object) -> Page:
     return Page(rows=tuple(rows), total=None if total is None else _int(total))
 
 
+@lru_cache(maxsize=64)
+def _loads_extend(raw: str) -> Any:
+    # Both tasks of a generation carry the same two-clip string: parse it once.
+    return json.loads(raw)
+
+
 def _decoded_extend(task: Task) -> Any:
     raw = task.extend
     if isinstance(raw, str):
-        if not raw.strip():
+        if not raw or raw.isspace():
             return None
         try:
-            return json.loads(raw)
+            return _loads_extend(raw)
         except ValueError as exc:
             msg = f"task {task.id}: extend is not valid JSON ({exc})"
             raise WireFormatError(msg) from exc
@@ -353,38 +391,77 @@ def _clips(extend: Any) -> list[Mapping[str, Any]]:
     return []
 
 
-_SONG_FIELDS: Final = {f.name for f in attrs.fields(Song)} - {"task_id", "extra"}
-_SONG_FROM: Final = {
+# Song field <- clip keys to try, in order: Suno nests some under "metadata".
+_SONG_TEXT: Final = {
+    "id": ("id",),
+    "title": ("title",),
+    "audio_url": ("audio_url",),
+    "video_url": ("video_url",),
+    "image_url": ("image_url",),
+    "image_large_url": ("image_large_url",),
+    "tags": ("tags",),
     "lyrics": ("prompt", "lyrics"),
     "description": ("gpt_description_prompt", "description"),
+    "model_name": ("model_name",),
+    "major_model_version": ("major_model_version",),
+    "created_at": ("created_at",),
+    "status": ("status",),
 }
-_OPT_STR = _optional(_str)
+_SONG_USED: Final = frozenset(
+    {key for keys in _SONG_TEXT.values() for key in keys} | {"metadata", "duration"}
+)
 _OPT_FLOAT = _optional(_float)
 
 
-def _song(task: Task, clip: Mapping[str, Any]) -> Song:
-    data = _snake_keys(clip)
-    meta = data.get("metadata")
-    meta = _snake_keys(meta) if isinstance(meta, Mapping) else {}
-    merged = {**meta, **{k: v for k, v in data.items() if v is not None}}
+_CAMEL_HINTS: Final = frozenset(
+    {
+        "audioUrl", "videoUrl", "imageUrl", "imageLargeUrl", "modelName", "createdAt",
+        "majorModelVersion", "gptDescriptionPrompt",
+    }
+)  # fmt: skip
 
-    def pick(name: str) -> Any:
-        for key in _SONG_FROM.get(name, (name,)):
-            if merged.get(key) is not None:
-                return merged[key]
+
+def _snake_if_needed(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Suno's clips are snake_case already; fold only a clip that shows camelCase names."""
+    if _CAMEL_HINTS.isdisjoint(obj.keys()):
+        return obj
+    return _snake_keys(obj)
+
+
+def _text_or_none(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    return value if type(value) is str else _str(value)
+
+
+def _song(task: Task, clip: Mapping[str, Any]) -> Song:
+    data = _snake_if_needed(clip)
+    meta = data.get("metadata")
+    meta = _snake_if_needed(meta) if isinstance(meta, Mapping) else EMPTY
+
+    def pick(keys: tuple[str, ...]) -> Any:
+        for key in keys:
+            value = data.get(key)
+            if value is None:
+                value = meta.get(key)
+            if value is not None and value != "":
+                return value
         return None
 
-    files = task.file_info or FileInfo()
-    duration = pick("duration")
-    values: dict[str, Any] = {name: _OPT_STR(pick(name), None) for name in _SONG_FIELDS}
-    values["duration"] = _OPT_FLOAT(duration, None)
+    values = {name: _text_or_none(pick(keys)) for name, keys in _SONG_TEXT.items()}
+    files = task.file_info
+    if files is not None:
+        values["audio_url"] = values["audio_url"] or files.mp3_url
+        values["video_url"] = values["video_url"] or files.mp4_url
+        values["image_url"] = values["image_url"] or files.cover_url
     values["id"] = values["id"] or task.custom_id
-    values["audio_url"] = values["audio_url"] or files.mp3_url
-    values["video_url"] = values["video_url"] or files.mp4_url
-    values["image_url"] = values["image_url"] or files.cover_url
-    used = _SONG_FIELDS | {"metadata", "prompt", "gpt_description_prompt"}
-    extra = {k: v for k, v in data.items() if k not in used}
-    return Song(task_id=task.id, extra=MappingProxyType(extra) if extra else EMPTY, **values)
+    extra = {k: v for k, v in data.items() if k not in _SONG_USED}
+    return Song(
+        task_id=task.id,
+        duration=_OPT_FLOAT(pick(("duration",)), None),
+        extra=MappingProxyType(extra) if extra else EMPTY,
+        **values,
+    )
 
 
 def _decode_song(task: Task) -> Song:
@@ -406,7 +483,7 @@ def _decode_alignment(task: Task) -> LyricsAlignment:
         raise WireFormatError(msg)
     return LyricsAlignment(
         task_id=task.id,
-        state=_OPT_STR(data.get("state"), None),
+        state=_text_or_none(data.get("state")),
         words=tuple(converter.structure(word, AlignedWord) for word in words),
     )
 
@@ -415,16 +492,14 @@ def _decode_video(task: Task) -> Video:
     extend = _decoded_extend(task)
     data = _snake_keys(extend) if isinstance(extend, Mapping) else {}
     url = data.get("video_url") or (task.file_info.mp4_url if task.file_info else None)
-    return Video(
-        task_id=task.id, url=_OPT_STR(url, None), status=_OPT_STR(data.get("status"), None)
-    )
+    return Video(task_id=task.id, url=_text_or_none(url), status=_text_or_none(data.get("status")))
 
 
 def _decode_wav(task: Task) -> Wav:
     extend = _decoded_extend(task)
     data = _snake_keys(extend) if isinstance(extend, Mapping) else {}
     url = data.get("wav_file_url") or data.get("wav_url") or data.get("url")
-    return Wav(task_id=task.id, url=_OPT_STR(url, None))
+    return Wav(task_id=task.id, url=_text_or_none(url))
 
 
 _DECODERS: Final[Mapping[TaskKind, Callable[[Task], Any]]] = {

@@ -223,7 +223,8 @@ class Transport:
     ) -> None:
         self._key = _Secret(api_key)
         self._base_url = base_url
-        self._timeouts = timeouts
+        self._client_timeout = timeouts.to_aiohttp()
+        self._urls: dict[str, URL] = {}
         self.retry = retry
         self._session = session
         self._owns_session = session is None
@@ -240,7 +241,7 @@ class Transport:
     def _client_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             self._session = aiohttp.ClientSession(
-                timeout=self._timeouts.to_aiohttp(),
+                timeout=self._client_timeout,
                 headers={"User-Agent": self._user_agent},
                 raise_for_status=False,
             )
@@ -281,6 +282,9 @@ class Transport:
             return isinstance(exc, (TransportError, ServerError))
 
         started = time.monotonic()
+        if policy.attempts == 1:
+            # The watcher's polls: it retries on later ticks, so no retry machinery per call.
+            return await self._once(request, params, json_body, started)
         async for attempt in stamina.retry_context(
             on=retry_hook,
             attempts=policy.attempts,
@@ -303,7 +307,10 @@ class Transport:
         started: float,
     ) -> Any:
         session = self._client_session()
-        url = self._base_url.with_path(self._base_url.path + request.path, encoded=False)
+        url = self._urls.get(request.path)
+        if url is None:
+            url = self._base_url.with_path(self._base_url.path + request.path, encoded=False)
+            self._urls[request.path] = url
         headers = {"Authorization": f"Bearer {self._key.reveal()}", "Accept": "application/json"}
         charged_if_sent = request.paid
         self.requests_sent += 1
@@ -315,7 +322,7 @@ class Transport:
                 params=params,
                 json=json_body,
                 headers=headers,
-                timeout=self._timeouts.to_aiohttp(),
+                timeout=self._client_timeout,
             ) as response:
                 body = await response.read()
                 status = response.status

@@ -13,7 +13,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from typing import Any, Final
 
 import anyio
@@ -37,6 +38,7 @@ from ._transport import NO_RETRY, RetryPolicy, Transport
 __all__ = ["PollPolicy", "TaskWatcher", "WatcherStats"]
 
 logger: Final = logging.getLogger("suno_async.watcher")
+_FINISHED: Final = TaskStatus.SUCCEEDED
 
 
 def _default_first_poll() -> dict[TaskKind, float]:
@@ -124,12 +126,12 @@ class TaskWatcher:
         self._streams: set[asyncio.Queue[StatusChange | None]] = set()
         self._wakeup = asyncio.Event()
         self._wake_at = math.inf
+        self._new_not_before = math.inf
         self._tick_floor = 0.0
         self._paused_until = 0.0
         self._page_cap: int | None = None
         self._running = False
         self._closed = False
-        self._limiter = anyio.CapacityLimiter(policy.concurrency)
         self._batch_requests = 0
         self._single_requests = 0
         self._ticks = 0
@@ -194,7 +196,14 @@ class TaskWatcher:
             while True:
                 await self._sleep_until_due()
                 started = time.monotonic()
-                due = [e for e in self._entries.values() if e.not_before <= started]
+                self._new_not_before = math.inf
+                due: list[_Entry] = []
+                later = math.inf
+                for entry in self._entries.values():
+                    if entry.not_before <= started:
+                        due.append(entry)
+                    elif entry.not_before < later:
+                        later = entry.not_before
                 if due:
                     self._tick_floor = started + self.policy.interval
                     try:
@@ -203,7 +212,7 @@ class TaskWatcher:
                         # A bug here must not leave awaiters hanging on a dead loop.
                         logger.exception("the task watcher failed a tick")
                         self._fail_all(_internal_error(exc))
-                self._schedule_next(started + self.policy.interval)
+                self._schedule_next(started + self.policy.interval, later, due)
         finally:
             self._running = False
 
@@ -233,6 +242,7 @@ class TaskWatcher:
             not_before = max(time.monotonic() + first_poll, self._paused_until)
             entry = _Entry(task_id, loop.create_future(), not_before)
             self._entries[task_id] = entry
+            self._new_not_before = min(self._new_not_before, not_before)
             # A new id joins the next tick; it never brings one closer than the interval.
             wake_at = max(not_before, self._tick_floor)
             if wake_at < self._wake_at:
@@ -288,42 +298,61 @@ class TaskWatcher:
     async def as_completed(
         self, ids: Sequence[int], first_polls: Sequence[float], timeout: float | None
     ) -> AsyncGenerator[tuple[int, Task | SunoError], None]:
-        """Yield ``(index, outcome)`` as each id finishes, first finished first."""
-        entries = [self._acquire(i, fp) for i, fp in zip(ids, first_polls, strict=True)]
+        """
+        Yield ``(index, outcome)`` as each id finishes, first finished first.
+
+        An entry is let go as soon as it is yielded, so results the caller has dropped are
+        not kept alive by the iteration.
+        """
         ready: asyncio.Queue[int] = asyncio.Queue()
-        callbacks: list[tuple[_Entry, Callable[[asyncio.Future[Task]], None]]] = []
-        for index, entry in enumerate(entries):
-
-            def one_done(_: asyncio.Future[Task], index: int = index) -> None:
-                ready.put_nowait(index)
-
-            entry.future.add_done_callback(one_done)
-            callbacks.append((entry, one_done))
-        deadline = math.inf if timeout is None else time.monotonic() + timeout
-        released: set[int] = set()
+        pending: dict[int, tuple[_Entry, Callable[[asyncio.Future[Task]], None]]] = {}
         try:
-            for _ in entries:
-                try:
-                    with anyio.fail_after(max(0.0, deadline - time.monotonic())):
-                        index = await ready.get()
-                except TimeoutError:
-                    pending = [e.task_id for i, e in enumerate(entries) if i not in released]
-                    raise WaitTimeoutError(timeout or 0.0, pending) from None
-                released.add(index)
-                entry = entries[index]
+            for index, (task_id, first_poll) in enumerate(zip(ids, first_polls, strict=True)):
+                entry = self._acquire(task_id, first_poll)
+
+                def one_done(_: asyncio.Future[Task], index: int = index) -> None:
+                    ready.put_nowait(index)
+
+                pending[index] = (entry, one_done)
+                entry.future.add_done_callback(one_done)
+            deadline = math.inf if timeout is None else time.monotonic() + timeout
+            while pending:
+                if not ready.empty():
+                    index = ready.get_nowait()
+                elif timeout is None:
+                    index = await ready.get()
+                else:
+                    try:
+                        with anyio.fail_after(max(0.0, deadline - time.monotonic())):
+                            index = await ready.get()
+                    except TimeoutError:
+                        unfinished = [entry.task_id for entry, _ in pending.values()]
+                        raise WaitTimeoutError(timeout, unfinished) from None
+                entry, _ = pending.pop(index)
                 self._release(entry)
                 yield index, _outcome(entry.future)
         finally:
-            for entry, callback in callbacks:
+            for entry, callback in pending.values():
                 entry.future.remove_done_callback(callback)
-            for index, entry in enumerate(entries):
-                if index not in released:
-                    self._release(entry)
+                self._release(entry)
 
     # --- polling ------------------------------------------------------------------------
 
-    def _schedule_next(self, next_tick: float) -> None:
-        earliest = min((e.not_before for e in self._entries.values()), default=math.inf)
+    def _schedule_next(self, next_tick: float, later: float, due: list[_Entry]) -> None:
+        """
+        Sleep until the next tick, or longer while nothing is due by then.
+
+        ``later`` is the earliest id that was not yet due at the tick's start; of the ids
+        polled, usually the first still outstanding is due again next tick, so this is not
+        a scan of every id.
+        """
+        earliest = min(later, self._new_not_before)
+        if earliest > next_tick:
+            for entry in due:
+                if entry.not_before < earliest and self._entries.get(entry.task_id) is entry:
+                    earliest = entry.not_before
+                    if earliest <= next_tick:
+                        break
         self._wake_at = max(next_tick, earliest, self._paused_until)
 
     async def _sleep_until_due(self) -> None:
@@ -341,27 +370,39 @@ class TaskWatcher:
         to_check = [e for e in due if e.misses >= self.policy.miss_limit]
         to_batch = [e for e in due if e.misses < self.policy.miss_limit]
         size = self.batch_size
+        jobs: list[Callable[[], Awaitable[None]]] = [
+            partial(self._poll_batch, to_batch[start : start + size])
+            for start in range(0, len(to_batch), size)
+        ]
+        jobs += [partial(self._check_one, entry) for entry in to_check]
+        jobs.reverse()
+
+        async def worker() -> None:
+            while jobs:
+                await jobs.pop()()
+
+        # A few workers share the tick's queries: ``concurrency`` in flight, few tasks made.
         async with anyio.create_task_group() as group:
-            for start in range(0, len(to_batch), size):
-                group.start_soon(self._poll_batch, to_batch[start : start + size])
-            for entry in to_check:
-                group.start_soon(self._check_one, entry)
+            for _ in range(min(self.policy.concurrency, len(jobs))):
+                group.start_soon(worker)
         self._last_tick_requests = self._batch_requests + self._single_requests - before
 
     async def _poll_batch(self, batch: list[_Entry]) -> None:
-        async with self._limiter:
-            try:
-                rows = await self._fetch([e.task_id for e in batch])
-            except SunoError as exc:
-                self._poll_failed(batch, exc)
-                return
+        try:
+            rows = await self._fetch([e.task_id for e in batch])
+        except SunoError as exc:
+            self._poll_failed(batch, exc)
+            return
         for entry in batch:
             found = rows.pop(entry.task_id, None)
             if found is None:
                 if not entry.future.done():
                     entry.misses += 1
                 continue
-            self._apply(entry, *found)
+            status = found[0]
+            if status is entry.status and status < _FINISHED and not entry.misses + entry.failures:
+                continue  # the common case on every tick: still running, nothing to record
+            self._apply(entry, status, found[1])
 
     async def fetch_tasks(self, ids: Sequence[int]) -> list[Task]:
         """Tasks by id through the batch query, in the order given; unknown ids left out."""
@@ -464,43 +505,42 @@ class TaskWatcher:
 
     async def _check_one(self, entry: _Entry) -> None:
         """The single-task query for an id the batch answers keep leaving out."""
-        async with self._limiter:
-            self._single_requests += 1
-            try:
-                row = await self._transport.call(
-                    "GET",
-                    "/music/task",
-                    paid=False,
-                    params={"id": str(entry.task_id)},
-                    retry=NO_RETRY,
+        self._single_requests += 1
+        try:
+            row = await self._transport.call(
+                "GET",
+                "/music/task",
+                paid=False,
+                params={"id": str(entry.task_id)},
+                retry=NO_RETRY,
+            )
+            if row is None:
+                raise NotFoundError(
+                    f"task {entry.task_id} is unknown to the service",
+                    status=200,
+                    code=None,
                 )
-                if row is None:
-                    raise NotFoundError(
-                        f"task {entry.task_id} is unknown to the service",
-                        status=200,
-                        code=None,
-                    )
-                _, status = peek_row(row)
-            except NotFoundError as exc:
-                self._settle(entry, exc=_unknown_task(entry.task_id, exc))
-                return
-            except (WireFormatError, ValueError) as exc:
-                self._poll_failed([entry], _undecodable(entry.task_id, exc))
-                return
-            except SunoError as exc:
-                self._poll_failed([entry], exc)
-                return
+            _, status = peek_row(row)
+        except NotFoundError as exc:
+            self._settle(entry, exc=_unknown_task(entry.task_id, exc))
+            return
+        except (WireFormatError, ValueError) as exc:
+            self._poll_failed([entry], _undecodable(entry.task_id, exc))
+            return
+        except SunoError as exc:
+            self._poll_failed([entry], exc)
+            return
         entry.misses = 0
         self._apply(entry, status, row)
 
     def _apply(self, entry: _Entry, status: TaskStatus, row: Any) -> None:
         entry.misses = 0
         entry.failures = 0
-        if status != entry.status:
-            change = StatusChange(task_id=entry.task_id, old=entry.status, new=status)
+        if status is not entry.status:
+            if self._listeners:
+                self._notify(StatusChange(task_id=entry.task_id, old=entry.status, new=status))
             entry.status = status
-            self._notify(change)
-        if not status.finished:
+        if status < TaskStatus.SUCCEEDED:
             return
         try:
             task = structure_task(row)
