@@ -20,7 +20,7 @@ from typing import Any, Final
 import anyio
 import attrs
 
-from ._convert import WireFormatError, parse_batch, peek_row, structure_task
+from ._convert import WireFormatError, parse_batch, peek_row, peek_rows, structure_task
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -367,8 +367,11 @@ class TaskWatcher:
     async def _tick(self, due: list[_Entry]) -> None:
         self._ticks += 1
         before = self._batch_requests + self._single_requests
-        to_check = [e for e in due if e.misses >= self.policy.miss_limit]
-        to_batch = [e for e in due if e.misses < self.policy.miss_limit]
+        miss_limit = self.policy.miss_limit
+        to_batch: list[_Entry] = []
+        to_check: list[_Entry] = []
+        for entry in due:
+            (to_check if entry.misses >= miss_limit else to_batch).append(entry)
         size = self.batch_size
         jobs: list[Callable[[], Awaitable[None]]] = [
             partial(self._poll_batch, to_batch[start : start + size])
@@ -453,13 +456,9 @@ class TaskWatcher:
                     f"GET /music/tasks: the batch answer could not be read ({exc})",
                     snippet=repr(data)[:200],
                 ) from exc
-            for row in page.rows:
-                try:
-                    task_id, status = peek_row(row)
-                except (WireFormatError, ValueError):
-                    logger.warning("skipped a task row that has no readable id or status")
-                    continue
-                found[task_id] = (status, row)
+            skipped = peek_rows(page.rows, found)
+            if skipped:
+                logger.warning("skipped %d task row(s) with no readable id or status", skipped)
             rest = [i for i in remaining if i not in found]
             progressed = len(rest) < len(remaining)
             if cut is not None and progressed:

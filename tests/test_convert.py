@@ -315,3 +315,24 @@ def test_a_row_keyed_task_id_is_read_like_id() -> None:
         row = {key: "42", "status": 3}
         assert peek_row(row) == (42, TaskStatus.SUCCEEDED)
         assert structure_task(row).id == 42
+
+
+def test_peek_rows_reads_every_shape_and_counts_the_unreadable() -> None:
+    """A page's rows are peeked in bulk; rows with no readable id or status are counted."""
+    from suno_async._convert import peek_rows
+
+    found: dict[int, tuple[TaskStatus, object]] = {}
+    rows = [
+        {"id": 1, "status": 2},
+        {"id": "2", "status": "3"},
+        {"task_id": 3, "status": 1.0},
+        {"id": "x", "status": 2},
+        {"id": 5, "status": [2]},
+        "not a row",
+    ]
+    assert peek_rows(rows, found) == 3
+    assert {k: v[0] for k, v in found.items()} == {
+        1: TaskStatus.GENERATING,
+        2: TaskStatus.SUCCEEDED,
+        3: TaskStatus.QUEUED,
+    }
