@@ -435,9 +435,6 @@ _SONG_TEXT: Final = {
     "created_at": ("created_at",),
     "status": ("status",),
 }
-_SONG_USED: Final = frozenset(
-    {key for keys in _SONG_TEXT.values() for key in keys} | {"metadata", "duration"}
-)
 _OPT_FLOAT = _optional(_float)
 
 
@@ -464,14 +461,16 @@ def _text_or_none(value: object) -> str | None:
 
 def _song(task: Task, clip: Mapping[str, Any]) -> Song:
     data = _snake_if_needed(clip)
-    meta = data.get("metadata")
-    meta = _snake_if_needed(meta) if isinstance(meta, Mapping) else EMPTY
+    nested = data.get("metadata")
+    meta = _snake_if_needed(nested) if isinstance(nested, Mapping) else EMPTY
+    merged = {**meta, **data} if meta else data
+    get, from_meta = merged.get, meta.get
 
     def pick(keys: tuple[str, ...]) -> Any:
         for key in keys:
-            value = data.get(key)
+            value = get(key)
             if value is None:
-                value = meta.get(key)
+                value = from_meta(key)  # a top-level null hides no metadata
             if value is not None and value != "":
                 return value
         return None
@@ -483,11 +482,10 @@ def _song(task: Task, clip: Mapping[str, Any]) -> Song:
         values["video_url"] = values["video_url"] or files.mp4_url
         values["image_url"] = values["image_url"] or files.cover_url
     values["id"] = values["id"] or task.custom_id
-    extra = {k: v for k, v in data.items() if k not in _SONG_USED}
     return Song(
         task_id=task.id,
         duration=_OPT_FLOAT(pick(("duration",)), None),
-        extra=MappingProxyType(extra) if extra else EMPTY,
+        extra=MappingProxyType(data) if data else EMPTY,
         **values,
     )
 

@@ -400,7 +400,11 @@ class Task:
 
 @attrs.frozen
 class Song:
-    """A finished clip: the entry of a task's ``extend`` whose id is the task's ``custom_id``."""
+    """
+    A finished clip: the entry of a task's ``extend`` whose id is the task's ``custom_id``.
+
+    ``extra`` is the whole clip as Suno sent it (read-only), for the fields not typed here.
+    """
 
     task_id: int
     id: str | None
