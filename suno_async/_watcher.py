@@ -39,6 +39,8 @@ __all__ = ["PollPolicy", "TaskWatcher", "WatcherStats"]
 
 logger: Final = logging.getLogger("suno_async.watcher")
 _FINISHED: Final = TaskStatus.SUCCEEDED
+#: Ids per query: 1,000 ids of up to 7 digits keep the request line under 8 KB.
+MAX_BATCH_SIZE: Final = 1_000
 
 
 def _default_first_poll() -> dict[TaskKind, float]:
@@ -73,6 +75,12 @@ class PollPolicy:
     def __attrs_post_init__(self) -> None:
         if not self.interval > 0:
             msg = f"PollPolicy.interval must be positive, got {self.interval}"
+            raise ValueError(msg)
+        if self.batch_size > MAX_BATCH_SIZE:
+            msg = (
+                f"PollPolicy.batch_size is at most {MAX_BATCH_SIZE}: more ids make a query URL "
+                f"longer than HTTP servers accept, got {self.batch_size}"
+            )
             raise ValueError(msg)
         if self.batch_size < 1 or self.concurrency < 1 or self.miss_limit < 1:
             msg = "PollPolicy.batch_size, concurrency and miss_limit must be at least 1"
