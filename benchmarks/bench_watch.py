@@ -292,16 +292,27 @@ class WatcherStrategy:
         await self.suno.aclose()
 
 
-class PerTaskStrategy:
-    """One coroutine per task polling ``GET /music/task?id=`` every interval, gathered."""
+class _PlainAiohttp:
+    """A hand-written client: plain aiohttp on the shared traced session, one endpoint."""
+
+    path = ""
 
     def __init__(
         self, url: str, key: str, settings: Settings, session: aiohttp.ClientSession
     ) -> None:
-        self.endpoint = f"{url}/music/task"
+        self.endpoint = f"{url}{self.path}"
         self.headers = {"Authorization": f"Bearer {key}"}
         self.settings = settings
         self.session = session
+
+    async def aclose(self) -> None:
+        return
+
+
+class PerTaskStrategy(_PlainAiohttp):
+    """One coroutine per task polling ``GET /music/task?id=`` every interval, gathered."""
+
+    path = "/music/task"
 
     async def wait(self, ids: list[int]) -> Waited:
         out = Waited()
@@ -330,9 +341,6 @@ class PerTaskStrategy:
         await asyncio.gather(*(poll(task_id) for task_id in ids))
         return out
 
-    async def aclose(self) -> None:
-        return
-
 
 def song_url(row: dict[str, Any]) -> str | None:
     """
@@ -350,19 +358,13 @@ def song_url(row: dict[str, Any]) -> str | None:
     return None
 
 
-class BareStrategy:
+class BareStrategy(_PlainAiohttp):
     """
     The minimal hand-written batch loop: chunk, GET /music/tasks, json.loads, drop done
     (reading each finished song's clip out of ``extend``, as any client must).
     """
 
-    def __init__(
-        self, url: str, key: str, settings: Settings, session: aiohttp.ClientSession
-    ) -> None:
-        self.endpoint = f"{url}/music/tasks"
-        self.headers = {"Authorization": f"Bearer {key}"}
-        self.settings = settings
-        self.session = session
+    path = "/music/tasks"
 
     async def wait(self, ids: list[int]) -> Waited:
         out = Waited()
@@ -399,9 +401,6 @@ class BareStrategy:
             if outstanding:
                 await asyncio.sleep(max(0.0, started + interval - time.monotonic()))
         return out
-
-    async def aclose(self) -> None:
-        return
 
 
 class Strategy(Protocol):

@@ -134,7 +134,6 @@ class TaskWatcher:
         self._streams: set[asyncio.Queue[StatusChange | None]] = set()
         self._wakeup = asyncio.Event()
         self._wake_at = math.inf
-        self._new_not_before = math.inf
         self._tick_floor = 0.0
         self._paused_until = 0.0
         self._page_cap: int | None = None
@@ -204,14 +203,7 @@ class TaskWatcher:
             while True:
                 await self._sleep_until_due()
                 started = time.monotonic()
-                self._new_not_before = math.inf
-                due: list[_Entry] = []
-                later = math.inf
-                for entry in self._entries.values():
-                    if entry.not_before <= started:
-                        due.append(entry)
-                    elif entry.not_before < later:
-                        later = entry.not_before
+                due = [e for e in self._entries.values() if e.not_before <= started]
                 if due:
                     self._tick_floor = started + self.policy.interval
                     try:
@@ -220,7 +212,13 @@ class TaskWatcher:
                         # A bug here must not leave awaiters hanging on a dead loop.
                         logger.exception("the task watcher failed a tick")
                         self._fail_all(_internal_error(exc))
-                self._schedule_next(started + self.policy.interval, later, due)
+                # Wake each interval while anything is outstanding; a tick with nothing due
+                # sends nothing, so ids waiting out their first poll cost no requests.
+                self._wake_at = (
+                    max(started + self.policy.interval, self._paused_until)
+                    if self._entries
+                    else math.inf
+                )
         finally:
             self._running = False
 
@@ -250,7 +248,6 @@ class TaskWatcher:
             not_before = max(time.monotonic() + first_poll, self._paused_until)
             entry = _Entry(task_id, loop.create_future(), not_before)
             self._entries[task_id] = entry
-            self._new_not_before = min(self._new_not_before, not_before)
             # A new id joins the next tick; it never brings one closer than the interval.
             wake_at = max(not_before, self._tick_floor)
             if wake_at < self._wake_at:
@@ -277,7 +274,8 @@ class TaskWatcher:
         """
         entries = [self._acquire(i, fp) for i, fp in zip(ids, first_polls, strict=True)]
         all_done = asyncio.get_running_loop().create_future()
-        remaining = sum(not e.future.done() for e in entries)
+        pending = [e for e in entries if not e.future.done()]
+        remaining = len(pending)
 
         def one_done(_: asyncio.Future[Task]) -> None:
             nonlocal remaining
@@ -285,7 +283,6 @@ class TaskWatcher:
             if remaining == 0 and not all_done.done():
                 all_done.set_result(None)
 
-        pending = [e for e in entries if not e.future.done()]
         for entry in pending:
             entry.future.add_done_callback(one_done)
         try:
@@ -345,23 +342,6 @@ class TaskWatcher:
                 self._release(entry)
 
     # --- polling ------------------------------------------------------------------------
-
-    def _schedule_next(self, next_tick: float, later: float, due: list[_Entry]) -> None:
-        """
-        Sleep until the next tick, or longer while nothing is due by then.
-
-        ``later`` is the earliest id that was not yet due at the tick's start; of the ids
-        polled, usually the first still outstanding is due again next tick, so this is not
-        a scan of every id.
-        """
-        earliest = min(later, self._new_not_before)
-        if earliest > next_tick:
-            for entry in due:
-                if entry.not_before < earliest and self._entries.get(entry.task_id) is entry:
-                    earliest = entry.not_before
-                    if earliest <= next_tick:
-                        break
-        self._wake_at = max(next_tick, earliest, self._paused_until)
 
     async def _sleep_until_due(self) -> None:
         while True:
