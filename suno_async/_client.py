@@ -500,7 +500,7 @@ class AsyncSuno:
         return_exceptions: bool = ...,
     ) -> AsyncIterator[Any]: ...
 
-    async def as_completed(
+    def as_completed(
         self,
         items: Sequence[Waitable],
         *,
@@ -511,22 +511,24 @@ class AsyncSuno:
         Yield each task's result as it finishes, first finished first.
 
         Results carry their ``task_id``; failures raise (or are yielded, with
-        ``return_exceptions=True``) as :class:`TaskFailedError` in their turn.
+        ``return_exceptions=True``) as :class:`TaskFailedError` in their turn. The items are
+        checked here, before any iteration.
         """
         handles = self._handles(items)
         self._ensure_watching()
-        policy = self._watcher.policy
-        stream = self._watcher.as_completed(
-            [h.task_id for h in handles], first_polls(handles, policy), timeout
+
+        def convert(index: int, outcome: Task | SunoError) -> Any:
+            result = _result(handles[index], outcome)
+            if not return_exceptions and isinstance(result, SunoError):
+                raise result
+            return result
+
+        return self._watcher.as_completed(
+            [h.task_id for h in handles],
+            first_polls(handles, self._watcher.policy),
+            timeout,
+            convert,
         )
-        try:
-            async for index, outcome in stream:
-                result = _result(handles[index], outcome)
-                if isinstance(result, SunoError) and not return_exceptions:
-                    raise result
-                yield result
-        finally:
-            await stream.aclose()
 
     async def watch(self, item: Waitable, *, timeout: float | None = None) -> Any:
         """Await one task (a handle or a plain id) through the shared watcher."""

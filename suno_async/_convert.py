@@ -145,6 +145,12 @@ def _status(value: object, _: object = None) -> TaskStatus:
     return TaskStatus(_int(value))
 
 
+_STATUS_BY_WIRE: Final[dict[object, TaskStatus]] = {
+    **{status.value: status for status in TaskStatus},
+    **{str(status.value): status for status in TaskStatus},
+}
+
+
 def _raw(value: Any, _: object = None) -> Any:
     return value
 
@@ -237,6 +243,65 @@ converter.register_structure_hook(FileInfo | None, _optional_file_info)
 for _cls in (Balance, Task, AlignedWord):
     _register_wire_class(_cls)
 
+_structure_task_generic: Final = converter.get_structure_hook(Task)
+_OPT_STR: Final = _optional(_str, str)
+# Task field <- the wire names a row spells it with; id and task_id are told apart below.
+_TASK_WIRE_NAMES: Final = {
+    "id": "id",
+    "task_id": "task_id",
+    "taskId": "task_id",
+    "status": "status",
+    "custom_id": "custom_id",
+    "customId": "custom_id",
+    "file_info": "file_info",
+    "fileInfo": "file_info",
+    "errormsg": "errormsg",
+    "errormsg_en": "errormsg_en",
+    "errormsgEn": "errormsg_en",
+    "extend": "extend",
+}
+
+
+def _structure_task(obj: object, _: object = None) -> Task:
+    """
+    Every finished task passes here, so the usual row is read in one pass over its keys.
+
+    Anything unusual (a name spelt twice, a camelCase name not listed, no id or status)
+    goes to the generic hook, which reads every spelling the same way, only slower.
+    """
+    if type(obj) is not dict:
+        return _structure_task_generic(obj, Task)  # type: ignore[no-any-return]
+    fields: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in obj.items():
+        name = _TASK_WIRE_NAMES.get(key)
+        if name is None:
+            if not key.islower():
+                return _structure_task_generic(obj, Task)  # type: ignore[no-any-return]
+            extra[key] = value
+        elif name in fields:
+            return _structure_task_generic(obj, Task)  # type: ignore[no-any-return]
+        else:
+            fields[name] = value
+    task_id = fields.get("id", fields.get("task_id"))
+    raw_status = fields.get("status")
+    if task_id is None or raw_status is None or ("id" in fields and "task_id" in fields):
+        return _structure_task_generic(obj, Task)  # type: ignore[no-any-return]
+    status = _STATUS_BY_WIRE.get(raw_status) if type(raw_status) in (int, str) else None
+    return Task(
+        id=task_id if type(task_id) is int else _int(task_id),
+        status=status if status is not None else _status(raw_status),
+        custom_id=_OPT_STR(fields.get("custom_id"), None),
+        file_info=_optional_file_info(fields.get("file_info"), None),
+        errormsg=_OPT_STR(fields.get("errormsg"), None),
+        errormsg_en=_OPT_STR(fields.get("errormsg_en"), None),
+        extend=fields.get("extend"),
+        extra=MappingProxyType(extra) if extra else EMPTY,
+    )
+
+
+converter.register_structure_hook(Task, _structure_task)
+
 
 # --- envelope ---------------------------------------------------------------------------
 
@@ -313,12 +378,6 @@ def structure_task(row: object) -> Task:
     return task
 
 
-_STATUS_BY_WIRE: Final[dict[object, TaskStatus]] = {
-    **{status.value: status for status in TaskStatus},
-    **{str(status.value): status for status in TaskStatus},
-}
-
-
 def peek_row(row: object) -> tuple[int, TaskStatus]:
     """
     Id and status only: what a poll needs for a task that is still running.
@@ -389,53 +448,53 @@ def parse_batch(data: object) -> Page:
     return Page(rows=tuple(rows), total=None if total is None else _int(total))
 
 
-@lru_cache(maxsize=64)
-def _loads_extend(raw: str) -> Any:
-    # Both tasks of a generation carry the same two-clip string: parse it once.
-    return json.loads(raw)
-
-
 def _decoded_extend(task: Task) -> Any:
     raw = task.extend
     if isinstance(raw, str):
         if not raw or raw.isspace():
             return None
         try:
-            return _loads_extend(raw)
+            return json.loads(raw)
         except ValueError as exc:
             msg = f"task {task.id}: extend is not valid JSON ({exc})"
             raise WireFormatError(msg) from exc
     return raw
 
 
+def _is_mapping(obj: object) -> bool:
+    return type(obj) is dict or isinstance(obj, Mapping)
+
+
 def _clips(extend: Any) -> list[Mapping[str, Any]]:
-    if isinstance(extend, Mapping):
+    if type(extend) is list:
+        return [c for c in extend if _is_mapping(c)]
+    if _is_mapping(extend):
         for key in ("clips", "data", "songs"):
             if isinstance(extend.get(key), list):
-                return [c for c in extend[key] if isinstance(c, Mapping)]
+                return [c for c in extend[key] if _is_mapping(c)]
         return [extend] if "id" in extend else []
     if isinstance(extend, list):
-        return [c for c in extend if isinstance(c, Mapping)]
+        return [c for c in extend if _is_mapping(c)]
     return []
 
 
 # Song field <- clip keys to try, in order: Suno nests some under "metadata".
-_SONG_TEXT: Final = {
-    "id": ("id",),
-    "title": ("title",),
-    "audio_url": ("audio_url",),
-    "video_url": ("video_url",),
-    "image_url": ("image_url",),
-    "image_large_url": ("image_large_url",),
-    "tags": ("tags",),
-    "lyrics": ("prompt", "lyrics"),
-    "description": ("gpt_description_prompt", "description"),
-    "model_name": ("model_name",),
-    "major_model_version": ("major_model_version",),
-    "created_at": ("created_at",),
-    "status": ("status",),
-}
-_OPT_FLOAT = _optional(_float)
+_SONG_TEXT: Final = (
+    ("id", ("id",)),
+    ("title", ("title",)),
+    ("audio_url", ("audio_url",)),
+    ("video_url", ("video_url",)),
+    ("image_url", ("image_url",)),
+    ("image_large_url", ("image_large_url",)),
+    ("tags", ("tags",)),
+    ("lyrics", ("prompt", "lyrics")),
+    ("description", ("gpt_description_prompt", "description")),
+    ("model_name", ("model_name",)),
+    ("major_model_version", ("major_model_version",)),
+    ("created_at", ("created_at",)),
+    ("status", ("status",)),
+)
+_OPT_FLOAT: Final = _optional(_float)
 
 
 _CAMEL_HINTS: Final = frozenset(
@@ -460,31 +519,36 @@ def _text_or_none(value: object) -> str | None:
 
 
 def _song(task: Task, clip: Mapping[str, Any]) -> Song:
+    """
+    One pass over the fields, two lookups each at most: a song is built for every finished
+    task, so this is the SDK's per-result cost.
+    """
     data = _snake_if_needed(clip)
     nested = data.get("metadata")
-    meta = _snake_if_needed(nested) if isinstance(nested, Mapping) else EMPTY
-    merged = {**meta, **data} if meta else data
-    get, from_meta = merged.get, meta.get
-
-    def pick(keys: tuple[str, ...]) -> Any:
+    meta = _snake_if_needed(nested) if nested and _is_mapping(nested) else EMPTY
+    get, from_meta = data.get, meta.get
+    values: dict[str, Any] = {}
+    for name, keys in _SONG_TEXT:
+        value = None
         for key in keys:
             value = get(key)
-            if value is None:
+            if value is None or value == "":
                 value = from_meta(key)  # a top-level null hides no metadata
             if value is not None and value != "":
-                return value
-        return None
-
-    values = {name: _text_or_none(pick(keys)) for name, keys in _SONG_TEXT.items()}
+                break
+        values[name] = value if value is None or type(value) is str else _str(value)
     files = task.file_info
     if files is not None:
         values["audio_url"] = values["audio_url"] or files.mp3_url
         values["video_url"] = values["video_url"] or files.mp4_url
         values["image_url"] = values["image_url"] or files.cover_url
     values["id"] = values["id"] or task.custom_id
+    duration = get("duration")
+    if duration is None or duration == "":
+        duration = from_meta("duration")
     return Song(
         task_id=task.id,
-        duration=_OPT_FLOAT(pick(("duration",)), None),
+        duration=_OPT_FLOAT(duration, None),
         extra=MappingProxyType(data) if data else EMPTY,
         **values,
     )
@@ -492,9 +556,12 @@ def _song(task: Task, clip: Mapping[str, Any]) -> Song:
 
 def _decode_song(task: Task) -> Song:
     clips = _clips(_decoded_extend(task))
-    mine = [c for c in clips if task.custom_id is not None and str(c.get("id")) == task.custom_id]
-    if mine:
-        return _song(task, mine[0])
+    custom_id = task.custom_id
+    if custom_id is not None:
+        for clip in clips:
+            clip_id = clip.get("id")
+            if clip_id == custom_id or (clip_id is not None and str(clip_id) == custom_id):
+                return _song(task, clip)
     if len(clips) == 1:
         return _song(task, clips[0])
     return _song(task, {})

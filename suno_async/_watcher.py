@@ -13,9 +13,10 @@ import asyncio
 import logging
 import math
 import time
+from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from functools import partial
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import anyio
 import attrs
@@ -37,6 +38,7 @@ from ._transport import NO_RETRY, RetryPolicy, Transport
 
 __all__ = ["PollPolicy", "TaskWatcher", "WatcherStats"]
 
+T = TypeVar("T")
 logger: Final = logging.getLogger("suno_async.watcher")
 _FINISHED: Final = TaskStatus.SUCCEEDED
 #: Ids per query: 1,000 ids of up to 7 digits keep the request line under 8 KB.
@@ -103,7 +105,24 @@ class WatcherStats:
 
 
 class _Entry:
-    __slots__ = ("awaiters", "failures", "future", "misses", "not_before", "status", "task_id")
+    """
+    One task id being watched: its future, how many wait on it, and how polls went.
+
+    ``sinks`` are told synchronously when the future is finished: ``wait`` and
+    ``as_completed`` learn of each result in the tick that brings it, with no done-callback
+    scheduled through the event loop per task.
+    """
+
+    __slots__ = (
+        "awaiters",
+        "failures",
+        "future",
+        "misses",
+        "not_before",
+        "sinks",
+        "status",
+        "task_id",
+    )
 
     def __init__(self, task_id: int, future: asyncio.Future[Task], not_before: float) -> None:
         self.task_id = task_id
@@ -113,6 +132,28 @@ class _Entry:
         self.misses = 0
         self.failures = 0
         self.status: TaskStatus | None = None
+        self.sinks: list[Callable[[_Entry], None]] | None = None
+
+    def add_sink(self, sink: Callable[[_Entry], None]) -> None:
+        if self.sinks is None:
+            self.sinks = [sink]
+        else:
+            self.sinks.append(sink)
+
+    def remove_sink(self, sink: Callable[[_Entry], None]) -> None:
+        if self.sinks is not None and sink in self.sinks:
+            self.sinks.remove(sink)
+
+    def finish(self, task: Task | None, exc: BaseException | None) -> None:
+        """Set the future (once) and tell the sinks."""
+        if self.future.done():
+            return
+        if exc is None:
+            self.future.set_result(task)  # type: ignore[arg-type]
+        else:
+            self.future.set_exception(exc)
+        for sink in self.sinks or ():
+            sink(self)
 
 
 class TaskWatcher:
@@ -233,8 +274,7 @@ class TaskWatcher:
             stream.put_nowait(None)
         entries, self._entries = self._entries, {}
         for entry in entries.values():
-            if not entry.future.done():
-                entry.future.set_exception(SessionClosedError(entry.task_id, entry.status))
+            entry.finish(None, SessionClosedError(entry.task_id, entry.status))
 
     # --- awaiting -----------------------------------------------------------------------
 
@@ -269,22 +309,22 @@ class TaskWatcher:
         """
         Await every id; a task that failed to be watched gives its error in its place.
 
-        Futures are joined by a done-callback counter rather than one asyncio task each, so
-        ten thousand waits cost ten thousand small callbacks, not ten thousand tasks.
+        One sink counts the entries down, so ten thousand waits cost ten thousand small
+        calls, not ten thousand asyncio tasks or callbacks.
         """
         entries = [self._acquire(i, fp) for i, fp in zip(ids, first_polls, strict=True)]
         all_done = asyncio.get_running_loop().create_future()
         pending = [e for e in entries if not e.future.done()]
         remaining = len(pending)
 
-        def one_done(_: asyncio.Future[Task]) -> None:
+        def one_done(_: _Entry) -> None:
             nonlocal remaining
             remaining -= 1
             if remaining == 0 and not all_done.done():
                 all_done.set_result(None)
 
         for entry in pending:
-            entry.future.add_done_callback(one_done)
+            entry.add_sink(one_done)
         try:
             if pending:
                 with anyio.fail_after(timeout):
@@ -295,51 +335,76 @@ class TaskWatcher:
             ) from None
         finally:
             for entry in pending:
-                entry.future.remove_done_callback(one_done)
+                entry.remove_sink(one_done)
             for entry in entries:
                 self._release(entry)
         return [_outcome(e.future) for e in entries]
 
     async def as_completed(
-        self, ids: Sequence[int], first_polls: Sequence[float], timeout: float | None
-    ) -> AsyncGenerator[tuple[int, Task | SunoError], None]:
+        self,
+        ids: Sequence[int],
+        first_polls: Sequence[float],
+        timeout: float | None,
+        convert: Callable[[int, Task | SunoError], T],
+    ) -> AsyncGenerator[T, None]:
         """
-        Yield ``(index, outcome)`` as each id finishes, first finished first.
+        Yield ``convert(index, outcome)`` as each id finishes, first finished first.
 
-        An entry is let go as soon as it is yielded, so results the caller has dropped are
-        not kept alive by the iteration.
+        ``convert`` runs here rather than in a second generator around this one, as this is
+        the path of every result. An entry is let go as soon as it is yielded, so results the
+        caller has dropped are not kept alive by the iteration.
         """
-        ready: asyncio.Queue[int] = asyncio.Queue()
-        pending: dict[int, tuple[_Entry, Callable[[asyncio.Future[Task]], None]]] = {}
+        ready: deque[_Entry] = deque()
+        # Where each entry stands in ``ids``; a list only for an id given more than once.
+        positions: dict[_Entry, int | list[int]] = {}
+        waiter: asyncio.Future[None] | None = None
+
+        def one_done(entry: _Entry) -> None:
+            ready.append(entry)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(None)
+
         try:
             for index, (task_id, first_poll) in enumerate(zip(ids, first_polls, strict=True)):
                 entry = self._acquire(task_id, first_poll)
-
-                def one_done(_: asyncio.Future[Task], index: int = index) -> None:
-                    ready.put_nowait(index)
-
-                pending[index] = (entry, one_done)
-                entry.future.add_done_callback(one_done)
-            deadline = math.inf if timeout is None else time.monotonic() + timeout
-            while pending:
-                if not ready.empty():
-                    index = ready.get_nowait()
-                elif timeout is None:
-                    index = await ready.get()
+                seen = positions.get(entry)
+                if seen is None:
+                    positions[entry] = index
+                    entry.add_sink(one_done)
+                elif isinstance(seen, list):
+                    seen.append(index)
                 else:
+                    positions[entry] = [seen, index]
+            deadline = math.inf if timeout is None else time.monotonic() + timeout
+            loop = asyncio.get_running_loop()
+            while positions:
+                if not ready:
+                    waiter = loop.create_future()
                     try:
-                        with anyio.fail_after(max(0.0, deadline - time.monotonic())):
-                            index = await ready.get()
+                        with anyio.fail_after(
+                            None if timeout is None else max(0.0, deadline - time.monotonic())
+                        ):
+                            await waiter
                     except TimeoutError:
-                        unfinished = [entry.task_id for entry, _ in pending.values()]
-                        raise WaitTimeoutError(timeout, unfinished) from None
-                entry, _ = pending.pop(index)
-                self._release(entry)
-                yield index, _outcome(entry.future)
+                        unfinished = [entry.task_id for entry in positions]
+                        raise WaitTimeoutError(timeout or 0.0, unfinished) from None
+                    finally:
+                        waiter = None
+                    continue
+                entry = ready.popleft()
+                where = positions.pop(entry)
+                entry.remove_sink(one_done)
+                outcome = _outcome(entry.future)
+                indexes = where if isinstance(where, list) else (where,)
+                for _ in indexes:
+                    self._release(entry)
+                for index in indexes:
+                    yield convert(index, outcome)
         finally:
-            for entry, callback in pending.values():
-                entry.future.remove_done_callback(callback)
-                self._release(entry)
+            for entry, where in positions.items():
+                entry.remove_sink(one_done)
+                for _ in where if isinstance(where, list) else (where,):
+                    self._release(entry)
 
     # --- polling ------------------------------------------------------------------------
 
@@ -545,10 +610,9 @@ class TaskWatcher:
         if entry.future.done():
             return
         self._resolved += 1
-        if task is not None:
-            entry.future.set_result(task)
-        else:
-            entry.future.set_exception(exc or SessionClosedError(entry.task_id, entry.status))
+        if task is None and exc is None:
+            exc = SessionClosedError(entry.task_id, entry.status)
+        entry.finish(task, exc)
 
     def _fail_all(self, exc: SunoError) -> None:
         for entry in list(self._entries.values()):
