@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from suno_async import AlignedWord, Balance, FileInfo, Task, TaskKind, TaskStatus
 from suno_async._convert import (
     WireFormatError,
+    _structure_task_generic,
     converter,
     decode_result,
     encode_request,
@@ -57,6 +58,39 @@ def test_task_round_trip(task: Task) -> None:
     assert "fileInfo" in wire
     assert "errormsgEn" in wire
     assert structure_task(wire) == task
+
+
+# Each Task field as a row may spell it; rows mix spellings, numbers as strings, new fields.
+_SPELLINGS = {
+    "id": ["id", "task_id", "taskId"],
+    "fileInfo": ["fileInfo", "file_info"],
+    "errormsgEn": ["errormsgEn", "errormsg_en"],
+    "custom_id": ["custom_id", "customId"],
+}
+_new_fields = st.dictionaries(
+    st.sampled_from(["progress", "mv", "type", "created_at", "createdAt", "Type", "_", "x1"]),
+    st.none() | texts | st.integers(),
+    max_size=4,
+)
+
+
+@given(tasks, st.data(), _new_fields)
+def test_the_usual_row_reads_as_the_generic_hook_reads_it(
+    task: Task, data: st.DataObject, new_fields: dict[str, Any]
+) -> None:
+    """The one-pass Task hook gives what the generic cattrs hook gives, for any spelling."""
+    row = dict(converter.unstructure(task))
+    for wire, spellings in _SPELLINGS.items():
+        if wire in row:
+            row[data.draw(st.sampled_from(spellings))] = row.pop(wire)
+    if data.draw(st.booleans()):
+        row["id"] = str(row.pop("id", row.pop("task_id", row.pop("taskId", None))))
+    if data.draw(st.booleans()):
+        row["status"] = str(row["status"])
+    row.update(new_fields)
+    fast, generic = structure_task(row), _structure_task_generic(row, Task)
+    assert fast == generic == task
+    assert fast.extra == generic.extra
 
 
 @given(file_infos)

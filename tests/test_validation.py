@@ -194,6 +194,18 @@ async def test_wait_refuses_a_lone_handle(suno: AsyncSuno, fake: FakeSunoServer)
     assert fake.total_requests == 0
 
 
+async def test_as_completed_checks_its_items_when_called(
+    suno: AsyncSuno, fake: FakeSunoServer
+) -> None:
+    """as_completed() refuses a lone id or a bad one at the call, before any iteration."""
+    with pytest.raises(TypeError, match=r"suno.wait\(\[handle\]\)"):
+        suno.as_completed(199824)  # type: ignore[call-overload]
+    with pytest.raises(ValidationError, match="looks like a Suno id"):
+        suno.as_completed([199824, UUID])  # type: ignore[list-item]
+    assert fake.total_requests == 0
+    assert suno.watcher.outstanding() == []
+
+
 # --- length limits by model family ----------------------------------------------------------
 
 V4 = (3000, 200, 80)

@@ -323,6 +323,19 @@ async def test_as_completed_raises_a_failure_in_its_turn(
     assert {type(o) for o in outcomes} == {Song, TaskFailedError}
 
 
+async def test_as_completed_yields_an_id_given_twice_in_each_place(
+    fake: FakeSunoServer, suno: AsyncSuno
+) -> None:
+    """An id given as a handle and as a plain id is one entry, yielded once per place."""
+    (handle,) = await start_songs(suno, 1)
+    with anyio.fail_after(10):
+        results = [r async for r in suno.as_completed([handle, handle.task_id, handle])]
+    assert sorted(type(r).__name__ for r in results) == ["Song", "Song", "Task"]
+    assert {getattr(r, "task_id", getattr(r, "id", None)) for r in results} == {handle.task_id}
+    assert suno.watcher.outstanding() == []
+    assert suno.stats.tasks_resolved == 1
+
+
 # --- batching -------------------------------------------------------------------------------
 
 
