@@ -374,8 +374,7 @@ def parse_task_ids(data: object) -> list[int]:
 
 
 def structure_task(row: object) -> Task:
-    task: Task = converter.structure(row, Task)
-    return task
+    return _structure_task(row)
 
 
 def peek_row(row: object) -> tuple[int, TaskStatus]:

@@ -104,6 +104,9 @@ class WatcherStats:
     batch_size: int
 
 
+_Sink = Callable[["_Entry"], None]
+
+
 class _Entry:
     """
     One task id being watched: its future, how many wait on it, and how polls went.
@@ -132,16 +135,21 @@ class _Entry:
         self.misses = 0
         self.failures = 0
         self.status: TaskStatus | None = None
-        self.sinks: list[Callable[[_Entry], None]] | None = None
+        # One sink, or a list once a second awaiter adds one: most ids have one awaiter.
+        self.sinks: _Sink | list[_Sink] | None = None
 
-    def add_sink(self, sink: Callable[[_Entry], None]) -> None:
+    def add_sink(self, sink: _Sink) -> None:
         if self.sinks is None:
-            self.sinks = [sink]
-        else:
+            self.sinks = sink
+        elif isinstance(self.sinks, list):
             self.sinks.append(sink)
+        else:
+            self.sinks = [self.sinks, sink]
 
-    def remove_sink(self, sink: Callable[[_Entry], None]) -> None:
-        if self.sinks is not None and sink in self.sinks:
+    def remove_sink(self, sink: _Sink) -> None:
+        if self.sinks is sink:
+            self.sinks = None
+        elif isinstance(self.sinks, list) and sink in self.sinks:
             self.sinks.remove(sink)
 
     def finish(self, task: Task | None, exc: BaseException | None) -> None:
@@ -152,8 +160,12 @@ class _Entry:
             self.future.set_result(task)  # type: ignore[arg-type]
         else:
             self.future.set_exception(exc)
-        for sink in self.sinks or ():
-            sink(self)
+        sinks = self.sinks
+        if isinstance(sinks, list):
+            for sink in list(sinks):
+                sink(self)
+        elif sinks is not None:
+            sinks(self)
 
 
 class TaskWatcher:
@@ -278,23 +290,31 @@ class TaskWatcher:
 
     # --- awaiting -----------------------------------------------------------------------
 
-    def _acquire(self, task_id: int, first_poll: float) -> _Entry:
-        if self._closed:
-            raise SessionClosedError(task_id)
-        entry = self._entries.get(task_id)
-        if entry is None:
-            loop = asyncio.get_running_loop()
-            # A new id waits out a Retry-After pause like the others.
-            not_before = max(time.monotonic() + first_poll, self._paused_until)
-            entry = _Entry(task_id, loop.create_future(), not_before)
-            self._entries[task_id] = entry
-            # A new id joins the next tick; it never brings one closer than the interval.
-            wake_at = max(not_before, self._tick_floor)
-            if wake_at < self._wake_at:
-                self._wake_at = wake_at
-                self._wakeup.set()
-        entry.awaiters += 1
-        return entry
+    def _acquire(self, ids: Sequence[int], first_polls: Sequence[float]) -> list[_Entry]:
+        """The entry of each id, made where there is none; each gains one awaiter."""
+        if self._closed and ids:
+            raise SessionClosedError(ids[0])
+        entries = self._entries
+        loop = asyncio.get_running_loop()
+        # A new id waits out a Retry-After pause like the others.
+        now, floor = time.monotonic(), self._paused_until
+        acquired: list[_Entry] = []
+        earliest = math.inf
+        for task_id, first_poll in zip(ids, first_polls, strict=True):
+            entry = entries.get(task_id)
+            if entry is None:
+                not_before = now + first_poll if now + first_poll > floor else floor
+                entry = _Entry(task_id, loop.create_future(), not_before)
+                entries[task_id] = entry
+                earliest = min(earliest, not_before)
+            entry.awaiters += 1
+            acquired.append(entry)
+        # A new id joins the next tick; it never brings one closer than the interval.
+        wake_at = max(earliest, self._tick_floor)
+        if wake_at < self._wake_at:
+            self._wake_at = wake_at
+            self._wakeup.set()
+        return acquired
 
     def _release(self, entry: _Entry) -> None:
         entry.awaiters -= 1
@@ -312,7 +332,7 @@ class TaskWatcher:
         One sink counts the entries down, so ten thousand waits cost ten thousand small
         calls, not ten thousand asyncio tasks or callbacks.
         """
-        entries = [self._acquire(i, fp) for i, fp in zip(ids, first_polls, strict=True)]
+        entries = self._acquire(ids, first_polls)
         all_done = asyncio.get_running_loop().create_future()
         pending = [e for e in entries if not e.future.done()]
         remaining = len(pending)
@@ -365,8 +385,7 @@ class TaskWatcher:
                 waiter.set_result(None)
 
         try:
-            for index, (task_id, first_poll) in enumerate(zip(ids, first_polls, strict=True)):
-                entry = self._acquire(task_id, first_poll)
+            for index, entry in enumerate(self._acquire(ids, first_polls)):
                 seen = positions.get(entry)
                 if seen is None:
                     positions[entry] = index
