@@ -477,22 +477,23 @@ def _clips(extend: Any) -> list[Mapping[str, Any]]:
     return []
 
 
-# Song field <- clip keys to try, in order: Suno nests some under "metadata".
+# Song's text fields in order, each with the clip keys to try: Suno nests some under "metadata".
 _SONG_TEXT: Final = (
-    ("id", ("id",)),
-    ("title", ("title",)),
-    ("audio_url", ("audio_url",)),
-    ("video_url", ("video_url",)),
-    ("image_url", ("image_url",)),
-    ("image_large_url", ("image_large_url",)),
-    ("tags", ("tags",)),
-    ("lyrics", ("prompt", "lyrics")),
-    ("description", ("gpt_description_prompt", "description")),
-    ("model_name", ("model_name",)),
-    ("major_model_version", ("major_model_version",)),
-    ("created_at", ("created_at",)),
-    ("status", ("status",)),
+    ("id",),
+    ("title",),
+    ("audio_url",),
+    ("video_url",),
+    ("image_url",),
+    ("image_large_url",),
+    ("tags",),
+    ("prompt", "lyrics"),
+    ("gpt_description_prompt", "description"),
+    ("model_name",),
+    ("major_model_version",),
+    ("created_at",),
+    ("status",),
 )
+_SONG_FIRST_KEYS: Final = tuple(keys[0] for keys in _SONG_TEXT)
 _OPT_FLOAT: Final = _optional(_float)
 
 
@@ -506,7 +507,7 @@ _CAMEL_HINTS: Final = frozenset(
 
 def _snake_if_needed(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     """Suno's clips are snake_case already; fold only a clip that shows camelCase names."""
-    if _CAMEL_HINTS.isdisjoint(obj.keys()):
+    if obj.keys().isdisjoint(_CAMEL_HINTS):  # probes the eight hints, not every key
         return obj
     return _snake_keys(obj)
 
@@ -517,39 +518,56 @@ def _text_or_none(value: object) -> str | None:
     return value if type(value) is str else _str(value)
 
 
+def _text_field(keys: tuple[str, ...], data: Mapping[str, Any], meta: Mapping[str, Any]) -> Any:
+    for key in keys:
+        value = data.get(key)
+        if value is None or value == "":
+            value = meta.get(key)  # a top-level null hides no metadata
+        if value is not None and value != "":
+            return value if type(value) is str else _str(value)
+    return None
+
+
 def _song(task: Task, clip: Mapping[str, Any]) -> Song:
     """
-    One pass over the fields, two lookups each at most: a song is built for every finished
-    task, so this is the SDK's per-result cost.
+    Each field's first key is read for all fields at once; only a field missing there (or
+    not a string) takes the slow search. A song is built for every finished task, so this
+    is the SDK's per-result cost.
     """
     data = _snake_if_needed(clip)
     nested = data.get("metadata")
     meta = _snake_if_needed(nested) if nested and _is_mapping(nested) else EMPTY
-    get, from_meta = data.get, meta.get
-    values: dict[str, Any] = {}
-    for name, keys in _SONG_TEXT:
-        value = None
-        for key in keys:
-            value = get(key)
-            if value is None or value == "":
-                value = from_meta(key)  # a top-level null hides no metadata
-            if value is not None and value != "":
-                break
-        values[name] = value if value is None or type(value) is str else _str(value)
+    texts = list(map(data.get, _SONG_FIRST_KEYS))
+    for index, value in enumerate(texts):
+        if type(value) is not str or not value:
+            texts[index] = _text_field(_SONG_TEXT[index], data, meta)
+    (song_id, title, audio, video, image, image_large, tags, lyrics, description, model,
+     major, created, status) = texts  # fmt: skip
     files = task.file_info
     if files is not None:
-        values["audio_url"] = values["audio_url"] or files.mp3_url
-        values["video_url"] = values["video_url"] or files.mp4_url
-        values["image_url"] = values["image_url"] or files.cover_url
-    values["id"] = values["id"] or task.custom_id
-    duration = get("duration")
+        audio = audio or files.mp3_url
+        video = video or files.mp4_url
+        image = image or files.cover_url
+    duration = data.get("duration")
     if duration is None or duration == "":
-        duration = from_meta("duration")
+        duration = meta.get("duration")
     return Song(
         task_id=task.id,
+        id=song_id or task.custom_id,
+        title=title,
+        audio_url=audio,
+        video_url=video,
+        image_url=image,
+        image_large_url=image_large,
         duration=_OPT_FLOAT(duration, None),
+        tags=tags,
+        lyrics=lyrics,
+        description=description,
+        model_name=model,
+        major_model_version=major,
+        created_at=created,
+        status=status,
         extra=MappingProxyType(data) if data else EMPTY,
-        **values,
     )
 
 
