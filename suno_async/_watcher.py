@@ -468,6 +468,7 @@ class TaskWatcher:
         except SunoError as exc:
             self._poll_failed(batch, exc)
             return
+        quiet = not self._listeners
         for entry in batch:
             found = rows.pop(entry.task_id, None)
             if found is None:
@@ -475,8 +476,13 @@ class TaskWatcher:
                     entry.misses += 1
                 continue
             status = found[0]
-            if status is entry.status and status < _FINISHED and not entry.misses + entry.failures:
-                continue  # the common case on every tick: still running, nothing to record
+            if status < _FINISHED:
+                if status is entry.status and not entry.misses + entry.failures:
+                    continue  # the common case on every tick: still running, nothing to record
+                if quiet:  # what _apply does for a running task when nobody listens
+                    entry.status = status
+                    entry.misses = entry.failures = 0
+                    continue
             self._apply(entry, status, found[1])
 
     async def fetch_tasks(self, ids: Sequence[int]) -> list[Task]:
