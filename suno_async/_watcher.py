@@ -390,6 +390,8 @@ class TaskWatcher:
                 if seen is None:
                     positions[entry] = index
                     entry.add_sink(one_done)
+                    if entry.future.done():  # not for a fresh entry; never left waiting, though
+                        ready.append(entry)
                 elif isinstance(seen, list):
                     seen.append(index)
                 else:
