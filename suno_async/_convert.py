@@ -465,15 +465,13 @@ def _is_mapping(obj: object) -> bool:
 
 
 def _clips(extend: Any) -> list[Mapping[str, Any]]:
-    if type(extend) is list:
+    if isinstance(extend, list):
         return [c for c in extend if _is_mapping(c)]
     if _is_mapping(extend):
         for key in ("clips", "data", "songs"):
             if isinstance(extend.get(key), list):
                 return [c for c in extend[key] if _is_mapping(c)]
         return [extend] if "id" in extend else []
-    if isinstance(extend, list):
-        return [c for c in extend if _is_mapping(c)]
     return []
 
 
