@@ -141,14 +141,15 @@ def _bool(value: object, _: object = None) -> bool:
     raise WireFormatError(msg)
 
 
-def _status(value: object, _: object = None) -> TaskStatus:
-    return TaskStatus(_int(value))
-
-
 _STATUS_BY_WIRE: Final[dict[object, TaskStatus]] = {
     **{status.value: status for status in TaskStatus},
     **{str(status.value): status for status in TaskStatus},
 }
+
+
+def _status(value: object, _: object = None) -> TaskStatus:
+    status = _STATUS_BY_WIRE.get(value) if type(value) in (int, str) else None
+    return status if status is not None else TaskStatus(_int(value))
 
 
 def _raw(value: Any, _: object = None) -> Any:
@@ -287,10 +288,9 @@ def _structure_task(obj: object, _: object = None) -> Task:
     raw_status = fields.get("status")
     if task_id is None or raw_status is None or ("id" in fields and "task_id" in fields):
         return _structure_task_generic(obj, Task)  # type: ignore[no-any-return]
-    status = _STATUS_BY_WIRE.get(raw_status) if type(raw_status) in (int, str) else None
     return Task(
         id=task_id if type(task_id) is int else _int(task_id),
-        status=status if status is not None else _status(raw_status),
+        status=_status(raw_status),
         custom_id=_OPT_STR(fields.get("custom_id"), None),
         file_info=_optional_file_info(fields.get("file_info"), None),
         errormsg=_OPT_STR(fields.get("errormsg"), None),
@@ -392,12 +392,7 @@ def peek_row(row: object) -> tuple[int, TaskStatus]:
     task_id = row.get("id")
     if task_id is None:
         task_id = row.get("task_id", row.get("taskId"))
-    raw_status = row.get("status")
-    status = _STATUS_BY_WIRE.get(raw_status) if type(raw_status) in (int, str) else None
-    return (
-        task_id if type(task_id) is int else _int(task_id),
-        status if status is not None else _status(raw_status),
-    )
+    return (task_id if type(task_id) is int else _int(task_id), _status(row.get("status")))
 
 
 def peek_rows(rows: Iterable[object], into: dict[int, tuple[TaskStatus, Any]]) -> int:
@@ -522,7 +517,7 @@ def _text_field(keys: tuple[str, ...], data: Mapping[str, Any], meta: Mapping[st
         if value is None or value == "":
             value = meta.get(key)  # a top-level null hides no metadata
         if value is not None and value != "":
-            return value if type(value) is str else _str(value)
+            return _text_or_none(value)
     return None
 
 

@@ -152,10 +152,10 @@ class _Entry:
         elif isinstance(self.sinks, list) and sink in self.sinks:
             self.sinks.remove(sink)
 
-    def finish(self, task: Task | None, exc: BaseException | None) -> None:
-        """Set the future (once) and tell the sinks."""
+    def finish(self, task: Task | None, exc: BaseException | None) -> bool:
+        """Set the future and tell the sinks; False when it was done already (cancelled)."""
         if self.future.done():
-            return
+            return False
         if exc is None:
             self.future.set_result(task)  # type: ignore[arg-type]
         else:
@@ -166,6 +166,7 @@ class _Entry:
                 sink(self)
         elif sinks is not None:
             sinks(self)
+        return True
 
 
 class TaskWatcher:
@@ -416,7 +417,7 @@ class TaskWatcher:
                 where = positions.pop(entry)
                 entry.remove_sink(one_done)
                 outcome = _outcome(entry.future)
-                indexes = where if isinstance(where, list) else (where,)
+                indexes = _places(where)
                 for _ in indexes:
                     self._release(entry)
                 for index in indexes:
@@ -424,7 +425,7 @@ class TaskWatcher:
         finally:
             for entry, where in positions.items():
                 entry.remove_sink(one_done)
-                for _ in where if isinstance(where, list) else (where,):
+                for _ in _places(where):
                     self._release(entry)
 
     # --- polling ------------------------------------------------------------------------
@@ -470,7 +471,6 @@ class TaskWatcher:
         except SunoError as exc:
             self._poll_failed(batch, exc)
             return
-        quiet = not self._listeners
         for entry in batch:
             found = rows.pop(entry.task_id, None)
             if found is None:
@@ -478,13 +478,8 @@ class TaskWatcher:
                     entry.misses += 1
                 continue
             status = found[0]
-            if status < _FINISHED:
-                if status is entry.status and not entry.misses + entry.failures:
-                    continue  # the common case on every tick: still running, nothing to record
-                if quiet:  # what _apply does for a running task when nobody listens
-                    entry.status = status
-                    entry.misses = entry.failures = 0
-                    continue
+            if status is entry.status and status < _FINISHED and not entry.misses + entry.failures:
+                continue  # the common case on every tick: still running, nothing to record
             self._apply(entry, status, found[1])
 
     async def fetch_tasks(self, ids: Sequence[int]) -> list[Task]:
@@ -634,12 +629,10 @@ class TaskWatcher:
         """Finish an entry once; a future already done (cancelled) is never touched."""
         if self._entries.get(entry.task_id) is entry:
             del self._entries[entry.task_id]
-        if entry.future.done():
-            return
-        self._resolved += 1
         if task is None and exc is None:
             exc = SessionClosedError(entry.task_id, entry.status)
-        entry.finish(task, exc)
+        if entry.finish(task, exc):
+            self._resolved += 1
 
     def _fail_all(self, exc: SunoError) -> None:
         for entry in list(self._entries.values()):
@@ -651,6 +644,10 @@ class TaskWatcher:
                 listener(change)
             except Exception:  # noqa: PERF203 (one listener's bug must not stop the others)
                 logger.exception("a status-change listener raised; it stays subscribed")
+
+
+def _places(where: int | list[int]) -> Sequence[int]:
+    return where if isinstance(where, list) else (where,)
 
 
 def _outcome(future: asyncio.Future[Task]) -> Task | SunoError:
