@@ -15,7 +15,7 @@ import anyio
 
 from ._convert import (
     WireFormatError,
-    decode_result,
+    decode_row,
     encode_request,
     parse_task_ids,
     structure_balance,
@@ -53,7 +53,7 @@ from ._models import (
     check_task_id,
 )
 from ._transport import RawResponse, RetryPolicy, Timeouts, Transport, check_base_url
-from ._watcher import PollPolicy, TaskWatcher, WatcherStats, first_polls
+from ._watcher import Finished, PollPolicy, TaskWatcher, WatcherStats, first_polls
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncSuno"]
 
@@ -517,7 +517,7 @@ class AsyncSuno:
         handles = self._handles(items)
         self._ensure_watching()
 
-        def convert(index: int, outcome: Task | SunoError) -> Any:
+        def convert(index: int, outcome: Finished | SunoError) -> Any:
             result = _result(handles[index], outcome)
             if not return_exceptions and isinstance(result, SunoError):
                 raise result
@@ -541,7 +541,7 @@ class AsyncSuno:
     @staticmethod
     def result_of(task: Task, kind: TaskKind) -> Any:
         """Read a finished :class:`Task` as the result its kind promises."""
-        return _result(TaskHandle(task.id, kind), task, raise_errors=True)
+        return _result(TaskHandle(task.id, kind), (task.status, task), raise_errors=True)
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -582,22 +582,25 @@ class AsyncSuno:
 
 
 def _result(
-    handle: TaskHandle[Any], outcome: Task | SunoError, *, raise_errors: bool = False
+    handle: TaskHandle[Any], outcome: Finished | SunoError, *, raise_errors: bool = False
 ) -> Any:
+    """A watched task's outcome as its handle's kind promises, or the error in its place."""
     if isinstance(outcome, SunoError):
         return outcome
-    if outcome.status is TaskStatus.FAILED:
-        error: SunoError = TaskFailedError(outcome.id, outcome.errormsg, outcome.errormsg_en)
-        if raise_errors:
-            raise error
-        return error
+    status, row = outcome
     try:
-        return decode_result(outcome, handle.kind)
-    except (WireFormatError, ValueError, TypeError) as exc:
+        if status is not TaskStatus.FAILED:
+            return decode_row(row, handle.kind)
+        task = structure_task(row)
+        error: SunoError = TaskFailedError(task.id, task.errormsg, task.errormsg_en)
+    except (WireFormatError, ValueError, TypeError, KeyError) as exc:
         error = UndecodableResponseError(
-            f"task {outcome.id}: its {handle.kind.value} result could not be read ({exc})",
-            snippet=str(outcome.extend)[:200],
+            f"task {handle.task_id}: its {handle.kind.value} result could not be read ({exc})",
+            snippet=repr(row)[:200],
         )
         if raise_errors:
             raise error from exc
         return error
+    if raise_errors:
+        raise error
+    return error

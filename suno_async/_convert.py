@@ -48,7 +48,7 @@ __all__ = [
     "Page",
     "WireFormatError",
     "converter",
-    "decode_result",
+    "decode_row",
     "encode_request",
     "parse_batch",
     "parse_envelope",
@@ -374,6 +374,9 @@ def parse_task_ids(data: object) -> list[int]:
 
 
 def structure_task(row: object) -> Task:
+    """A row read as a :class:`Task`; a Task read already passes through."""
+    if type(row) is Task:
+        return row
     return _structure_task(row)
 
 
@@ -442,15 +445,14 @@ def parse_batch(data: object) -> Page:
     return Page(rows=tuple(rows), total=None if total is None else _int(total))
 
 
-def _decoded_extend(task: Task) -> Any:
-    raw = task.extend
+def _decoded_extend(task_id: int, raw: Any) -> Any:
     if isinstance(raw, str):
         if not raw or raw.isspace():
             return None
         try:
             return json.loads(raw)
         except ValueError as exc:
-            msg = f"task {task.id}: extend is not valid JSON ({exc})"
+            msg = f"task {task_id}: extend is not valid JSON ({exc})"
             raise WireFormatError(msg) from exc
     return raw
 
@@ -521,11 +523,14 @@ def _text_field(keys: tuple[str, ...], data: Mapping[str, Any], meta: Mapping[st
     return None
 
 
-def _song(task: Task, clip: Mapping[str, Any]) -> Song:
+def _song(
+    task_id: int, custom_id: str | None, file_info: FileInfo | object, clip: Mapping[str, Any]
+) -> Song:
     """
     Each field's first key is read for all fields at once; only a field missing there (or
     not a string) takes the slow search. A song is built for every finished task, so this
-    is the SDK's per-result cost.
+    is the SDK's per-result cost. ``file_info`` may still be raw: it is read only when the
+    clip lacks a URL.
     """
     data = _snake_if_needed(clip)
     nested = data.get("metadata")
@@ -536,17 +541,18 @@ def _song(task: Task, clip: Mapping[str, Any]) -> Song:
             texts[index] = _text_field(_SONG_TEXT[index], data, meta)
     (song_id, title, audio, video, image, image_large, tags, lyrics, description, model,
      major, created, status) = texts  # fmt: skip
-    files = task.file_info
-    if files is not None:
-        audio = audio or files.mp3_url
-        video = video or files.mp4_url
-        image = image or files.cover_url
+    if not (audio and video and image):
+        files = file_info if type(file_info) is FileInfo else _optional_file_info(file_info, None)
+        if files is not None:
+            audio = audio or files.mp3_url
+            video = video or files.mp4_url
+            image = image or files.cover_url
     duration = data.get("duration")
     if duration is None or duration == "":
         duration = meta.get("duration")
     return Song(
-        task_id=task.id,
-        id=song_id or task.custom_id,
+        task_id=task_id,
+        id=song_id or custom_id,
         title=title,
         audio_url=audio,
         video_url=video,
@@ -564,21 +570,24 @@ def _song(task: Task, clip: Mapping[str, Any]) -> Song:
     )
 
 
-def _decode_song(task: Task) -> Song:
-    clips = _clips(_decoded_extend(task))
-    custom_id = task.custom_id
+def _song_of(task_id: int, custom_id: str | None, file_info: object, extend: Any) -> Song:
+    clips = _clips(_decoded_extend(task_id, extend))
     if custom_id is not None:
         for clip in clips:
             clip_id = clip.get("id")
             if clip_id == custom_id or (clip_id is not None and str(clip_id) == custom_id):
-                return _song(task, clip)
+                return _song(task_id, custom_id, file_info, clip)
     if len(clips) == 1:
-        return _song(task, clips[0])
-    return _song(task, {})
+        return _song(task_id, custom_id, file_info, clips[0])
+    return _song(task_id, custom_id, file_info, {})
+
+
+def _decode_song(task: Task) -> Song:
+    return _song_of(task.id, task.custom_id, task.file_info, task.extend)
 
 
 def _decode_alignment(task: Task) -> LyricsAlignment:
-    extend = _decoded_extend(task)
+    extend = _decoded_extend(task.id, task.extend)
     data = _snake_keys(extend) if isinstance(extend, Mapping) else {}
     words = data.get("alignment") or data.get("aligned_words") or []
     if not isinstance(words, list):
@@ -592,14 +601,14 @@ def _decode_alignment(task: Task) -> LyricsAlignment:
 
 
 def _decode_video(task: Task) -> Video:
-    extend = _decoded_extend(task)
+    extend = _decoded_extend(task.id, task.extend)
     data = _snake_keys(extend) if isinstance(extend, Mapping) else {}
     url = data.get("video_url") or (task.file_info.mp4_url if task.file_info else None)
     return Video(task_id=task.id, url=_text_or_none(url), status=_text_or_none(data.get("status")))
 
 
 def _decode_wav(task: Task) -> Wav:
-    extend = _decoded_extend(task)
+    extend = _decoded_extend(task.id, task.extend)
     data = _snake_keys(extend) if isinstance(extend, Mapping) else {}
     url = data.get("wav_file_url") or data.get("wav_url") or data.get("url")
     return Wav(task_id=task.id, url=_text_or_none(url))
@@ -614,9 +623,33 @@ _DECODERS: Final[Mapping[TaskKind, Callable[[Task], Any]]] = {
 }
 
 
-def decode_result(task: Task, kind: TaskKind) -> Any:
-    """A succeeded task's result as the type its kind promises."""
-    return _DECODERS[kind](task)
+# Other spellings of the four fields a song is read from: a row using one takes the Task path.
+_SONG_ROW_OTHER_NAMES: Final = frozenset({"task_id", "taskId", "customId", "file_info"})
+
+
+def decode_row(row: object, kind: TaskKind) -> Any:
+    """
+    A finished row (or a :class:`Task` read already) as the result its kind promises.
+
+    A song is read straight from a row in the usual shape: the :class:`Task` in between
+    would cost as much as the song itself. Any other shape reads the Task first, so both
+    ways give the same song.
+    """
+    if kind is TaskKind.SONG and type(row) is dict:
+        keys = row.keys()
+        task_id = row.get("id")
+        if (
+            task_id is not None
+            and keys.isdisjoint(_SONG_ROW_OTHER_NAMES)
+            and all(map(str.islower, keys - _TASK_WIRE_NAMES.keys()))
+        ):
+            return _song_of(
+                task_id if type(task_id) is int else _int(task_id),
+                _OPT_STR(row.get("custom_id"), None),
+                row.get("fileInfo"),
+                row.get("extend"),
+            )
+    return _DECODERS[kind](structure_task(row))
 
 
 # --- requests ---------------------------------------------------------------------------

@@ -105,6 +105,9 @@ class WatcherStats:
 
 
 _Sink = Callable[["_Entry"], None]
+#: What a watched future resolves to: the final status and the row, still raw, so each
+#: result is read once, into the type its awaiter wants (a song needs no Task first).
+Finished = tuple[TaskStatus, Any]
 
 
 class _Entry:
@@ -127,7 +130,7 @@ class _Entry:
         "task_id",
     )
 
-    def __init__(self, task_id: int, future: asyncio.Future[Task], not_before: float) -> None:
+    def __init__(self, task_id: int, future: asyncio.Future[Finished], not_before: float) -> None:
         self.task_id = task_id
         self.future = future
         self.not_before = not_before
@@ -152,12 +155,12 @@ class _Entry:
         elif isinstance(self.sinks, list) and sink in self.sinks:
             self.sinks.remove(sink)
 
-    def finish(self, task: Task | None, exc: BaseException | None) -> bool:
+    def finish(self, finished: Finished | None, exc: BaseException | None) -> bool:
         """Set the future and tell the sinks; False when it was done already (cancelled)."""
         if self.future.done():
             return False
         if exc is None:
-            self.future.set_result(task)  # type: ignore[arg-type]
+            self.future.set_result(finished)  # type: ignore[arg-type]
         else:
             self.future.set_exception(exc)
         sinks = self.sinks
@@ -326,7 +329,7 @@ class TaskWatcher:
 
     async def wait(
         self, ids: Sequence[int], first_polls: Sequence[float], timeout: float | None
-    ) -> list[Task | SunoError]:
+    ) -> list[Finished | SunoError]:
         """
         Await every id; a task that failed to be watched gives its error in its place.
 
@@ -366,7 +369,7 @@ class TaskWatcher:
         ids: Sequence[int],
         first_polls: Sequence[float],
         timeout: float | None,
-        convert: Callable[[int, Task | SunoError], T],
+        convert: Callable[[int, Finished | SunoError], T],
     ) -> AsyncGenerator[T, None]:
         """
         Yield ``convert(index, outcome)`` as each id finishes, first finished first.
@@ -614,24 +617,18 @@ class TaskWatcher:
             if self._listeners:
                 self._notify(StatusChange(task_id=entry.task_id, old=entry.status, new=status))
             entry.status = status
-        if status < TaskStatus.SUCCEEDED:
-            return
-        try:
-            task = structure_task(row)
-        except (WireFormatError, ValueError, TypeError, KeyError) as exc:
-            self._settle(entry, exc=_undecodable(entry.task_id, exc))
-            return
-        self._settle(entry, task=task)
+        if status >= TaskStatus.SUCCEEDED:
+            self._settle(entry, finished=(status, row))
 
     def _settle(
-        self, entry: _Entry, *, task: Task | None = None, exc: SunoError | None = None
+        self, entry: _Entry, *, finished: Finished | None = None, exc: SunoError | None = None
     ) -> None:
         """Finish an entry once; a future already done (cancelled) is never touched."""
         if self._entries.get(entry.task_id) is entry:
             del self._entries[entry.task_id]
-        if task is None and exc is None:
+        if finished is None and exc is None:
             exc = SessionClosedError(entry.task_id, entry.status)
-        if entry.finish(task, exc):
+        if entry.finish(finished, exc):
             self._resolved += 1
 
     def _fail_all(self, exc: SunoError) -> None:
@@ -650,7 +647,7 @@ def _places(where: int | list[int]) -> Sequence[int]:
     return where if isinstance(where, list) else (where,)
 
 
-def _outcome(future: asyncio.Future[Task]) -> Task | SunoError:
+def _outcome(future: asyncio.Future[Finished]) -> Finished | SunoError:
     exc = future.exception()
     if exc is None:
         return future.result()

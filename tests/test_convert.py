@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -14,7 +15,7 @@ from suno_async._convert import (
     WireFormatError,
     _structure_task_generic,
     converter,
-    decode_result,
+    decode_row,
     encode_request,
     parse_batch,
     parse_envelope,
@@ -233,11 +234,40 @@ def test_song_is_the_clip_matching_custom_id(encode: Any) -> None:
             "fileInfo": {"coverUrl": "https://cdn/c.png"},
         }
     )
-    song = decode_result(task, TaskKind.SONG)
+    song = decode_row(task, TaskKind.SONG)
     assert (song.id, song.title, song.duration, song.tags) == (CLIP_ID, "mine", 61.5, "pop")
     assert song.lyrics == "[Verse] hi"
     assert song.image_url == "https://cdn/c.png"
     assert song.extra["play_count"] == 0
+
+
+def test_a_song_read_from_the_row_equals_one_read_through_the_task() -> None:
+    """decode_row reads a usual row straight into a Song; every shape gives the same song."""
+    clip = _clip(CLIP_ID, "mine")
+    clip["title"] = 7
+    extend = json.dumps([_clip(OTHER_ID, "other"), clip])
+    files = [None, "", {"mp3Url": "https://cdn/b.mp3", "coverUrl": "https://c"}]
+    shapes = itertools.product(
+        ["id", "task_id", "taskId"],
+        [5, "5"],
+        ["custom_id", "customId"],
+        ["fileInfo", "file_info", None],
+        files,
+        [False, True],
+    )
+    for id_key, task_id, custom_key, files_key, file_info, camel_extra in shapes:
+        row: dict[str, Any] = {id_key: task_id, "status": 3, custom_key: CLIP_ID}
+        row |= {"extend": extend, "progress": "100%"}
+        if files_key is not None:
+            row[files_key] = file_info
+        if camel_extra:
+            row["createdAt"] = "2026-11-25"
+        direct = decode_row(row, TaskKind.SONG)
+        through_task = decode_row(structure_task(row), TaskKind.SONG)
+        assert direct == through_task, row
+        assert direct.extra == through_task.extra
+        assert (direct.task_id, direct.id, direct.title) == (5, CLIP_ID, "7")
+        assert direct.image_url == ("https://c" if files_key and file_info else None)
 
 
 def test_song_falls_back_to_file_info_when_extend_is_empty() -> None:
@@ -251,7 +281,7 @@ def test_song_falls_back_to_file_info_when_extend_is_empty() -> None:
             "fileInfo": {"mp3Url": "https://cdn/b.mp3", "mp4Url": "https://cdn/a.mp4"},
         }
     )
-    song = decode_result(task, TaskKind.SONG)
+    song = decode_row(task, TaskKind.SONG)
     assert (song.id, song.audio_url, song.video_url) == (
         CLIP_ID,
         "https://cdn/b.mp3",
@@ -261,7 +291,7 @@ def test_song_falls_back_to_file_info_when_extend_is_empty() -> None:
 
 def test_alignment_video_and_wav_shapes() -> None:
     """The documented extend shapes of alignment, video and wav tasks are read."""
-    alignment = decode_result(
+    alignment = decode_row(
         structure_task(
             {
                 "id": 3,
@@ -285,14 +315,14 @@ def test_alignment_video_and_wav_shapes() -> None:
         TaskKind.ALIGNMENT,
     )
     assert alignment.words == (AlignedWord("最", 0.638, 1.037, True, 1.0),)
-    video = decode_result(
+    video = decode_row(
         structure_task(
             {"id": 4, "status": 3, "extend": '{"status": "complete", "video_url": "https://v.mp4"}'}
         ),
         TaskKind.VIDEO,
     )
     assert (video.url, video.status) == ("https://v.mp4", "complete")
-    wav = decode_result(
+    wav = decode_row(
         structure_task({"id": 5, "status": 3, "extend": {"wav_file_url": "https://w.wav"}}),
         TaskKind.WAV,
     )
@@ -303,7 +333,7 @@ def test_broken_extend_is_a_wire_format_error() -> None:
     """Truncated extend JSON is reported, not silently read as empty."""
     task = structure_task({"id": 6, "status": 3, "extend": '[{"id": "'})
     with pytest.raises(WireFormatError, match="task 6"):
-        decode_result(task, TaskKind.SONG)
+        decode_row(task, TaskKind.SONG)
 
 
 def test_generate_request_wire_names() -> None:

@@ -17,6 +17,7 @@ from suno_async import (
     NotFoundError,
     PollPolicy,
     Song,
+    UndecodableResponseError,
 )
 from suno_async.testing import FakeSunoServer, Fault, TaskPlan
 
@@ -163,3 +164,21 @@ async def test_a_refused_key_fails_every_awaiter_at_once(
     assert fake.requests[BATCH] == 1
     assert wrong.stats.poll_errors == 1
     assert wrong.stats.outstanding == 0
+
+
+async def test_an_unreadable_result_fails_its_own_awaiters_only(
+    fake: FakeSunoServer, suno: AsyncSuno
+) -> None:
+    """A finished row whose extend is not JSON fails that task's song, not the others."""
+    broken = await suno.generate(title="Broken", description="a song with a bad extend")
+    fine = await suno.generate(title="Fine", description="a song with a good extend")
+    fake.task(broken[0].task_id).call.extend = "{not json"
+    with anyio.fail_after(10):
+        results = await suno.wait([*broken, *fine], return_exceptions=True)
+        tasks = await suno.wait([handle.task_id for handle in broken])
+    for handle, result in zip(broken, results, strict=False):
+        assert isinstance(result, UndecodableResponseError)
+        assert f"task {handle.task_id}: its song result could not be read" in str(result)
+    assert all(isinstance(result, Song) for result in results[2:])
+    assert [task.extend for task in tasks] == ["{not json", "{not json"]
+    assert suno.watcher.outstanding() == []
