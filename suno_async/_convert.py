@@ -246,56 +246,45 @@ for _cls in (Balance, Task, AlignedWord):
 
 _structure_task_generic: Final = converter.get_structure_hook(Task)
 _OPT_STR: Final = _optional(_str, str)
-# Task field <- the wire names a row spells it with; id and task_id are told apart below.
-_TASK_WIRE_NAMES: Final = {
-    "id": "id",
-    "task_id": "task_id",
-    "taskId": "task_id",
-    "status": "status",
-    "custom_id": "custom_id",
-    "customId": "custom_id",
-    "file_info": "file_info",
-    "fileInfo": "file_info",
-    "errormsg": "errormsg",
-    "errormsg_en": "errormsg_en",
-    "errormsgEn": "errormsg_en",
-    "extend": "extend",
-}
+# How the service spells a task's fields (as the API reference shows them), and the other
+# names a row may use for them (``extra`` is ours: a row sending it is read generically).
+_TASK_USUAL_NAMES: Final = frozenset(
+    {"id", "status", "custom_id", "fileInfo", "errormsg", "errormsgEn", "extend"}
+)
+_TASK_OTHER_NAMES: Final = frozenset(
+    {"task_id", "taskId", "customId", "file_info", "errormsg_en", "extra"}
+)
+
+
+def _usual_row(row: dict[str, Any]) -> bool:
+    """
+    Spelt as the service spells it, and any new field in plain snake_case: such a row can
+    be read with plain lookups; any other goes through the generic hook, which folds names.
+    """
+    keys = row.keys()
+    return (
+        "id" in row
+        and "status" in row
+        and keys.isdisjoint(_TASK_OTHER_NAMES)
+        and all(map(str.islower, keys - _TASK_USUAL_NAMES))
+    )
 
 
 def _structure_task(obj: object, _: object = None) -> Task:
-    """
-    Every finished task passes here, so the usual row is read in one pass over its keys.
-
-    Anything unusual (a name spelt twice, a camelCase name not listed, no id or status)
-    goes to the generic hook, which reads every spelling the same way, only slower.
-    """
-    if type(obj) is not dict:
+    """Every finished task passes here, so a usual row is read with plain lookups."""
+    if type(obj) is not dict or not _usual_row(obj):
         return _structure_task_generic(obj, Task)  # type: ignore[no-any-return]
-    fields: dict[str, Any] = {}
-    extra: dict[str, Any] = {}
-    for key, value in obj.items():
-        name = _TASK_WIRE_NAMES.get(key)
-        if name is None:
-            if not key.islower():
-                return _structure_task_generic(obj, Task)  # type: ignore[no-any-return]
-            extra[key] = value
-        elif name in fields:
-            return _structure_task_generic(obj, Task)  # type: ignore[no-any-return]
-        else:
-            fields[name] = value
-    task_id = fields.get("id", fields.get("task_id"))
-    raw_status = fields.get("status")
-    if task_id is None or raw_status is None or ("id" in fields and "task_id" in fields):
-        return _structure_task_generic(obj, Task)  # type: ignore[no-any-return]
+    get = obj.get
+    task_id = obj["id"]
+    extra = {key: value for key, value in obj.items() if key not in _TASK_USUAL_NAMES}
     return Task(
         id=task_id if type(task_id) is int else _int(task_id),
-        status=_status(raw_status),
-        custom_id=_OPT_STR(fields.get("custom_id"), None),
-        file_info=_optional_file_info(fields.get("file_info"), None),
-        errormsg=_OPT_STR(fields.get("errormsg"), None),
-        errormsg_en=_OPT_STR(fields.get("errormsg_en"), None),
-        extend=fields.get("extend"),
+        status=_status(obj["status"]),
+        custom_id=_OPT_STR(get("custom_id"), None),
+        file_info=_optional_file_info(get("fileInfo"), None),
+        errormsg=_OPT_STR(get("errormsg"), None),
+        errormsg_en=_OPT_STR(get("errormsgEn"), None),
+        extend=get("extend"),
         extra=MappingProxyType(extra) if extra else EMPTY,
     )
 
@@ -623,10 +612,6 @@ _DECODERS: Final[Mapping[TaskKind, Callable[[Task], Any]]] = {
 }
 
 
-# Other spellings of the four fields a song is read from: a row using one takes the Task path.
-_SONG_ROW_OTHER_NAMES: Final = frozenset({"task_id", "taskId", "customId", "file_info"})
-
-
 def decode_row(row: object, kind: TaskKind) -> Any:
     """
     A finished row (or a :class:`Task` read already) as the result its kind promises.
@@ -635,20 +620,14 @@ def decode_row(row: object, kind: TaskKind) -> Any:
     would cost as much as the song itself. Any other shape reads the Task first, so both
     ways give the same song.
     """
-    if kind is TaskKind.SONG and type(row) is dict:
-        keys = row.keys()
-        task_id = row.get("id")
-        if (
-            task_id is not None
-            and keys.isdisjoint(_SONG_ROW_OTHER_NAMES)
-            and all(map(str.islower, keys - _TASK_WIRE_NAMES.keys()))
-        ):
-            return _song_of(
-                task_id if type(task_id) is int else _int(task_id),
-                _OPT_STR(row.get("custom_id"), None),
-                row.get("fileInfo"),
-                row.get("extend"),
-            )
+    if kind is TaskKind.SONG and type(row) is dict and _usual_row(row):
+        task_id = row["id"]
+        return _song_of(
+            task_id if type(task_id) is int else _int(task_id),
+            _OPT_STR(row.get("custom_id"), None),
+            row.get("fileInfo"),
+            row.get("extend"),
+        )
     return _DECODERS[kind](structure_task(row))
 
 
