@@ -588,19 +588,18 @@ def _result(
     if isinstance(outcome, SunoError):
         return outcome
     status, row = outcome
+    cause: Exception | None = None
     try:
         if status is not TaskStatus.FAILED:
             return decode_row(row, handle.kind)
         task = structure_task(row)
         error: SunoError = TaskFailedError(task.id, task.errormsg, task.errormsg_en)
     except (WireFormatError, ValueError, TypeError, KeyError) as exc:
+        cause = exc
         error = UndecodableResponseError(
             f"task {handle.task_id}: its {handle.kind.value} result could not be read ({exc})",
             snippet=repr(row)[:200],
         )
-        if raise_errors:
-            raise error from exc
-        return error
     if raise_errors:
-        raise error
+        raise error from cause
     return error
