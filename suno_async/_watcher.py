@@ -462,10 +462,12 @@ class TaskWatcher:
             while jobs:
                 await jobs.pop()()
 
-        # A few workers share the tick's queries: ``concurrency`` in flight, few tasks made.
+        # A few workers share the tick's queries: ``concurrency`` in flight, few tasks made;
+        # this task is one of them, so a tick of one query starts no task at all.
         async with anyio.create_task_group() as group:
-            for _ in range(min(self.policy.concurrency, len(jobs))):
+            for _ in range(min(self.policy.concurrency, len(jobs)) - 1):
                 group.start_soon(worker)
+            await worker()
         self._last_tick_requests = self._batch_requests + self._single_requests - before
 
     async def _poll_batch(self, batch: list[_Entry]) -> None:
