@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Protocol, TypeVar
 
 import attrs
 import cattrs
@@ -45,7 +45,9 @@ from ._models import (
 
 __all__ = [
     "Envelope",
+    "News",
     "Page",
+    "Watched",
     "WireFormatError",
     "converter",
     "decode_row",
@@ -54,7 +56,7 @@ __all__ = [
     "parse_envelope",
     "parse_task_ids",
     "peek_row",
-    "peek_rows",
+    "rows_with_news",
     "structure_balance",
     "structure_task",
 ]
@@ -387,30 +389,46 @@ def peek_row(row: object) -> tuple[int, TaskStatus]:
     return (task_id if type(task_id) is int else _int(task_id), _status(row.get("status")))
 
 
-def peek_rows(rows: Iterable[object], into: dict[int, tuple[TaskStatus, Any]]) -> int:
+class Watched(Protocol):
+    """What a poll knows of a task: the status it last saw (None before the first)."""
+
+    status: TaskStatus | None
+
+
+W = TypeVar("W", bound=Watched)
+#: A row worth a look: the task it answers, its status, and the row itself, still raw.
+News = tuple[W, TaskStatus, Any]
+
+
+def rows_with_news(rows: Iterable[object], asked: dict[int, W], news: list[News[W]]) -> int:
     """
-    :func:`peek_row` for a whole page, into ``into`` by task id; returns how many rows had
-    no readable id or status. The loop itself is the poll tick's hottest code.
+    Match a page's rows to the tasks asked about, taking each answered id out of ``asked``.
+
+    Rows with a new or final status go to ``news``; a row saying "still running, as before"
+    costs a few lookups and nothing more, as that is most rows of every tick. Rows for ids
+    not asked about (or answered already) are ignored. Returns how many rows had no readable
+    id or status.
     """
     skipped = 0
     status_of = _STATUS_BY_WIRE
+    finished = TaskStatus.SUCCEEDED
     for row in rows:
         try:
+            task_id: Any = None
+            status: TaskStatus | None = None
             if type(row) is dict:
                 task_id = row.get("id")
                 status = status_of.get(row.get("status"))
-                if status is not None:
-                    if type(task_id) is int:
-                        into[task_id] = (status, row)
-                        continue
-                    if type(task_id) is str and task_id.isdecimal():
-                        into[int(task_id)] = (status, row)
-                        continue
-            task_id, status = peek_row(row)
+                if type(task_id) is str and task_id.isdecimal():
+                    task_id = int(task_id)
+            if status is None or type(task_id) is not int:
+                task_id, status = peek_row(row)
         except (WireFormatError, ValueError, TypeError):
             skipped += 1
             continue
-        into[task_id] = (status, row)
+        watched = asked.pop(task_id, None)
+        if watched is not None and (status is not watched.status or status >= finished):
+            news.append((watched, status, row))
     return skipped
 
 

@@ -21,7 +21,15 @@ from typing import Any, Final, TypeVar
 import anyio
 import attrs
 
-from ._convert import WireFormatError, parse_batch, peek_row, peek_rows, structure_task
+from ._convert import (
+    News,
+    W,
+    WireFormatError,
+    parse_batch,
+    peek_row,
+    rows_with_news,
+    structure_task,
+)
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -40,7 +48,6 @@ __all__ = ["PollPolicy", "TaskWatcher", "WatcherStats"]
 
 T = TypeVar("T")
 logger: Final = logging.getLogger("suno_async.watcher")
-_FINISHED: Final = TaskStatus.SUCCEEDED
 #: Ids per query: 1,000 ids of up to 7 digits keep the request line under 8 KB.
 MAX_BATCH_SIZE: Final = 1_000
 
@@ -170,6 +177,16 @@ class _Entry:
         elif sinks is not None:
             sinks(self)
         return True
+
+
+class _Asked:
+    """A task asked about outside the watch (``fetch_tasks``): no status seen yet."""
+
+    __slots__ = ("status", "task_id")
+
+    def __init__(self, task_id: int) -> None:
+        self.task_id = task_id
+        self.status: TaskStatus | None = None
 
 
 class TaskWatcher:
@@ -471,62 +488,69 @@ class TaskWatcher:
         self._last_tick_requests = self._batch_requests + self._single_requests - before
 
     async def _poll_batch(self, batch: list[_Entry]) -> None:
+        asked = {entry.task_id: entry for entry in batch}
+        troubled = [entry for entry in batch if entry.misses or entry.failures]
+        news: list[News[_Entry]] = []
+        failure: SunoError | None = None
         try:
-            rows = await self._fetch([e.task_id for e in batch])
+            await self._ask(asked, news)
         except SunoError as exc:
-            self._poll_failed(batch, exc)
+            failure = exc
+        for entry, status, row in news:
+            self._apply(entry, status, row)
+        for entry in troubled:
+            if entry.task_id not in asked:  # answered, even if nothing changed
+                entry.misses = entry.failures = 0
+        if failure is not None:
+            self._poll_failed(list(asked.values()), failure)
             return
-        for entry in batch:
-            found = rows.pop(entry.task_id, None)
-            if found is None:
-                if not entry.future.done():
-                    entry.misses += 1
-                continue
-            status = found[0]
-            if status is entry.status and status < _FINISHED and not entry.misses + entry.failures:
-                continue  # the common case on every tick: still running, nothing to record
-            self._apply(entry, status, found[1])
+        for entry in asked.values():
+            if not entry.future.done():
+                entry.misses += 1
 
     async def fetch_tasks(self, ids: Sequence[int]) -> list[Task]:
         """Tasks by id through the batch query, in the order given; unknown ids left out."""
         tasks: list[Task] = []
         size = self.batch_size
         for start in range(0, len(ids), size):
-            chunk = list(ids[start : start + size])
-            rows = await self._fetch(chunk, retry=None)
-            for task_id in chunk:
+            asked = {task_id: _Asked(task_id) for task_id in ids[start : start + size]}
+            news: list[News[_Asked]] = []
+            await self._ask(dict(asked), news, retry=None)
+            rows = {asked_for.task_id: row for asked_for, _, row in news}
+            for task_id in asked:
                 if task_id not in rows:
                     continue
                 try:
-                    tasks.append(structure_task(rows[task_id][1]))
+                    tasks.append(structure_task(rows[task_id]))
                 except (WireFormatError, ValueError, TypeError, KeyError) as exc:
                     raise _undecodable(task_id, exc) from exc
         return tasks
 
-    async def _fetch(
-        self, ids: list[int], *, retry: RetryPolicy | None = NO_RETRY
-    ) -> dict[int, tuple[TaskStatus, Any]]:
+    async def _ask(
+        self,
+        asked: dict[int, W],
+        news: list[News[W]],
+        *,
+        retry: RetryPolicy | None = NO_RETRY,
+    ) -> None:
         """
-        Rows by id for ``ids``, following short pages until every known row has come.
+        Query the ids in ``asked``, following short pages until every known row has come.
 
-        A page shorter than asked means ids unknown to the service or a page size smaller
-        than ours; when the total (or a further page) says the latter, the size is learnt.
+        Answered ids leave ``asked`` as their rows arrive, so what is left (also after a
+        failed request) was not answered. A page shorter than asked means ids unknown to the
+        service or a page size smaller than ours; when the total (or a further page) says
+        the latter, the size is learnt.
         """
-        found: dict[int, tuple[TaskStatus, Any]] = {}
-        remaining = ids
         # Rows of a short page with no total: cut by the page size only if more rows follow.
         cut: int | None = None
-        for _ in range(len(ids)):
+        for _ in range(len(asked)):
+            before = len(asked)
             self._batch_requests += 1
             data = await self._transport.call(
                 "GET",
                 "/music/tasks",
                 paid=False,
-                params={
-                    "ids": ",".join(map(str, remaining)),
-                    "page": "1",
-                    "size": str(len(remaining)),
-                },
+                params={"ids": ",".join(map(str, asked)), "page": "1", "size": str(before)},
                 retry=retry,
             )
             try:
@@ -536,14 +560,13 @@ class TaskWatcher:
                     f"GET /music/tasks: the batch answer could not be read ({exc})",
                     snippet=repr(data)[:200],
                 ) from exc
-            skipped = peek_rows(page.rows, found)
+            skipped = rows_with_news(page.rows, asked, news)
             if skipped:
                 logger.warning("skipped %d task row(s) with no readable id or status", skipped)
-            rest = [i for i in remaining if i not in found]
-            progressed = len(rest) < len(remaining)
+            progressed = len(asked) < before
             if cut is not None and progressed:
                 self._learn_page_size(cut)
-            if not rest or not progressed:
+            if not asked or not progressed:
                 break
             if page.total is not None:
                 if page.total <= len(page.rows):
@@ -551,8 +574,6 @@ class TaskWatcher:
                 self._learn_page_size(len(page.rows))
             else:
                 cut = len(page.rows)
-            remaining = rest
-        return found
 
     def _learn_page_size(self, size: int) -> None:
         self._page_cap = min(self._page_cap or size, size)

@@ -6,6 +6,7 @@ import itertools
 import json
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -381,11 +382,17 @@ def test_a_row_keyed_task_id_is_read_like_id() -> None:
         assert structure_task(row).id == 42
 
 
-def test_peek_rows_reads_every_shape_and_counts_the_unreadable() -> None:
-    """A page's rows are peeked in bulk; rows with no readable id or status are counted."""
-    from suno_async._convert import peek_rows
+@attrs.define
+class _Seen:
+    task_id: int
+    status: TaskStatus | None = None
 
-    found: dict[int, tuple[TaskStatus, object]] = {}
+
+def test_rows_with_news_reads_every_shape_and_counts_the_unreadable() -> None:
+    """A page's rows are matched in bulk; rows with no readable id or status are counted."""
+    from suno_async._convert import rows_with_news
+
+    asked = {task_id: _Seen(task_id) for task_id in (1, 2, 3, 5, 9)}
     rows = [
         {"id": 1, "status": 2},
         {"id": "2", "status": "3"},
@@ -393,10 +400,37 @@ def test_peek_rows_reads_every_shape_and_counts_the_unreadable() -> None:
         {"id": "x", "status": 2},
         {"id": 5, "status": [2]},
         "not a row",
+        {"id": 7, "status": 3},  # not asked about
     ]
-    assert peek_rows(rows, found) == 3
-    assert {k: v[0] for k, v in found.items()} == {
+    news: list[tuple[_Seen, TaskStatus, object]] = []
+    assert rows_with_news(rows, asked, news) == 3
+    assert {seen.task_id: status for seen, status, _ in news} == {
         1: TaskStatus.GENERATING,
         2: TaskStatus.SUCCEEDED,
         3: TaskStatus.QUEUED,
     }
+    assert [row for _, _, row in news] == rows[:3]
+    assert sorted(asked) == [5, 9]  # the unanswered stay
+
+
+def test_rows_with_news_skips_a_running_task_whose_status_is_unchanged() -> None:
+    """Only a new or final status is news; a duplicate row for one id counts once."""
+    from suno_async._convert import rows_with_news
+
+    running = _Seen(1, TaskStatus.GENERATING)
+    queued = _Seen(2, TaskStatus.QUEUED)
+    done = _Seen(3, TaskStatus.SUCCEEDED)
+    asked = {1: running, 2: queued, 3: done}
+    rows = [
+        {"id": 1, "status": 2},
+        {"id": 2, "status": 2},
+        {"id": 3, "status": 3},
+        {"id": 2, "status": 3},
+    ]
+    news: list[tuple[_Seen, TaskStatus, object]] = []
+    assert rows_with_news(rows, asked, news) == 0
+    assert [(seen.task_id, status) for seen, status, _ in news] == [
+        (2, TaskStatus.GENERATING),
+        (3, TaskStatus.SUCCEEDED),
+    ]
+    assert asked == {}
