@@ -390,9 +390,9 @@ def peek_row(row: object) -> tuple[int, TaskStatus]:
 
 
 class Watched(Protocol):
-    """What a poll knows of a task: the status it last saw (None before the first)."""
+    """What a poll knows of a task: the status it last saw (None: any answer is news)."""
 
-    status: TaskStatus | None
+    seen: TaskStatus | None
 
 
 W = TypeVar("W", bound=Watched)
@@ -427,7 +427,7 @@ def rows_with_news(rows: Iterable[object], asked: dict[int, W], news: list[News[
             skipped += 1
             continue
         watched = asked.pop(task_id, None)
-        if watched is not None and (status is not watched.status or status >= finished):
+        if watched is not None and (status is not watched.seen or status >= finished):
             news.append((watched, status, row))
     return skipped
 

@@ -132,6 +132,8 @@ class _Entry:
         "future",
         "misses",
         "not_before",
+        "place",
+        "seen",
         "sinks",
         "status",
         "task_id",
@@ -145,6 +147,11 @@ class _Entry:
         self.misses = 0
         self.failures = 0
         self.status: TaskStatus | None = None
+        # The status the last clean answer gave: a row repeating it is no news. None after a
+        # miss or a failure, so the next answer is looked at (and clears the counts).
+        self.seen: TaskStatus | None = None
+        # The watcher's dict this entry is in (batched, waiting or single); None once gone.
+        self.place: dict[int, _Entry] | None = None
         # One sink, or a list once a second awaiter adds one: most ids have one awaiter.
         self.sinks: _Sink | list[_Sink] | None = None
 
@@ -182,11 +189,11 @@ class _Entry:
 class _Asked:
     """A task asked about outside the watch (``fetch_tasks``): no status seen yet."""
 
-    __slots__ = ("status", "task_id")
+    __slots__ = ("seen", "task_id")
 
     def __init__(self, task_id: int) -> None:
         self.task_id = task_id
-        self.status: TaskStatus | None = None
+        self.seen: TaskStatus | None = None
 
 
 class TaskWatcher:
@@ -202,6 +209,12 @@ class TaskWatcher:
         self._transport = transport
         self.policy = policy
         self._entries: dict[int, _Entry] = {}
+        # Each entry is in one of these: polled in batch queries each tick, waiting out its
+        # first poll or a backoff, or asked about alone after missing from batch answers.
+        # So a tick takes its ids whole, with no pass over every entry.
+        self._batched: dict[int, _Entry] = {}
+        self._waiting: dict[int, _Entry] = {}
+        self._single: dict[int, _Entry] = {}
         self._listeners: list[Callable[[StatusChange], object]] = []
         if on_status_change is not None:
             self._listeners.append(on_status_change)
@@ -277,11 +290,11 @@ class TaskWatcher:
             while True:
                 await self._sleep_until_due()
                 started = time.monotonic()
-                due = [e for e in self._entries.values() if e.not_before <= started]
-                if due:
+                self._wake_due(started)
+                if self._batched or self._single:
                     self._tick_floor = started + self.policy.interval
                     try:
-                        await self._tick(due)
+                        await self._tick()
                     except Exception as exc:
                         # A bug here must not leave awaiters hanging on a dead loop.
                         logger.exception("the task watcher failed a tick")
@@ -306,7 +319,9 @@ class TaskWatcher:
         for stream in self._streams:
             stream.put_nowait(None)
         entries, self._entries = self._entries, {}
+        self._batched, self._waiting, self._single = {}, {}, {}
         for entry in entries.values():
+            entry.place = None
             entry.finish(None, SessionClosedError(entry.task_id, entry.status))
 
     # --- awaiting -----------------------------------------------------------------------
@@ -315,7 +330,7 @@ class TaskWatcher:
         """The entry of each id, made where there is none; each gains one awaiter."""
         if self._closed and ids:
             raise SessionClosedError(ids[0])
-        entries = self._entries
+        entries, batched, waiting = self._entries, self._batched, self._waiting
         loop = asyncio.get_running_loop()
         # A new id waits out a Retry-After pause like the others.
         now, floor = time.monotonic(), self._paused_until
@@ -327,6 +342,9 @@ class TaskWatcher:
                 not_before = now + first_poll if now + first_poll > floor else floor
                 entry = _Entry(task_id, loop.create_future(), not_before)
                 entries[task_id] = entry
+                place = waiting if not_before > now else batched
+                place[task_id] = entry
+                entry.place = place
                 earliest = min(earliest, not_before)
             entry.awaiters += 1
             acquired.append(entry)
@@ -340,9 +358,30 @@ class TaskWatcher:
     def _release(self, entry: _Entry) -> None:
         entry.awaiters -= 1
         if entry.awaiters == 0 and not entry.future.done():
-            if self._entries.get(entry.task_id) is entry:
-                del self._entries[entry.task_id]
+            self._forget(entry)
             entry.future.cancel()
+
+    def _forget(self, entry: _Entry) -> None:
+        """Stop polling an entry (settled or let go); a stale one is left alone."""
+        place = entry.place
+        if place is not None:
+            entry.place = None
+            del place[entry.task_id]
+            del self._entries[entry.task_id]
+
+    def _move(self, entry: _Entry, where: dict[int, _Entry]) -> None:
+        place = entry.place
+        if place is not None and place is not where:
+            del place[entry.task_id]
+            where[entry.task_id] = entry
+            entry.place = where
+
+    def _wake_due(self, now: float) -> None:
+        """Entries done waiting (first poll, backoff) join the batches or the single checks."""
+        due = [entry for entry in self._waiting.values() if entry.not_before <= now]
+        limit = self.policy.miss_limit
+        for entry in due:
+            self._move(entry, self._single if entry.misses >= limit else self._batched)
 
     async def wait(
         self, ids: Sequence[int], first_polls: Sequence[float], timeout: float | None
@@ -459,20 +498,21 @@ class TaskWatcher:
             with anyio.move_on_after(None if math.isinf(delay) else delay):
                 await self._wakeup.wait()
 
-    async def _tick(self, due: list[_Entry]) -> None:
+    async def _tick(self) -> None:
         self._ticks += 1
         before = self._batch_requests + self._single_requests
-        miss_limit = self.policy.miss_limit
-        to_batch: list[_Entry] = []
-        to_check: list[_Entry] = []
-        for entry in due:
-            (to_check if entry.misses >= miss_limit else to_batch).append(entry)
         size = self.batch_size
+        # No object per id: ten thousand fresh (id, entry) pairs a tick cost more in garbage
+        # collection than in making them.
+        ids, entries = list(self._batched), list(self._batched.values())
         jobs: list[Callable[[], Awaitable[None]]] = [
-            partial(self._poll_batch, to_batch[start : start + size])
-            for start in range(0, len(to_batch), size)
+            partial(
+                self._poll_batch,
+                dict(zip(ids[start : start + size], entries[start : start + size], strict=True)),
+            )
+            for start in range(0, len(ids), size)
         ]
-        jobs += [partial(self._check_one, entry) for entry in to_check]
+        jobs += [partial(self._check_one, entry) for entry in list(self._single.values())]
         jobs.reverse()
 
         async def worker() -> None:
@@ -487,9 +527,7 @@ class TaskWatcher:
             await worker()
         self._last_tick_requests = self._batch_requests + self._single_requests - before
 
-    async def _poll_batch(self, batch: list[_Entry]) -> None:
-        asked = {entry.task_id: entry for entry in batch}
-        troubled = [entry for entry in batch if entry.misses or entry.failures]
+    async def _poll_batch(self, asked: dict[int, _Entry]) -> None:
         news: list[News[_Entry]] = []
         failure: SunoError | None = None
         try:
@@ -498,15 +536,16 @@ class TaskWatcher:
             failure = exc
         for entry, status, row in news:
             self._apply(entry, status, row)
-        for entry in troubled:
-            if entry.task_id not in asked:  # answered, even if nothing changed
-                entry.misses = entry.failures = 0
         if failure is not None:
             self._poll_failed(list(asked.values()), failure)
             return
+        limit = self.policy.miss_limit
         for entry in asked.values():
-            if not entry.future.done():
+            if entry.place is not None:
                 entry.misses += 1
+                entry.seen = None
+                if entry.misses >= limit:
+                    self._move(entry, self._single)
 
     async def fetch_tasks(self, ids: Sequence[int]) -> list[Task]:
         """Tasks by id through the batch query, in the order given; unknown ids left out."""
@@ -584,6 +623,7 @@ class TaskWatcher:
             logger.error("task polling stopped: %s", exc)
             self._fail_all(exc)
             return
+        batch = [entry for entry in batch if entry.place is not None]
         now = time.monotonic()
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
             self._paused_until = max(self._paused_until, now + exc.retry_after)
@@ -596,12 +636,16 @@ class TaskWatcher:
             # single query falls through to the backoff below rather than repeat every tick.
             for entry in batch:
                 entry.misses = self.policy.miss_limit
+                entry.seen = None
+                self._move(entry, self._single)
             return
         logger.warning("task poll failed, retrying on a later tick: %s", exc)
         for entry in batch:
             entry.failures += 1
+            entry.seen = None
             backoff = min(self.policy.interval * 2 ** (entry.failures - 1), self.policy.max_backoff)
             entry.not_before = max(now + backoff, self._paused_until)
+            self._move(entry, self._waiting)
 
     async def _check_one(self, entry: _Entry) -> None:
         """The single-task query for an id the batch answers keep leaving out."""
@@ -630,25 +674,25 @@ class TaskWatcher:
         except SunoError as exc:
             self._poll_failed([entry], exc)
             return
-        entry.misses = 0
         self._apply(entry, status, row)
 
     def _apply(self, entry: _Entry, status: TaskStatus, row: Any) -> None:
-        entry.misses = 0
-        entry.failures = 0
+        entry.misses = entry.failures = 0
+        entry.seen = status
         if status is not entry.status:
             if self._listeners:
                 self._notify(StatusChange(task_id=entry.task_id, old=entry.status, new=status))
             entry.status = status
         if status >= TaskStatus.SUCCEEDED:
             self._settle(entry, finished=(status, row))
+        elif entry.place is not self._batched:
+            self._move(entry, self._batched)  # answered alone, or after a failure
 
     def _settle(
         self, entry: _Entry, *, finished: Finished | None = None, exc: SunoError | None = None
     ) -> None:
         """Finish an entry once; a future already done (cancelled) is never touched."""
-        if self._entries.get(entry.task_id) is entry:
-            del self._entries[entry.task_id]
+        self._forget(entry)
         if finished is None and exc is None:
             exc = SessionClosedError(entry.task_id, entry.status)
         if entry.finish(finished, exc):

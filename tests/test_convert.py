@@ -385,7 +385,7 @@ def test_a_row_keyed_task_id_is_read_like_id() -> None:
 @attrs.define
 class _Seen:
     task_id: int
-    status: TaskStatus | None = None
+    seen: TaskStatus | None = None
 
 
 def test_rows_with_news_reads_every_shape_and_counts_the_unreadable() -> None:
