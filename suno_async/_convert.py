@@ -258,18 +258,29 @@ _TASK_OTHER_NAMES: Final = frozenset(
 )
 
 
+#: Whether rows with these keys (in this order) are usual; one service sends one shape.
+_USUAL_SHAPES: Final[dict[tuple[str, ...], bool]] = {}
+
+
 def _usual_row(row: dict[str, Any]) -> bool:
     """
     Spelt as the service spells it, and any new field in plain snake_case: such a row can
     be read with plain lookups; any other goes through the generic hook, which folds names.
     """
-    keys = row.keys()
-    return (
-        "id" in row
-        and "status" in row
-        and keys.isdisjoint(_TASK_OTHER_NAMES)
-        and all(map(str.islower, keys - _TASK_USUAL_NAMES))
-    )
+    shape = tuple(row)
+    usual = _USUAL_SHAPES.get(shape)
+    if usual is None:
+        keys = row.keys()
+        usual = (
+            "id" in row
+            and "status" in row
+            and keys.isdisjoint(_TASK_OTHER_NAMES)
+            and all(map(str.islower, keys - _TASK_USUAL_NAMES))
+        )
+        if len(_USUAL_SHAPES) >= 64:  # a service sending ever-new keys gets no memory
+            _USUAL_SHAPES.clear()
+        _USUAL_SHAPES[shape] = usual
+    return usual
 
 
 def _structure_task(obj: object, _: object = None) -> Task:
@@ -320,7 +331,7 @@ def parse_envelope(body: object) -> Envelope:
     A body with neither ``code`` nor ``success`` nor ``data`` is not an envelope at all.
     """
     top = _as_mapping(body, "the response")
-    if not {"code", "data", "success"} & top.keys():
+    if "code" not in top and "data" not in top and "success" not in top:
         msg = "the response has no code, data or success: not the API's envelope"
         raise WireFormatError(msg)
     data = top.get("data")
@@ -469,6 +480,8 @@ def _is_mapping(obj: object) -> bool:
 
 
 def _clips(extend: Any) -> list[Mapping[str, Any]]:
+    if type(extend) is list:
+        return [c for c in extend if type(c) is dict or isinstance(c, Mapping)]
     if isinstance(extend, list):
         return [c for c in extend if _is_mapping(c)]
     if _is_mapping(extend):
@@ -539,10 +552,12 @@ def _song(
     is the SDK's per-result cost. ``file_info`` may still be raw: it is read only when the
     clip lacks a URL.
     """
-    data = _snake_if_needed(clip)
+    data = clip if clip.keys().isdisjoint(_CAMEL_HINTS) else _snake_keys(clip)
     nested = data.get("metadata")
     meta = _snake_if_needed(nested) if nested and _is_mapping(nested) else EMPTY
-    texts = list(map(data.get, _SONG_FIRST_KEYS))
+    # A key the clip lacks is looked up in metadata (where Suno puts tags and prompt); a
+    # value that is not a non-empty string is searched for by the exact rule.
+    texts = list(map(data.get, _SONG_FIRST_KEYS, map(meta.get, _SONG_FIRST_KEYS)))
     for index, value in enumerate(texts):
         if type(value) is not str or not value:
             texts[index] = _text_field(_SONG_TEXT[index], data, meta)
@@ -557,6 +572,8 @@ def _song(
     duration = data.get("duration")
     if duration is None or duration == "":
         duration = meta.get("duration")
+    if type(duration) is not float:
+        duration = _OPT_FLOAT(duration, None)
     return Song(
         task_id=task_id,
         id=song_id or custom_id,
@@ -565,7 +582,7 @@ def _song(
         video_url=video,
         image_url=image,
         image_large_url=image_large,
-        duration=_OPT_FLOAT(duration, None),
+        duration=duration,
         tags=tags,
         lyrics=lyrics,
         description=description,

@@ -118,6 +118,8 @@ def check_suno_id(field: str, value: object) -> str:
 
 def check_task_id(field: str, value: object) -> int:
     """Task ids are positive integers; a Suno UUID in their place is the other mix-up."""
+    if type(value) is int and value > 0:
+        return value
     if isinstance(value, bool):
         raise _fail(field, f"must be a numeric task id, got {value!r}")
     if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
