@@ -269,6 +269,10 @@ class Transport:
             raise RuntimeError(msg)
         policy = retry or self.retry
         request = RequestInfo(method, path, paid=paid)
+        started = time.monotonic()
+        if policy.attempts == 1:
+            # The watcher's polls: it retries on later ticks, so no retry machinery per call.
+            return await self._once(request, params, json_body, started)
 
         def retry_hook(exc: Exception) -> bool | float:
             if isinstance(exc, TransportError) and not exc.may_have_charged:
@@ -281,10 +285,6 @@ class Transport:
                 return min(exc.retry_after, policy.max_retry_after)
             return isinstance(exc, (TransportError, ServerError))
 
-        started = time.monotonic()
-        if policy.attempts == 1:
-            # The watcher's polls: it retries on later ticks, so no retry machinery per call.
-            return await self._once(request, params, json_body, started)
         async for attempt in stamina.retry_context(
             on=retry_hook,
             attempts=policy.attempts,

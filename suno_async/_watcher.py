@@ -170,16 +170,21 @@ class _Entry:
             self.sinks.remove(sink)
 
     def finish(self, finished: Finished | None, exc: BaseException | None) -> bool:
-        """Set the future and tell the sinks; False when it was done already (cancelled)."""
-        if self.future.done():
+        """
+        Set the future and tell the sinks, once; False when it was done already (cancelled).
+
+        The sinks are dropped as they are told, so nobody needs to remove theirs after.
+        """
+        future = self.future
+        if future.done():
             return False
         if exc is None:
-            self.future.set_result(finished)  # type: ignore[arg-type]
+            future.set_result(finished)  # type: ignore[arg-type]
         else:
-            self.future.set_exception(exc)
-        sinks = self.sinks
+            future.set_exception(exc)
+        sinks, self.sinks = self.sinks, None
         if isinstance(sinks, list):
-            for sink in list(sinks):
+            for sink in sinks:
                 sink(self)
         elif sinks is not None:
             sinks(self)
@@ -449,9 +454,12 @@ class TaskWatcher:
                 seen = positions.get(entry)
                 if seen is None:
                     positions[entry] = index
-                    entry.add_sink(one_done)
                     if entry.future.done():  # not for a fresh entry; never left waiting, though
                         ready.append(entry)
+                    elif entry.sinks is None:
+                        entry.sinks = one_done
+                    else:
+                        entry.add_sink(one_done)
                 elif isinstance(seen, list):
                     seen.append(index)
                 else:
@@ -474,12 +482,14 @@ class TaskWatcher:
                     continue
                 entry = ready.popleft()
                 where = positions.pop(entry)
-                entry.remove_sink(one_done)
                 outcome = _outcome(entry.future)
-                indexes = _places(where)
-                for _ in indexes:
-                    self._release(entry)
-                for index in indexes:
+                # The entry is finished, so letting go of it is only counting down.
+                if isinstance(where, int):
+                    entry.awaiters -= 1
+                    yield convert(where, outcome)
+                    continue
+                entry.awaiters -= len(where)
+                for index in where:
                     yield convert(index, outcome)
         finally:
             for entry, where in positions.items():
