@@ -492,6 +492,12 @@ def _clips(extend: Any) -> list[Mapping[str, Any]]:
     return []
 
 
+#: The order ``_song`` passes a Song's fields in (a test holds it to Song's own order).
+SONG_FIELDS: Final = (
+    "task_id", "id", "title", "audio_url", "video_url", "image_url", "image_large_url",
+    "duration", "tags", "lyrics", "description", "model_name", "major_model_version",
+    "created_at", "status", "extra",
+)  # fmt: skip
 # Song's text fields in order, each with the clip keys to try: Suno nests some under "metadata".
 _SONG_TEXT: Final = (
     ("id",),
@@ -574,23 +580,24 @@ def _song(
         duration = meta.get("duration")
     if type(duration) is not float:
         duration = _OPT_FLOAT(duration, None)
+    # In SONG_FIELDS order: by position, as keywords cost 0.5 µs of Song's 1.2 µs init.
     return Song(
-        task_id=task_id,
-        id=song_id or custom_id,
-        title=title,
-        audio_url=audio,
-        video_url=video,
-        image_url=image,
-        image_large_url=image_large,
-        duration=duration,
-        tags=tags,
-        lyrics=lyrics,
-        description=description,
-        model_name=model,
-        major_model_version=major,
-        created_at=created,
-        status=status,
-        extra=MappingProxyType(data) if data else EMPTY,
+        task_id,
+        song_id or custom_id,
+        title,
+        audio,
+        video,
+        image,
+        image_large,
+        duration,
+        tags,
+        lyrics,
+        description,
+        model,
+        major,
+        created,
+        status,
+        MappingProxyType(data) if data else EMPTY,
     )
 
 

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from suno_async import AlignedWord, Balance, FileInfo, Task, TaskKind, TaskStatus
+from suno_async import AlignedWord, Balance, FileInfo, Song, Task, TaskKind, TaskStatus
 from suno_async._convert import (
+    SONG_FIELDS,
     WireFormatError,
     _structure_task_generic,
     converter,
@@ -240,6 +241,11 @@ def test_song_is_the_clip_matching_custom_id(encode: Any) -> None:
     assert song.lyrics == "[Verse] hi"
     assert song.image_url == "https://cdn/c.png"
     assert song.extra["play_count"] == 0
+
+
+def test_songs_are_built_in_the_order_of_their_fields() -> None:
+    """_song passes a Song's fields by position; this holds that order to Song's own."""
+    assert tuple(field.name for field in attrs.fields(Song)) == SONG_FIELDS
 
 
 def test_a_song_read_from_the_row_equals_one_read_through_the_task() -> None:
