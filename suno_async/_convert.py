@@ -425,14 +425,14 @@ def rows_with_news(rows: Iterable[object], asked: dict[int, W], news: list[News[
     finished = TaskStatus.SUCCEEDED
     for row in rows:
         try:
-            task_id: Any = None
-            status: TaskStatus | None = None
             if type(row) is dict:
-                task_id = row.get("id")
+                task_id: Any = row.get("id")
                 status = status_of.get(row.get("status"))
-                if type(task_id) is str and task_id.isdecimal():
-                    task_id = int(task_id)
-            if status is None or type(task_id) is not int:
+                if type(task_id) is not int:
+                    task_id = int(task_id) if type(task_id) is str and task_id.isdecimal() else None
+                if status is None or task_id is None:
+                    task_id, status = peek_row(row)
+            else:
                 task_id, status = peek_row(row)
         except (WireFormatError, ValueError, TypeError):
             skipped += 1

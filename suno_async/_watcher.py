@@ -440,43 +440,37 @@ class TaskWatcher:
         caller has dropped are not kept alive by the iteration.
         """
         ready: deque[_Entry] = deque()
-        # Where each entry stands in ``ids``; a list only for an id given more than once.
         positions: dict[_Entry, int | list[int]] = {}
         waiter: asyncio.Future[None] | None = None
+        expired = False
 
-        def one_done(entry: _Entry) -> None:
-            ready.append(entry)
+        def wake() -> None:
             if waiter is not None and not waiter.done():
                 waiter.set_result(None)
 
+        def one_done(entry: _Entry) -> None:
+            ready.append(entry)
+            wake()
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            wake()
+
+        # One timer for the whole iteration: a cancel scope per wait would cost more than
+        # the results it waits for, as a wait often brings a handful.
+        loop = asyncio.get_running_loop()
+        timer = None if timeout is None else loop.call_later(max(0.0, timeout), expire)
         try:
-            for index, entry in enumerate(self._acquire(ids, first_polls)):
-                seen = positions.get(entry)
-                if seen is None:
-                    positions[entry] = index
-                    if entry.future.done():  # not for a fresh entry; never left waiting, though
-                        ready.append(entry)
-                    elif entry.sinks is None:
-                        entry.sinks = one_done
-                    else:
-                        entry.add_sink(one_done)
-                elif isinstance(seen, list):
-                    seen.append(index)
-                else:
-                    positions[entry] = [seen, index]
-            deadline = math.inf if timeout is None else time.monotonic() + timeout
-            loop = asyncio.get_running_loop()
+            positions = self._places_of(ids, first_polls, one_done, ready)
             while positions:
                 if not ready:
+                    if expired:
+                        unfinished = [entry.task_id for entry in positions]
+                        raise WaitTimeoutError(timeout or 0.0, unfinished)
                     waiter = loop.create_future()
                     try:
-                        with anyio.fail_after(
-                            None if timeout is None else max(0.0, deadline - time.monotonic())
-                        ):
-                            await waiter
-                    except TimeoutError:
-                        unfinished = [entry.task_id for entry in positions]
-                        raise WaitTimeoutError(timeout or 0.0, unfinished) from None
+                        await waiter
                     finally:
                         waiter = None
                     continue
@@ -492,10 +486,37 @@ class TaskWatcher:
                 for index in where:
                     yield convert(index, outcome)
         finally:
+            if timer is not None:
+                timer.cancel()
             for entry, where in positions.items():
                 entry.remove_sink(one_done)
                 for _ in _places(where):
                     self._release(entry)
+
+    def _places_of(
+        self, ids: Sequence[int], first_polls: Sequence[float], sink: _Sink, ready: deque[_Entry]
+    ) -> dict[_Entry, int | list[int]]:
+        """
+        Where each acquired entry stands in ``ids`` (a list only for an id given twice).
+
+        An unfinished entry gets ``sink``; a finished one goes to ``ready`` at once.
+        """
+        positions: dict[_Entry, int | list[int]] = {}
+        for index, entry in enumerate(self._acquire(ids, first_polls)):
+            seen = positions.get(entry)
+            if seen is None:
+                positions[entry] = index
+                if entry.future.done():  # not for a fresh entry; never left waiting, though
+                    ready.append(entry)
+                elif entry.sinks is None:
+                    entry.sinks = sink
+                else:
+                    entry.add_sink(sink)
+            elif isinstance(seen, list):
+                seen.append(index)
+            else:
+                positions[entry] = [seen, index]
+        return positions
 
     # --- polling ------------------------------------------------------------------------
 
