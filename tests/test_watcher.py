@@ -571,6 +571,24 @@ async def test_a_timeout_lists_pending_ids_and_stops_polling_them(
     assert [(t.id, t.status) for t in tasks] == [(i, TaskStatus.SUCCEEDED) for i in ids]
 
 
+async def test_as_completed_yields_what_finished_before_its_deadline_then_times_out(
+    fake: FakeSunoServer, suno: AsyncSuno
+) -> None:
+    """The deadline covers the whole iteration; results in before it are still yielded."""
+    done = await finished_task(suno, fake)
+    fake.speed = 0.0
+    (stuck,) = (await start_songs(suno, 1))[:1]
+    got: list[int] = []
+    started = time.monotonic()
+    with pytest.raises(WaitTimeoutError) as info:
+        async for result in suno.as_completed([done, stuck.task_id], timeout=0.3):
+            got.append(result.id)
+    assert got == [done]
+    assert info.value.pending == (stuck.task_id,)
+    assert 0.3 <= time.monotonic() - started < 3.0
+    assert suno.stats.outstanding == 0
+
+
 async def test_a_timeout_leaves_other_awaiters_polling(
     fake: FakeSunoServer, suno: AsyncSuno
 ) -> None:
