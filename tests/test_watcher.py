@@ -27,7 +27,7 @@ from suno_async import (
     TaskStatus,
     WaitTimeoutError,
 )
-from suno_async.testing import FakeSunoServer, TaskPlan
+from suno_async.testing import FakeSunoServer, Fault, TaskPlan
 
 pytestmark = pytest.mark.anyio
 
@@ -434,6 +434,24 @@ async def test_short_pages_are_followed_and_the_page_size_learnt(
     assert fake.requests[SINGLE] == 0
 
 
+async def test_a_failed_later_page_keeps_the_rows_an_earlier_page_brought(
+    fake: FakeSunoServer, open_suno: OpenSuno
+) -> None:
+    """Rows are applied page by page: a failed follow-up page costs only its own ids a tick."""
+    fake.max_page_size = 2
+    fake.plans.extend(TaskPlan(queued_s=0.0, generating_s=0.0) for _ in range(4))
+    suno = await open_suno(poll=fast(batch_size=4))
+    handles = await start_songs(suno, 4)
+    fake.faults.append(Fault("500", endpoint="GET /music/tasks", after=1))
+    arrivals = [
+        (song.task_id, suno.stats.ticks) async for song in suno.as_completed(handles, timeout=10)
+    ]
+    first_page = {h.task_id for h in handles[:2]}
+    assert {task_id for task_id, tick in arrivals if tick == 1} == first_page
+    assert sorted(task_id for task_id, _ in arrivals) == sorted(h.task_id for h in handles)
+    assert suno.stats.poll_errors == 1
+
+
 @pytest.mark.parametrize("returns_total", [True, False], ids=["total", "no-total"])
 async def test_unknown_ids_do_not_shrink_the_page_size(
     fake: FakeSunoServer, open_suno: OpenSuno, returns_total: bool
@@ -579,10 +597,14 @@ async def test_as_completed_yields_what_finished_before_its_deadline_then_times_
     fake.speed = 0.0
     (stuck,) = (await start_songs(suno, 1))[:1]
     got: list[int] = []
+
+    async def collect() -> None:
+        async for result in suno.as_completed([done, stuck.task_id], timeout=0.3):
+            got.append(result.id)  # noqa: PERF401 (kept as they come, up to the timeout)
+
     started = time.monotonic()
     with pytest.raises(WaitTimeoutError) as info:
-        async for result in suno.as_completed([done, stuck.task_id], timeout=0.3):
-            got.append(result.id)
+        await collect()
     assert got == [done]
     assert info.value.pending == (stuck.task_id,)
     assert 0.3 <= time.monotonic() - started < 3.0

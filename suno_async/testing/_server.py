@@ -61,11 +61,16 @@ _NOT_FOUND_CLIP: Final = "clip not found"
 
 @attrs.define
 class Fault:
-    """One injected misbehaviour, consumed by the next ``times`` matching API requests."""
+    """
+    One injected misbehaviour, consumed by the next ``times`` matching API requests.
+
+    ``after`` lets that many matching requests through first, e.g. to fail a second page.
+    """
 
     kind: str = attrs.field(validator=attrs.validators.in_(_FAULT_KINDS))
     endpoint: str | None = None
     times: int = 1
+    after: int = 0
     retry_after: str | None = "1"
     delay: float = 0.0
     code: int = 500
@@ -481,6 +486,9 @@ class FakeSunoServer:
     def _take_fault(self, key: str) -> Fault | None:
         for index, fault in enumerate(self.faults):
             if fault.matches(key):
+                if fault.after > 0:
+                    fault.after -= 1
+                    return None
                 fault.times -= 1
                 if fault.times <= 0:
                     del self.faults[index]
