@@ -1027,7 +1027,25 @@ def checks(results: dict[int, dict[str, dict[str, Any]]], settings: Settings) ->
                 f"{_fmt(bare['cpu_per_result_us'], '.0f')} µs; GC "
                 f"{watcher['gc_s'] * 1000:.0f} vs {bare['gc_s'] * 1000:.0f} ms"
             )
+        if (by_round := _ratios_by_round(watcher, bare)) is not None:
+            lines.append(f"INFO: N={tasks:,}: {by_round}")
     return lines
+
+
+def _ratios_by_round(watcher: dict[str, Any], bare: dict[str, Any]) -> str | None:
+    """
+    The CPU ratio of each round: its two runs are seconds apart, so the spread of these
+    shows how much of a difference is the machine's load rather than the code.
+    """
+    pairs = list(zip(watcher.get("cpu_s_runs", ()), bare.get("cpu_s_runs", ()), strict=False))
+    if len(pairs) < 2:
+        return None
+    ratios = sorted(w / b for w, b in pairs)
+    median = percentile(ratios, 0.5) or 0.0
+    return (
+        f"watcher/bare CPU round by round {', '.join(f'{r:.2f}' for r in ratios)}x "
+        f"(median {median:.2f}x)"
+    )
 
 
 def strategy_json(results: dict[int, dict[str, dict[str, Any]]]) -> dict[str, Any]:
@@ -1142,10 +1160,11 @@ async def harness(
                     f"{row['cpu_s']:.3f} s CPU, p99 {_fmt(row['latency_p99_s'], '.3f')} s\n"
                 )
         for strategy, done in runs.items():
+            rounds = [row["cpu_s"] for row in done]
             done.sort(key=lambda row: float(row["cpu_s"]))
             kept = done[len(done) // 2]
             kept["runs"] = len(done)
-            kept["cpu_s_runs"] = [row["cpu_s"] for row in done]
+            kept["cpu_s_runs"] = rounds  # in the order run: round i of each strategy ran together
             results[tasks][strategy] = kept
     return {tasks: {s: rows[s] for s in STRATEGIES if s in rows} for tasks, rows in results.items()}
 
