@@ -601,12 +601,54 @@ def _song(
     )
 
 
+_SCAN_JSON: Final = json.JSONDecoder().raw_decode
+
+
+def _past_space(text: str, index: int) -> int:
+    while index < len(text) and text[index] in " \t\n\r":
+        index += 1
+    return index
+
+
+def _is_clip_of(clip: Mapping[str, Any], custom_id: str) -> bool:
+    clip_id = clip.get("id")
+    return clip_id == custom_id or (clip_id is not None and str(clip_id) == custom_id)
+
+
+def _clip_in_text(text: str, custom_id: str) -> dict[str, Any] | None:
+    """
+    The first clip of a JSON array that is ``custom_id``'s, read only as far as that clip.
+
+    A generation's ``extend`` holds both its songs, and each of its two tasks needs one: the
+    first task's clip comes first, so the other is never parsed. None when the text is not
+    such an array or names no such clip; the caller then reads it whole, errors and all.
+    """
+    index = _past_space(text, 0)
+    if not text.startswith("[", index):
+        return None
+    index = _past_space(text, index + 1)
+    try:
+        while True:
+            clip, index = _SCAN_JSON(text, index)
+            if type(clip) is dict and _is_clip_of(clip, custom_id):
+                return clip
+            index = _past_space(text, index)
+            if not text.startswith(",", index):
+                return None
+            index = _past_space(text, index + 1)
+    except ValueError:
+        return None
+
+
 def _song_of(task_id: int, custom_id: str | None, file_info: object, extend: Any) -> Song:
+    if custom_id is not None and type(extend) is str:
+        found = _clip_in_text(extend, custom_id)
+        if found is not None:
+            return _song(task_id, custom_id, file_info, found)
     clips = _clips(_decoded_extend(task_id, extend))
     if custom_id is not None:
         for clip in clips:
-            clip_id = clip.get("id")
-            if clip_id == custom_id or (clip_id is not None and str(clip_id) == custom_id):
+            if _is_clip_of(clip, custom_id):
                 return _song(task_id, custom_id, file_info, clip)
     if len(clips) == 1:
         return _song(task_id, custom_id, file_info, clips[0])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import attrs
@@ -241,6 +243,60 @@ def test_song_is_the_clip_matching_custom_id(encode: Any) -> None:
     assert song.lyrics == "[Verse] hi"
     assert song.image_url == "https://cdn/c.png"
     assert song.extra["play_count"] == 0
+
+
+_MINE, _OTHER = _clip(CLIP_ID, "mine"), _clip(OTHER_ID, "other")
+_NUMBERED = {**_clip("0", "numbered"), "id": 12345}
+
+
+@pytest.mark.parametrize(
+    ("custom_id", "clips", "dumps"),
+    [
+        (CLIP_ID, [_MINE, _OTHER], json.dumps),
+        (CLIP_ID, [_OTHER, _MINE], json.dumps),
+        (CLIP_ID, [_MINE, _OTHER], partial(json.dumps, indent=2)),
+        (CLIP_ID, [_OTHER, _MINE], lambda clips: f" \n\t{json.dumps(clips, indent=1)}\r\n"),
+        (CLIP_ID, [1, "x", None, _MINE], json.dumps),
+        (CLIP_ID, [_OTHER], json.dumps),
+        (CLIP_ID, [_OTHER, _OTHER], json.dumps),
+        (CLIP_ID, [], json.dumps),
+        ("12345", [_OTHER, _NUMBERED], json.dumps),
+        (CLIP_ID, {"clips": [_OTHER, _MINE]}, json.dumps),
+        (CLIP_ID, _MINE, json.dumps),
+    ],
+    ids=[
+        "first",
+        "second",
+        "indented",
+        "spaced",
+        "after-non-clips",
+        "only-another",
+        "no-match",
+        "empty",
+        "numeric-id",
+        "object",
+        "lone-clip",
+    ],
+)
+def test_a_clip_read_from_the_front_of_extend_equals_one_read_whole(
+    custom_id: str, clips: Any, dumps: Callable[[Any], str]
+) -> None:
+    """extend is parsed only up to the task's clip; the song is the one a full parse gives."""
+    row = {"id": 1, "status": 3, "custom_id": custom_id}
+    from_text = decode_row({**row, "extend": dumps(clips)}, TaskKind.SONG)
+    whole = decode_row({**row, "extend": clips}, TaskKind.SONG)
+    assert from_text == whole
+    assert dict(from_text.extra) == dict(whole.extra)
+
+
+def test_extend_after_the_task_s_clip_is_not_read_but_before_it_must_be_json() -> None:
+    """Broken JSON past the task's clip is never parsed; before it, it fails the task."""
+    mine = json.dumps(_MINE)
+    row = {"id": 1, "status": 3, "custom_id": CLIP_ID}
+    song = decode_row({**row, "extend": f"[{mine}, {{broken"}, TaskKind.SONG)
+    assert song.title == "mine"
+    with pytest.raises(WireFormatError, match="not valid JSON"):
+        decode_row({**row, "extend": f"[{{broken, {mine}]"}, TaskKind.SONG)
 
 
 def test_songs_are_built_in_the_order_of_their_fields() -> None:
