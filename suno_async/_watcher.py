@@ -583,11 +583,11 @@ class TaskWatcher:
         tasks: list[Task] = []
         size = self.batch_size
         for start in range(0, len(ids), size):
-            asked = {task_id: _Asked(task_id) for task_id in ids[start : start + size]}
+            chunk = ids[start : start + size]
             news: list[News[_Asked]] = []
-            await self._ask(dict(asked), news, retry=None)
+            await self._ask({task_id: _Asked(task_id) for task_id in chunk}, news, retry=None)
             rows = {asked_for.task_id: row for asked_for, _, row in news}
-            for task_id in asked:
+            for task_id in chunk:
                 if task_id not in rows:
                     continue
                 try:

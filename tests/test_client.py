@@ -330,6 +330,18 @@ async def test_get_tasks_with_more_ids_than_the_batch_size(fake: FakeSunoServer)
     assert max(fake.batch_sizes[-3:]) <= 4
 
 
+async def test_get_tasks_answers_an_id_given_twice_in_each_place(
+    suno: AsyncSuno, fake: FakeSunoServer
+) -> None:
+    """A repeated id is asked about once and returned wherever it was given."""
+    first, second = (h.task_id for h in await suno.generate(title="t", description="d"))
+    fake.requests.clear()
+    tasks = await suno.get_tasks([first, second, first])
+    assert [t.id for t in tasks] == [first, second, first]
+    assert fake.requests["GET /music/tasks"] == 1
+    assert fake.batch_sizes[-1] == 2
+
+
 async def test_get_tasks_of_no_ids_sends_nothing(suno: AsyncSuno, fake: FakeSunoServer) -> None:
     """An empty list of ids is answered without a request."""
     assert await suno.get_tasks([]) == []
