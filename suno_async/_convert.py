@@ -480,8 +480,6 @@ def _is_mapping(obj: object) -> bool:
 
 
 def _clips(extend: Any) -> list[Mapping[str, Any]]:
-    if type(extend) is list:
-        return [c for c in extend if type(c) is dict or isinstance(c, Mapping)]
     if isinstance(extend, list):
         return [c for c in extend if _is_mapping(c)]
     if _is_mapping(extend):
@@ -558,7 +556,7 @@ def _song(
     is the SDK's per-result cost. ``file_info`` may still be raw: it is read only when the
     clip lacks a URL.
     """
-    data = clip if clip.keys().isdisjoint(_CAMEL_HINTS) else _snake_keys(clip)
+    data = _snake_if_needed(clip)
     nested = data.get("metadata")
     meta = _snake_if_needed(nested) if nested and _is_mapping(nested) else EMPTY
     # A key the clip lacks is looked up in metadata (where Suno puts tags and prompt); a
