@@ -595,7 +595,7 @@ async def test_as_completed_yields_what_finished_before_its_deadline_then_times_
     """The deadline covers the whole iteration; results in before it are still yielded."""
     done = await finished_task(suno, fake)
     fake.speed = 0.0
-    (stuck,) = (await start_songs(suno, 1))[:1]
+    stuck = (await start_songs(suno, 1))[0]
     got: list[int] = []
 
     async def collect() -> None:
