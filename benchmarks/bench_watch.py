@@ -102,6 +102,7 @@ class Settings:
     per_task_max: int = 1_000
     timeout: float = 120.0
     profile: str | None = None
+    pin: bool = True
 
     def client_args(self) -> list[str]:
         args = [
@@ -681,6 +682,18 @@ class FakeServer:
         return self.url.rsplit("/api/", 1)[0]
 
 
+def pin_to_cpu(pid: int, slot: int, settings: Settings) -> None:
+    """
+    Put a process on a core of its own: client on the first, server on the second.
+
+    Left to the scheduler, the two share and swap cores with the harness, and on a small
+    shared VM one code's client CPU then drifts by a third from run to run.
+    """
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if settings.pin and len(cpus) >= 2:
+        os.sched_setaffinity(pid, {cpus[slot]})
+
+
 async def start_server(tasks: int, settings: Settings) -> FakeServer:
     points = (tasks // 2 + 1) * GENERATE_PRICE + 1_000
     process = await asyncio.create_subprocess_exec(
@@ -704,6 +717,7 @@ async def start_server(tasks: int, settings: Settings) -> FakeServer:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
     )
+    pin_to_cpu(process.pid, 1, settings)
     try:
         assert process.stdout is not None
         line = (await asyncio.wait_for(process.stdout.readline(), 30)).decode()
@@ -829,6 +843,7 @@ async def run_client(
         stdout=asyncio.subprocess.PIPE,
         limit=2**26,
     )
+    pin_to_cpu(client.pid, 0, settings)
     clock: asyncio.Task[None] | None = None
     try:
         assert client.stdin is not None
@@ -905,6 +920,7 @@ def table(results: dict[int, dict[str, dict[str, Any]]], settings: Settings) -> 
         "queries counted by the client (by the server). CPU ms/tick held = mean client CPU of "
         "the holding ticks after the first; all = CPU s / ticks. KB/task held = RSS growth "
         "over the pre-wait baseline while all N tasks were outstanding, per task."
+        + (" Client and server each ran on a core of its own." if settings.pin else "")
     )
     every_row = [row for rows in results.values() for row in rows.values()]
     runs = max((row.get("runs", 1) for row in every_row), default=1)
@@ -1117,6 +1133,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--check", action="store_true", help="exit 1 if a target fails")
     p.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="let the scheduler place client and server (by default each has its own core)",
+    )
+    p.add_argument(
         "--profile",
         metavar="DIR",
         help="cProfile each client's waiting phase into DIR/STRATEGY-N.prof (inflates CPU)",
@@ -1183,6 +1205,7 @@ def main(argv: list[str] | None = None) -> int:
         per_task_max=args.per_task_max,
         timeout=args.timeout,
         profile=str(Path(args.profile).resolve()) if args.profile else None,
+        pin=args.pin,
     )
     if args._run_strategy:
         run_client_process(args, settings)
