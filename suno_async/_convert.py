@@ -401,8 +401,14 @@ def peek_row(row: object) -> tuple[int, TaskStatus]:
 
 
 class Watched(Protocol):
-    """What a poll knows of a task: the status it last saw (None: any answer is news)."""
+    """
+    What a poll knows of a task: its last status, and the one the last clean answer gave.
 
+    ``seen`` is None before the first answer and after a miss or a failure, when any
+    answer is news.
+    """
+
+    status: TaskStatus | None
     seen: TaskStatus | None
 
 
@@ -411,14 +417,17 @@ W = TypeVar("W", bound=Watched)
 News = tuple[W, TaskStatus, Any]
 
 
-def rows_with_news(rows: Iterable[object], asked: dict[int, W], news: list[News[W]]) -> int:
+def rows_with_news(
+    rows: Iterable[object], asked: dict[int, W], news: list[News[W]], *, running: bool = True
+) -> int:
     """
     Match a page's rows to the tasks asked about, taking each answered id out of ``asked``.
 
-    Rows with a new or final status go to ``news``; a row saying "still running, as before"
-    costs a few lookups and nothing more, as that is most rows of every tick. Rows for ids
-    not asked about (or answered already) are ignored. Returns how many rows had no readable
-    id or status.
+    Rows with a final status, or a new one, go to ``news``; a row saying "still running, as
+    before" costs a few lookups and nothing more, as that is most rows of every tick. With
+    ``running`` false, nobody follows a running task's steps: a new running status is only
+    recorded in place. Rows for ids not asked about (or answered already) are ignored.
+    Returns how many rows had no readable id or status.
     """
     skipped = 0
     status_of = _STATUS_BY_WIRE
@@ -438,8 +447,16 @@ def rows_with_news(rows: Iterable[object], asked: dict[int, W], news: list[News[
             skipped += 1
             continue
         watched = asked.pop(task_id, None)
-        if watched is not None and (status is not watched.seen or status >= finished):
-            news.append((watched, status, row))
+        if watched is None:
+            continue
+        seen = watched.seen
+        if status < finished:
+            if status is seen:
+                continue
+            if not running and seen is not None:
+                watched.seen = watched.status = status
+                continue
+        news.append((watched, status, row))
     return skipped
 
 

@@ -194,10 +194,11 @@ class _Entry:
 class _Asked:
     """A task asked about outside the watch (``fetch_tasks``): no status seen yet."""
 
-    __slots__ = ("seen", "task_id")
+    __slots__ = ("seen", "status", "task_id")
 
     def __init__(self, task_id: int) -> None:
         self.task_id = task_id
+        self.status: TaskStatus | None = None
         self.seen: TaskStatus | None = None
 
 
@@ -630,7 +631,7 @@ class TaskWatcher:
                     f"GET /music/tasks: the batch answer could not be read ({exc})",
                     snippet=repr(data)[:200],
                 ) from exc
-            skipped = rows_with_news(page.rows, asked, news)
+            skipped = rows_with_news(page.rows, asked, news, running=bool(self._listeners))
             if skipped:
                 logger.warning("skipped %d task row(s) with no readable id or status", skipped)
             progressed = len(asked) < before

@@ -245,6 +245,24 @@ def test_song_is_the_clip_matching_custom_id(encode: Any) -> None:
     assert song.extra["play_count"] == 0
 
 
+def test_rows_with_news_records_running_steps_in_place_when_nobody_follows_them() -> None:
+    """running=False: a new running status is recorded, not news; final and first answers are."""
+    from suno_async._convert import rows_with_news
+
+    moved = _Seen(1, TaskStatus.QUEUED, TaskStatus.QUEUED)
+    first = _Seen(2)
+    done = _Seen(3, TaskStatus.GENERATING, TaskStatus.GENERATING)
+    asked = {1: moved, 2: first, 3: done}
+    rows = [{"id": 1, "status": 2}, {"id": 2, "status": 1}, {"id": 3, "status": 4}]
+    news: list[tuple[_Seen, TaskStatus, object]] = []
+    assert rows_with_news(rows, asked, news, running=False) == 0
+    assert [(seen.task_id, status) for seen, status, _ in news] == [
+        (2, TaskStatus.QUEUED),
+        (3, TaskStatus.FAILED),
+    ]
+    assert (moved.seen, moved.status) == (TaskStatus.GENERATING, TaskStatus.GENERATING)
+
+
 _MINE, _OTHER = _clip(CLIP_ID, "mine"), _clip(OTHER_ID, "other")
 _NUMBERED = {**_clip("0", "numbered"), "id": 12345}
 
@@ -448,6 +466,7 @@ def test_a_row_keyed_task_id_is_read_like_id() -> None:
 class _Seen:
     task_id: int
     seen: TaskStatus | None = None
+    status: TaskStatus | None = None
 
 
 def test_rows_with_news_reads_every_shape_and_counts_the_unreadable() -> None:

@@ -717,6 +717,29 @@ async def test_status_changes_reach_callback_and_iterator_without_extra_requests
     assert len(suno.watcher._listeners) == 1  # the iterator unsubscribed when cancelled
 
 
+async def test_a_late_listener_hears_the_status_the_task_really_had(
+    fake: FakeSunoServer, open_suno: OpenSuno
+) -> None:
+    """Steps nobody listens to are still recorded, so a late listener gets the true old one."""
+    suno = await open_suno()
+    fake.speed = 0.0
+    fake.plans += [TaskPlan(queued_s=100.0, generating_s=100.0) for _ in range(2)]
+    handle, _ = await suno.generate(title="Progress", description="a song")
+    heard: list[StatusChange] = []
+    outcomes = Outcomes()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(outcomes.run, "song", handle.wait)
+            await ticks_pass(suno, 2)
+            fake.advance(150.0)
+            await ticks_pass(suno, 2)
+            suno.watcher.add_listener(heard.append)
+            fake.advance(100.0)
+            await until(lambda: "song" in outcomes.values)
+    assert [(c.old, c.new) for c in heard] == [(TaskStatus.GENERATING, TaskStatus.SUCCEEDED)]
+    assert isinstance(outcomes.values["song"], Song)
+
+
 async def test_a_raising_listener_stays_subscribed_and_spoils_nothing(
     fake: FakeSunoServer, suno: AsyncSuno, caplog: pytest.LogCaptureFixture
 ) -> None:
