@@ -225,7 +225,8 @@ class TaskWatcher:
         if on_status_change is not None:
             self._listeners.append(on_status_change)
         self._streams: set[asyncio.Queue[StatusChange | None]] = set()
-        self._wakeup = asyncio.Event()
+        # Set while the poll loop sleeps: a new id due sooner wakes it through this.
+        self._alarm: asyncio.Future[None] | None = None
         self._wake_at = math.inf
         self._tick_floor = 0.0
         self._paused_until = 0.0
@@ -358,7 +359,7 @@ class TaskWatcher:
         wake_at = max(earliest, self._tick_floor)
         if wake_at < self._wake_at:
             self._wake_at = wake_at
-            self._wakeup.set()
+            _ring(self._alarm)
         return acquired
 
     def _release(self, entry: _Entry) -> None:
@@ -446,8 +447,7 @@ class TaskWatcher:
         expired = False
 
         def wake() -> None:
-            if waiter is not None and not waiter.done():
-                waiter.set_result(None)
+            _ring(waiter)
 
         def one_done(entry: _Entry) -> None:
             ready.append(entry)
@@ -522,13 +522,22 @@ class TaskWatcher:
     # --- polling ------------------------------------------------------------------------
 
     async def _sleep_until_due(self) -> None:
-        while True:
-            delay = self._wake_at - time.monotonic()
-            if delay <= 0:
-                return
-            self._wakeup.clear()
-            with anyio.move_on_after(None if math.isinf(delay) else delay):
-                await self._wakeup.wait()
+        """
+        Sleep until ``_wake_at``, which a new id may bring closer meanwhile.
+
+        A timer sets a future rather than a cancel scope timing out: the loop wakes every
+        interval, and a timeout would throw and catch a cancellation each time.
+        """
+        loop = asyncio.get_running_loop()
+        while (delay := self._wake_at - time.monotonic()) > 0:
+            self._alarm = alarm = loop.create_future()
+            timer = None if math.isinf(delay) else loop.call_later(delay, _ring, alarm)
+            try:
+                await alarm
+            finally:
+                self._alarm = None
+                if timer is not None:
+                    timer.cancel()
 
     async def _tick(self) -> None:
         self._ticks += 1
@@ -552,11 +561,15 @@ class TaskWatcher:
                 await jobs.pop()()
 
         # A few workers share the tick's queries: ``concurrency`` in flight, few tasks made;
-        # this task is one of them, so a tick of one query starts no task at all.
-        async with anyio.create_task_group() as group:
-            for _ in range(min(self.policy.concurrency, len(jobs)) - 1):
-                group.start_soon(worker)
+        # this task is one of them, so a tick of one query needs no task group at all.
+        helpers = min(self.policy.concurrency, len(jobs)) - 1
+        if helpers <= 0:
             await worker()
+        else:
+            async with anyio.create_task_group() as group:
+                for _ in range(helpers):
+                    group.start_soon(worker)
+                await worker()
         self._last_tick_requests = self._batch_requests + self._single_requests - before
 
     async def _poll_batch(self, asked: dict[int, _Entry]) -> None:
@@ -740,6 +753,11 @@ class TaskWatcher:
                 listener(change)
             except Exception:  # noqa: PERF203 (one listener's bug must not stop the others)
                 logger.exception("a status-change listener raised; it stays subscribed")
+
+
+def _ring(alarm: asyncio.Future[None] | None) -> None:
+    if alarm is not None and not alarm.done():
+        alarm.set_result(None)
 
 
 def _places(where: int | list[int]) -> Sequence[int]:
