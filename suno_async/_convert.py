@@ -384,10 +384,10 @@ def structure_task(row: object) -> Task:
 
 def peek_row(row: object) -> tuple[int, TaskStatus]:
     """
-    Id and status only: what a poll needs for a task that is still running.
+    Id and status only, from a row of any shape the reference allows.
 
-    This runs for every outstanding task on every tick, so the common shapes (a dict with an
-    int or digit-string id and status) take a path of plain lookups.
+    :func:`rows_with_news` reads the usual shape inline and falls back to this; the
+    single-task check uses it directly.
     """
     if type(row) is not dict:
         if not isinstance(row, Mapping):

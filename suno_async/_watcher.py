@@ -169,7 +169,7 @@ class _Entry:
         elif isinstance(self.sinks, list) and sink in self.sinks:
             self.sinks.remove(sink)
 
-    def finish(self, finished: Finished | None, exc: BaseException | None) -> bool:
+    def finish(self, outcome: Finished | SunoError) -> bool:
         """
         Set the future and tell the sinks, once; False when it was done already (cancelled).
 
@@ -178,10 +178,10 @@ class _Entry:
         future = self.future
         if future.done():
             return False
-        if exc is None:
-            future.set_result(finished)  # type: ignore[arg-type]
+        if isinstance(outcome, SunoError):
+            future.set_exception(outcome)
         else:
-            future.set_exception(exc)
+            future.set_result(outcome)
         sinks, self.sinks = self.sinks, None
         if isinstance(sinks, list):
             for sink in sinks:
@@ -329,7 +329,7 @@ class TaskWatcher:
         self._batched, self._waiting, self._single = {}, {}, {}
         for entry in entries.values():
             entry.place = None
-            entry.finish(None, SessionClosedError(entry.task_id, entry.status))
+            entry.finish(SessionClosedError(entry.task_id, entry.status))
 
     # --- awaiting -----------------------------------------------------------------------
 
@@ -407,8 +407,8 @@ class TaskWatcher:
         def one_done(_: _Entry) -> None:
             nonlocal remaining
             remaining -= 1
-            if remaining == 0 and not all_done.done():
-                all_done.set_result(None)
+            if remaining == 0:
+                _ring(all_done)
 
         for entry in pending:
             entry.add_sink(one_done)
@@ -446,17 +446,14 @@ class TaskWatcher:
         waiter: asyncio.Future[None] | None = None
         expired = False
 
-        def wake() -> None:
-            _ring(waiter)
-
         def one_done(entry: _Entry) -> None:
             ready.append(entry)
-            wake()
+            _ring(waiter)
 
         def expire() -> None:
             nonlocal expired
             expired = True
-            wake()
+            _ring(waiter)
 
         # One timer for the whole iteration: a cancel scope per wait would cost more than
         # the results it waits for, as a wait often brings a handful.
@@ -478,13 +475,9 @@ class TaskWatcher:
                 entry = ready.popleft()
                 where = positions.pop(entry)
                 outcome = _outcome(entry.future)
-                # The entry is finished, so letting go of it is only counting down.
-                if isinstance(where, int):
-                    entry.awaiters -= 1
-                    yield convert(where, outcome)
-                    continue
-                entry.awaiters -= len(where)
-                for index in where:
+                indexes = _places(where)
+                entry.awaiters -= len(indexes)  # it is finished: letting go is counting down
+                for index in indexes:
                     yield convert(index, outcome)
         finally:
             if timer is not None:
@@ -509,8 +502,6 @@ class TaskWatcher:
                 positions[entry] = index
                 if entry.future.done():  # not for a fresh entry; never left waiting, though
                     ready.append(entry)
-                elif entry.sinks is None:
-                    entry.sinks = sink
                 else:
                     entry.add_sink(sink)
             elif isinstance(seen, list):
@@ -711,7 +702,7 @@ class TaskWatcher:
                 )
             _, status = peek_row(row)
         except NotFoundError as exc:
-            self._settle(entry, exc=_unknown_task(entry.task_id, exc))
+            self._settle(entry, _unknown_task(entry.task_id, exc))
             return
         except (WireFormatError, ValueError) as exc:
             self._poll_failed([entry], _undecodable(entry.task_id, exc))
@@ -729,23 +720,19 @@ class TaskWatcher:
                 self._notify(StatusChange(task_id=entry.task_id, old=entry.status, new=status))
             entry.status = status
         if status >= TaskStatus.SUCCEEDED:
-            self._settle(entry, finished=(status, row))
+            self._settle(entry, (status, row))
         elif entry.place is not self._batched:
             self._move(entry, self._batched)  # answered alone, or after a failure
 
-    def _settle(
-        self, entry: _Entry, *, finished: Finished | None = None, exc: SunoError | None = None
-    ) -> None:
+    def _settle(self, entry: _Entry, outcome: Finished | SunoError) -> None:
         """Finish an entry once; a future already done (cancelled) is never touched."""
         self._forget(entry)
-        if finished is None and exc is None:
-            exc = SessionClosedError(entry.task_id, entry.status)
-        if entry.finish(finished, exc):
+        if entry.finish(outcome):
             self._resolved += 1
 
     def _fail_all(self, exc: SunoError) -> None:
         for entry in list(self._entries.values()):
-            self._settle(entry, exc=exc)
+            self._settle(entry, exc)
 
     def _notify(self, change: StatusChange) -> None:
         for listener in list(self._listeners):
