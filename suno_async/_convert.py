@@ -404,12 +404,12 @@ class Watched(Protocol):
     """
     What a poll knows of a task: its last status, and the one the last clean answer gave.
 
-    ``seen`` is None before the first answer and after a miss or a failure, when any
-    answer is news.
+    ``seen`` is False before the first answer, and None after a miss or a failure, when
+    any answer is news (it clears the counts that the miss or failure left).
     """
 
     status: TaskStatus | None
-    seen: TaskStatus | None
+    seen: TaskStatus | bool | None
 
 
 W = TypeVar("W", bound=Watched)
@@ -418,7 +418,7 @@ News = tuple[W, TaskStatus, Any]
 
 
 def rows_with_news(
-    rows: Iterable[object], asked: dict[int, W], news: list[News[W]], *, running: bool = True
+    rows: Iterable[Any], asked: dict[int, W], news: list[News[W]], *, running: bool = True
 ) -> int:
     """
     Match a page's rows to the tasks asked about, taking each answered id out of ``asked``.
@@ -426,31 +426,34 @@ def rows_with_news(
     Rows with a final status, or a new one, go to ``news``; a row saying "still running, as
     before" costs a few lookups and nothing more, as that is most rows of every tick. With
     ``running`` false, nobody follows a running task's steps: a new running status is only
-    recorded in place. Rows for ids not asked about (or answered already) are ignored.
-    Returns how many rows had no readable id or status.
+    recorded in place (after a miss or failure it is news all the same). Rows for ids not
+    asked about (or answered already) are ignored. Returns how many rows had no readable id
+    or status.
     """
     skipped = 0
     status_of = _STATUS_BY_WIRE
     finished = TaskStatus.SUCCEEDED
+    take = asked.pop
     for row in rows:
         try:
-            if type(row) is dict:
-                task_id: Any = row.get("id")
-                status = status_of.get(row.get("status"))
-                if type(task_id) is not int:
-                    task_id = int(task_id) if type(task_id) is str and task_id.isdecimal() else None
-                if status is None or task_id is None:
-                    task_id, status = peek_row(row)
-            else:
-                task_id, status = peek_row(row)
-        except (WireFormatError, ValueError, TypeError):
+            task_id = row.get("id")
+            status = status_of.get(row.get("status"))
+            if type(task_id) is not int:
+                task_id = (
+                    int(task_id)
+                    if type(task_id) is str and task_id.isdecimal()
+                    else peek_row(row)[0]
+                )
+            if status is None:
+                status = peek_row(row)[1]
+        except (WireFormatError, ValueError, TypeError, AttributeError):
             skipped += 1
             continue
-        watched = asked.pop(task_id, None)
+        watched = take(task_id, None)
         if watched is None:
             continue
-        seen = watched.seen
         if status < finished:
+            seen = watched.seen
             if status is seen:
                 continue
             if not running and seen is not None:

@@ -147,9 +147,10 @@ class _Entry:
         self.misses = 0
         self.failures = 0
         self.status: TaskStatus | None = None
-        # The status the last clean answer gave: a row repeating it is no news. None after a
-        # miss or a failure, so the next answer is looked at (and clears the counts).
-        self.seen: TaskStatus | None = None
+        # The status the last clean answer gave: a row repeating it is no news. False before
+        # the first answer; None after a miss or a failure, so the next answer is looked at
+        # (and clears the counts).
+        self.seen: TaskStatus | bool | None = False
         # The watcher's dict this entry is in (batched, waiting or single); None once gone.
         self.place: dict[int, _Entry] | None = None
         # One sink, or a list once a second awaiter adds one: most ids have one awaiter.
@@ -199,7 +200,7 @@ class _Asked:
     def __init__(self, task_id: int) -> None:
         self.task_id = task_id
         self.status: TaskStatus | None = None
-        self.seen: TaskStatus | None = None
+        self.seen: TaskStatus | bool | None = None
 
 
 class TaskWatcher:

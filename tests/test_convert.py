@@ -246,14 +246,23 @@ def test_song_is_the_clip_matching_custom_id(encode: Any) -> None:
 
 
 def test_rows_with_news_records_running_steps_in_place_when_nobody_follows_them() -> None:
-    """running=False: a new running status is recorded, not news; final and first answers are."""
+    """
+    running=False: a new running status is recorded, also a fresh task's first one; a final
+    answer is news, and so is any answer after a miss or failure (seen None).
+    """
     from suno_async._convert import rows_with_news
 
     moved = _Seen(1, TaskStatus.QUEUED, TaskStatus.QUEUED)
-    first = _Seen(2)
+    troubled = _Seen(2, None, TaskStatus.QUEUED)
     done = _Seen(3, TaskStatus.GENERATING, TaskStatus.GENERATING)
-    asked = {1: moved, 2: first, 3: done}
-    rows = [{"id": 1, "status": 2}, {"id": 2, "status": 1}, {"id": 3, "status": 4}]
+    fresh = _Seen(4, False)
+    asked = {1: moved, 2: troubled, 3: done, 4: fresh}
+    rows = [
+        {"id": 1, "status": 2},
+        {"id": 2, "status": 1},
+        {"id": 3, "status": 4},
+        {"id": 4, "status": 1},
+    ]
     news: list[tuple[_Seen, TaskStatus, object]] = []
     assert rows_with_news(rows, asked, news, running=False) == 0
     assert [(seen.task_id, status) for seen, status, _ in news] == [
@@ -261,6 +270,8 @@ def test_rows_with_news_records_running_steps_in_place_when_nobody_follows_them(
         (3, TaskStatus.FAILED),
     ]
     assert (moved.seen, moved.status) == (TaskStatus.GENERATING, TaskStatus.GENERATING)
+    assert (fresh.seen, fresh.status) == (TaskStatus.QUEUED, TaskStatus.QUEUED)
+    assert (troubled.seen, troubled.status) == (None, TaskStatus.QUEUED)  # left to _apply
 
 
 _MINE, _OTHER = _clip(CLIP_ID, "mine"), _clip(OTHER_ID, "other")
@@ -465,7 +476,7 @@ def test_a_row_keyed_task_id_is_read_like_id() -> None:
 @attrs.define
 class _Seen:
     task_id: int
-    seen: TaskStatus | None = None
+    seen: TaskStatus | bool | None = None
     status: TaskStatus | None = None
 
 
