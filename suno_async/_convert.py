@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final, Protocol, TypeVar
@@ -467,20 +467,20 @@ def rows_with_news(
 class Page:
     """One page of a batch query: its rows, still raw, and the total when the service says."""
 
-    rows: tuple[Any, ...]
+    rows: Sequence[Any]
     total: int | None
 
 
 def parse_batch(data: object) -> Page:
     if isinstance(data, list):
-        return Page(rows=tuple(data), total=None)
+        return Page(rows=data, total=None)
     mapping = _as_mapping(data, "a batch query's data")
     rows = mapping.get("rows", mapping.get("list", mapping.get("records"))) or ()
     if not isinstance(rows, (list, tuple)):
         msg = f"batch rows should be a list, got {type(rows).__name__}"
         raise WireFormatError(msg)
     total = mapping.get("total")
-    return Page(rows=tuple(rows), total=None if total is None else _int(total))
+    return Page(rows=rows, total=None if total is None else _int(total))
 
 
 def _decoded_extend(task_id: int, raw: Any) -> Any:

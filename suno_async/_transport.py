@@ -262,8 +262,14 @@ class Transport:
         params: Mapping[str, str] | None = None,
         json_body: Mapping[str, Any] | None = None,
         retry: RetryPolicy | None = None,
+        remember: bool = True,
     ) -> Any:
-        """Send the call (retrying what is safe) and return the envelope's ``data``."""
+        """
+        Send the call (retrying what is safe) and return the envelope's ``data``.
+
+        ``remember`` false leaves :attr:`last_response` alone: for the watcher's own polls,
+        made in a task whose context no caller reads.
+        """
         if self._closed:
             msg = f"{method} {path}: this AsyncSuno session is closed; create a new one"
             raise RuntimeError(msg)
@@ -272,7 +278,7 @@ class Transport:
         started = time.monotonic()
         if policy.attempts == 1:
             # The watcher's polls: it retries on later ticks, so no retry machinery per call.
-            return await self._once(request, params, json_body, started)
+            return await self._once(request, params, json_body, started, remember)
 
         def retry_hook(exc: Exception) -> bool | float:
             if isinstance(exc, TransportError) and not exc.may_have_charged:
@@ -295,7 +301,7 @@ class Transport:
         ):
             with attempt:
                 request.attempts = attempt.num
-                return await self._once(request, params, json_body, started)
+                return await self._once(request, params, json_body, started, remember)
         msg = "unreachable: stamina always yields at least one attempt"  # pragma: no cover
         raise AssertionError(msg)  # pragma: no cover
 
@@ -305,6 +311,7 @@ class Transport:
         params: Mapping[str, str] | None,
         json_body: Mapping[str, Any] | None,
         started: float,
+        remember: bool,
     ) -> Any:
         session = self._client_session()
         url = self._urls.get(request.path)
@@ -352,15 +359,16 @@ class Transport:
                 may_have_charged=charged_if_sent,
             ) from exc
         elapsed = time.monotonic() - started
-        raw = RawResponse(
-            method=request.method,
-            path=request.path,
-            status=status,
-            headers=response_headers,
-            elapsed_s=elapsed,
-            attempts=request.attempts,
-        )
-        self.last_response.set(raw)
+        if remember:
+            raw = RawResponse(
+                method=request.method,
+                path=request.path,
+                status=status,
+                headers=response_headers,
+                elapsed_s=elapsed,
+                attempts=request.attempts,
+            )
+            self.last_response.set(raw)
         logger.debug(
             "%s %s -> %s (attempt %d, %.3fs)",
             request.method,
@@ -386,7 +394,15 @@ class Transport:
     ) -> Any:
         envelope: Envelope | None
         try:
-            envelope = parse_envelope(json.loads(body))
+            answer = json.loads(body)
+            if (
+                status < 400
+                and type(answer) is dict
+                and answer.get("success") is True
+                and answer.get("code") == 200
+            ):
+                return answer.get("data")  # the usual envelope, as parse_envelope reads it
+            envelope = parse_envelope(answer)
         except (ValueError, WireFormatError):
             envelope = None
         if envelope is None:

@@ -16,6 +16,7 @@ import time
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from functools import partial
+from itertools import islice
 from typing import Any, Final, TypeVar
 
 import anyio
@@ -535,15 +536,12 @@ class TaskWatcher:
         self._ticks += 1
         before = self._batch_requests + self._single_requests
         size = self.batch_size
-        # No object per id: ten thousand fresh (id, entry) pairs a tick cost more in garbage
-        # collection than in making them.
-        ids, entries = list(self._batched), list(self._batched.values())
+        # Sliced straight off the dict's items: their iterator reuses one pair, so ten
+        # thousand ids a tick leave the collector nothing to count.
+        batched = iter(self._batched.items())
         jobs: list[Callable[[], Awaitable[None]]] = [
-            partial(
-                self._poll_batch,
-                dict(zip(ids[start : start + size], entries[start : start + size], strict=True)),
-            )
-            for start in range(0, len(ids), size)
+            partial(self._poll_batch, dict(islice(batched, size)))
+            for _ in range(0, len(self._batched), size)
         ]
         jobs += [partial(self._check_one, entry) for entry in list(self._single.values())]
         jobs.reverse()
@@ -591,7 +589,9 @@ class TaskWatcher:
         for start in range(0, len(ids), size):
             chunk = ids[start : start + size]
             news: list[News[_Asked]] = []
-            await self._ask({task_id: _Asked(task_id) for task_id in chunk}, news, retry=None)
+            await self._ask(
+                {task_id: _Asked(task_id) for task_id in chunk}, news, retry=None, remember=True
+            )
             rows = {asked_for.task_id: row for asked_for, _, row in news}
             for task_id in chunk:
                 if task_id not in rows:
@@ -608,6 +608,7 @@ class TaskWatcher:
         news: list[News[W]],
         *,
         retry: RetryPolicy | None = NO_RETRY,
+        remember: bool = False,
     ) -> None:
         """
         Query the ids in ``asked``, following short pages until every known row has come.
@@ -615,7 +616,8 @@ class TaskWatcher:
         Answered ids leave ``asked`` as their rows arrive, so what is left (also after a
         failed request) was not answered. A page shorter than asked means ids unknown to the
         service or a page size smaller than ours; when the total (or a further page) says
-        the latter, the size is learnt.
+        the latter, the size is learnt. The defaults suit the watcher's polls: a later tick
+        is their retry, and nobody reads their ``last_response``.
         """
         # Rows of a short page with no total: cut by the page size only if more rows follow.
         cut: int | None = None
@@ -628,6 +630,7 @@ class TaskWatcher:
                 paid=False,
                 params={"ids": ",".join(map(str, asked)), "page": "1", "size": str(before)},
                 retry=retry,
+                remember=remember,
             )
             try:
                 page = parse_batch(data)
@@ -694,6 +697,7 @@ class TaskWatcher:
                 paid=False,
                 params={"id": str(entry.task_id)},
                 retry=NO_RETRY,
+                remember=False,
             )
             if row is None:
                 raise NotFoundError(

@@ -492,6 +492,24 @@ async def test_last_response_is_per_asyncio_task(suno: AsyncSuno, fake: FakeSuno
     assert raw.path == "/points/balance"
 
 
+async def test_last_response_shows_get_tasks_but_not_the_watchers_polls(
+    suno: AsyncSuno, fake: FakeSunoServer
+) -> None:
+    """get_tasks is the caller's own batch query; the polls behind a wait are not."""
+    handles = await suno.generate(title="t", description="d")
+    await suno.get_tasks([handle.task_id for handle in handles])
+    raw = suno.last_response
+    assert raw is not None
+    assert (raw.method, raw.path, raw.status) == ("GET", "/music/tasks", 200)
+    await suno.balance()
+    polls_before = fake.requests["GET /music/tasks"]
+    await suno.wait(handles)
+    assert fake.requests["GET /music/tasks"] > polls_before
+    raw = suno.last_response
+    assert raw is not None
+    assert raw.path == "/points/balance"
+
+
 # --- shutdown -----------------------------------------------------------------------------
 
 
