@@ -717,26 +717,39 @@ async def test_status_changes_reach_callback_and_iterator_without_extra_requests
     assert len(suno.watcher._listeners) == 1  # the iterator unsubscribed when cancelled
 
 
+@pytest.mark.parametrize("listen_after", [0, 1], ids=["first-answer", "a-step"])
 async def test_a_late_listener_hears_the_status_the_task_really_had(
-    fake: FakeSunoServer, open_suno: OpenSuno
+    fake: FakeSunoServer, open_suno: OpenSuno, listen_after: int
 ) -> None:
-    """Steps nobody listens to are still recorded, so a late listener gets the true old one."""
+    """
+    Statuses nobody listens to (the first answer, a step) are still recorded, so a late
+    listener gets the true old one.
+    """
     suno = await open_suno()
     fake.speed = 0.0
     fake.plans += [TaskPlan(queued_s=100.0, generating_s=100.0) for _ in range(2)]
     handle, _ = await suno.generate(title="Progress", description="a song")
+    steps = [150.0, 100.0]  # queued -> generating -> succeeded
+    changes = [
+        (TaskStatus.QUEUED, TaskStatus.GENERATING),
+        (TaskStatus.GENERATING, TaskStatus.SUCCEEDED),
+    ]
     heard: list[StatusChange] = []
     outcomes = Outcomes()
     with anyio.fail_after(5):
         async with anyio.create_task_group() as group:
             group.start_soon(outcomes.run, "song", handle.wait)
             await ticks_pass(suno, 2)
-            fake.advance(150.0)
-            await ticks_pass(suno, 2)
+            for step in steps[:listen_after]:
+                fake.advance(step)
+                await ticks_pass(suno, 2)
             suno.watcher.add_listener(heard.append)
-            fake.advance(100.0)
+            for step in steps[listen_after:-1]:
+                fake.advance(step)
+                await ticks_pass(suno, 2)
+            fake.advance(steps[-1])
             await until(lambda: "song" in outcomes.values)
-    assert [(c.old, c.new) for c in heard] == [(TaskStatus.GENERATING, TaskStatus.SUCCEEDED)]
+    assert [(c.old, c.new) for c in heard] == changes[listen_after:]
     assert isinstance(outcomes.values["song"], Song)
 
 
