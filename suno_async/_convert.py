@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 import attrs
 import cattrs
@@ -409,7 +409,7 @@ class Watched(Protocol):
     """
 
     status: TaskStatus | None
-    seen: TaskStatus | bool | None
+    seen: TaskStatus | Literal[False] | None
 
 
 W = TypeVar("W", bound=Watched)

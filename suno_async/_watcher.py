@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from itertools import islice
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 import anyio
 import attrs
@@ -151,7 +151,7 @@ class _Entry:
         # The status the last clean answer gave: a row repeating it is no news. False before
         # the first answer; None after a miss or a failure, so the next answer is looked at
         # (and clears the counts).
-        self.seen: TaskStatus | bool | None = False
+        self.seen: TaskStatus | Literal[False] | None = False
         # The watcher's dict this entry is in (batched, waiting or single); None once gone.
         self.place: dict[int, _Entry] | None = None
         # One sink, or a list once a second awaiter adds one: most ids have one awaiter.
@@ -201,7 +201,7 @@ class _Asked:
     def __init__(self, task_id: int) -> None:
         self.task_id = task_id
         self.status: TaskStatus | None = None
-        self.seen: TaskStatus | bool | None = None
+        self.seen: TaskStatus | Literal[False] | None = None
 
 
 class TaskWatcher:

@@ -6,7 +6,7 @@ import itertools
 import json
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import pytest
@@ -476,7 +476,7 @@ def test_a_row_keyed_task_id_is_read_like_id() -> None:
 @attrs.define
 class _Seen:
     task_id: int
-    seen: TaskStatus | bool | None = None
+    seen: TaskStatus | Literal[False] | None = None
     status: TaskStatus | None = None
 
 
