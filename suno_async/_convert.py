@@ -439,13 +439,9 @@ def rows_with_news(
             task_id = row.get("id")
             status = status_of.get(row.get("status"))
             if type(task_id) is not int:
-                task_id = (
-                    int(task_id)
-                    if type(task_id) is str and task_id.isdecimal()
-                    else peek_row(row)[0]
-                )
-            if status is None:
-                status = peek_row(row)[1]
+                task_id = int(task_id) if type(task_id) is str and task_id.isdecimal() else None
+            if task_id is None or status is None:
+                task_id, status = peek_row(row)
         except (WireFormatError, ValueError, TypeError, AttributeError):
             skipped += 1
             continue

@@ -726,8 +726,8 @@ class TaskWatcher:
             entry.status = status
         if status >= TaskStatus.SUCCEEDED:
             self._settle(entry, (status, row))
-        elif entry.place is not self._batched:
-            self._move(entry, self._batched)  # answered alone, or after a failure
+        else:
+            self._move(entry, self._batched)  # from the single checks or a backoff, if there
 
     def _settle(self, entry: _Entry, outcome: Finished | SunoError) -> None:
         """Finish an entry once; a future already done (cancelled) is never touched."""
