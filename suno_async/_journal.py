@@ -1,0 +1,515 @@
+"""
+The journal of a bulk run: one SQLite file that says, for each request, whether it may have
+reached the service, so a re-run after a crash never pays twice.
+
+The file is plain SQLite (``python -m sqlite3 run.db``, or any SQLite browser), in WAL mode,
+with its schema version in ``PRAGMA user_version`` (now 1)::
+
+    CREATE TABLE meta (          -- one row per setting of the journal
+        name  TEXT PRIMARY KEY,  -- 'created_at' (unix time), 'count' (requests in the run)
+        value TEXT NOT NULL
+    );
+    CREATE TABLE requests (      -- one row per request of the run
+        idx        INTEGER PRIMARY KEY,  -- its position in the request list, from 0
+        key        TEXT NOT NULL UNIQUE, -- sha256 of the position and the canonical request
+        request    TEXT NOT NULL,        -- the request as canonical JSON (GenerateRequest fields)
+        state      TEXT NOT NULL,        -- see below
+        task_ids   TEXT NOT NULL,        -- JSON list of the task ids the service answered
+        paths      TEXT NOT NULL,        -- JSON list of the files downloaded for it
+        error      TEXT,                 -- why it failed or was not sent, if it was not
+        attempts   INTEGER NOT NULL,     -- how many times it was marked `sending`
+        updated_at REAL NOT NULL         -- unix time of the last change
+    );
+
+States, in order: ``planned`` (never sent) -> ``sending`` (committed to disk *before* the
+paid POST) -> ``started`` (task ids committed as soon as the answer is read) -> ``done`` or
+``failed`` (every task finished; failed when any of them failed) -> ``downloaded`` (done, and
+every file asked for is on disk). A POST the service refused without charging goes back to
+``planned``. A row still in ``sending`` when a run opens was cut off mid-call by a crash: the
+call *may* have been charged, so the run reports it as *unknown* and never re-sends it unless
+asked to (``resend_unknown=True``).
+
+Every write is a short transaction on one writer thread, so the event loop never waits on the
+disk; writes queued together are committed together. ``synchronous=NORMAL`` in WAL mode keeps
+every commit through a crash of the process (kill -9); only a power cut may lose the last ones.
+Only one run may hold a journal at a time: an exclusive lock on ``<journal>.lock``, which the
+operating system releases when the process dies, so a crash never leaves a stale lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import queue
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import IO, Any, Final, Literal
+
+import anyio
+import attrs
+
+from ._errors import SunoError
+from ._models import GenerateRequest
+
+__all__ = [
+    "JournalLockedError",
+    "JournalMismatchError",
+    "JournalRow",
+    "export_journal",
+    "request_key",
+]
+
+SCHEMA_VERSION: Final = 1
+State = Literal["planned", "sending", "started", "done", "failed", "downloaded"]
+STATES: Final[tuple[State, ...]] = (
+    "planned",
+    "sending",
+    "started",
+    "done",
+    "failed",
+    "downloaded",
+)
+
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS requests (
+    idx        INTEGER PRIMARY KEY,
+    key        TEXT NOT NULL UNIQUE,
+    request    TEXT NOT NULL,
+    state      TEXT NOT NULL CHECK (state IN
+                   ('planned', 'sending', 'started', 'done', 'failed', 'downloaded')),
+    task_ids   TEXT NOT NULL DEFAULT '[]',
+    paths      TEXT NOT NULL DEFAULT '[]',
+    error      TEXT,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    updated_at REAL NOT NULL
+);
+"""
+
+
+class JournalLockedError(SunoError):
+    """Another run holds this journal; two runs on one journal could pay twice."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(
+            f"the journal {path} is in use by another run (lock {path}.lock is held); "
+            "wait for that run to end or stop it, then run again: it resumes where it stopped"
+        )
+        self.path = path
+
+
+class JournalMismatchError(SunoError):
+    """The journal was made from another request list: resuming it would send the wrong songs."""
+
+    def __init__(
+        self, path: Path, index: int, expected_key: str | None, found_key: str | None, what: str
+    ) -> None:
+        super().__init__(
+            f"the journal {path} was made from a different request list: {what}; "
+            "pass the same requests in the same order to resume it, or use a new journal file"
+        )
+        self.path = path
+        self.index = index
+        self.expected_key = expected_key
+        self.found_key = found_key
+
+
+class JournalError(SunoError):
+    """The journal file cannot be used (not a journal, a newer schema, a disk error)."""
+
+
+def canonical_request(request: GenerateRequest) -> str:
+    """The request as JSON with sorted keys: the same request always gives the same text."""
+    return json.dumps(attrs.asdict(request), sort_keys=True, separators=(",", ":"))
+
+
+def request_key(index: int, request: GenerateRequest) -> str:
+    """
+    A stable key for the request at ``index``: the same request list always gives the
+    same keys, in any process, so a journal can be matched against the list again.
+    """
+    text = f"{index}\n{canonical_request(request)}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@attrs.frozen
+class JournalRow:
+    """One request's row as the journal holds it."""
+
+    index: int
+    key: str
+    state: State
+    task_ids: tuple[int, ...] = ()
+    paths: tuple[str, ...] = ()
+    error: str | None = None
+    attempts: int = 0
+
+
+class _FileLock:
+    """An exclusive lock the operating system drops when the process ends, however it ends."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[bytes] | None = None
+
+    def acquire(self) -> bool:
+        handle = self.path.open("a+b")
+        try:
+            if sys.platform == "win32":
+                import msvcrt  # noqa: PLC0415  (Windows only)
+
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl  # noqa: PLC0415  (POSIX only)
+
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            return False
+        self._file = handle
+        return True
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing the file drops the lock
+            self._file = None
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=5000")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        msg = f"{path} is not a journal (SQLite said: {exc}); pass a new file name"
+        raise JournalError(msg) from exc
+    return conn
+
+
+def _row(values: Sequence[Any]) -> JournalRow:
+    idx, key, state, task_ids, paths, error, attempts = values
+    return JournalRow(
+        index=idx,
+        key=key,
+        state=state,
+        task_ids=tuple(json.loads(task_ids)),
+        paths=tuple(json.loads(paths)),
+        error=error,
+        attempts=attempts,
+    )
+
+
+_UPDATE: Final = (
+    "UPDATE requests SET state = ?, updated_at = ?, error = ?, "
+    "task_ids = COALESCE(?, task_ids), paths = COALESCE(?, paths), attempts = attempts + ? "
+    "WHERE idx = ?"
+)
+_SELECT: Final = "SELECT idx, key, state, task_ids, paths, error, attempts FROM requests"
+
+Op = tuple[str, tuple[Any, ...]]
+#: A queued change (None: only a flush) and the future to settle once it is on disk.
+_Item = tuple[Op | None, "asyncio.Future[None] | None"]
+
+
+class Journal:
+    """
+    An open journal: load or create it for a request list, then record changes.
+
+    Writes go to one thread of their own, through a queue; :meth:`record` returns at once and
+    :meth:`flush` waits until everything recorded so far is on disk. Open it with
+    :meth:`open` (which takes the lock) and close it with :meth:`aclose`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = _FileLock(Path(f"{path}.lock"))
+        self._conn: sqlite3.Connection | None = None
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._failure: BaseException | None = None
+        #: Seconds the writer thread spent in SQLite, for benchmarks.
+        self.write_seconds = 0.0
+        self.transactions = 0
+
+    # --- opening ------------------------------------------------------------------------
+
+    async def open(self, requests: Sequence[GenerateRequest]) -> list[JournalRow]:
+        """Lock, check and load the journal for ``requests`` (creating it when new)."""
+        self._loop = asyncio.get_running_loop()
+        keys = [request_key(i, r) for i, r in enumerate(requests)]
+        texts = [canonical_request(r) for r in requests]
+        rows = await anyio.to_thread.run_sync(self._open_sync, keys, texts, requests)
+        self._thread = threading.Thread(
+            target=self._writer,
+            args=(self._conn, self._loop),
+            name=f"suno-async journal {self.path.name}",
+            daemon=True,
+        )
+        self._thread.start()
+        return rows
+
+    def _open_sync(
+        self, keys: list[str], texts: list[str], requests: Sequence[GenerateRequest]
+    ) -> list[JournalRow]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self._lock.acquire():
+            raise JournalLockedError(self.path)
+        try:
+            self._conn = conn = _connect(self.path)
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                msg = (
+                    f"{self.path} has journal schema {version}, newer than this suno-async "
+                    f"reads ({SCHEMA_VERSION}); upgrade suno-async to resume it"
+                )
+                raise JournalError(msg)
+            try:
+                return self._load_or_create(conn, keys, texts, requests)
+            except sqlite3.DatabaseError as exc:
+                msg = f"{self.path} is not a usable journal (SQLite said: {exc})"
+                raise JournalError(msg) from exc
+        except BaseException:
+            self._close_sync()
+            raise
+
+    def _load_or_create(
+        self,
+        conn: sqlite3.Connection,
+        keys: list[str],
+        texts: list[str],
+        requests: Sequence[GenerateRequest],
+    ) -> list[JournalRow]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            rows = [_row(v) for v in conn.execute(_SELECT + " ORDER BY idx")]
+            if not rows:
+                now = time.time()
+                conn.executemany(
+                    "INSERT INTO requests (idx, key, request, state, updated_at) "
+                    "VALUES (?, ?, ?, 'planned', ?)",
+                    [(i, k, t, now) for i, (k, t) in enumerate(zip(keys, texts, strict=True))],
+                )
+                conn.executemany(
+                    "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
+                    [("created_at", repr(now)), ("count", str(len(keys)))],
+                )
+                rows = [JournalRow(i, k, "planned") for i, k in enumerate(keys)]
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        self._check(rows, keys, requests)
+        return rows
+
+    def _check(
+        self, rows: list[JournalRow], keys: list[str], requests: Sequence[GenerateRequest]
+    ) -> None:
+        for index, (row, key) in enumerate(zip(rows, keys, strict=False)):
+            if row.index != index or row.key != key:
+                raise JournalMismatchError(
+                    self.path,
+                    index,
+                    key,
+                    row.key,
+                    f"request {index} (title {requests[index].title!r}) is not the journal's "
+                    f"request {index}",
+                )
+        if len(rows) != len(keys):
+            index = min(len(rows), len(keys))
+            raise JournalMismatchError(
+                self.path,
+                index,
+                keys[index] if index < len(keys) else None,
+                rows[index].key if index < len(rows) else None,
+                f"the journal holds {len(rows)} requests, the list has {len(keys)} "
+                f"(the first difference is request {index})",
+            )
+
+    # --- writing ------------------------------------------------------------------------
+
+    def record(self, op: Op) -> None:
+        """Queue one change; it is committed with whatever else is queued at that moment."""
+        if self._failure is not None:
+            raise self._journal_failed()
+        self._queue.put((op, None))
+
+    async def commit(self, op: Op) -> None:
+        """Record one change and return once it is on disk."""
+        if self._failure is not None:
+            raise self._journal_failed()
+        done = self._new_future()
+        self._queue.put((op, done))
+        await done
+
+    async def flush(self) -> None:
+        """Return once every change recorded so far is on disk."""
+        if self._thread is None or not self._thread.is_alive():
+            return
+        done = self._new_future()
+        self._queue.put((None, done))
+        await done
+
+    def set_state(
+        self,
+        index: int,
+        state: State,
+        *,
+        task_ids: Iterable[int] | None = None,
+        paths: Iterable[str] | None = None,
+        error: str | None = None,
+    ) -> Op:
+        """The change that moves request ``index`` to ``state`` (pass it to record/commit)."""
+        return _UPDATE, (
+            state,
+            time.time(),
+            error,
+            None if task_ids is None else json.dumps(list(task_ids)),
+            None if paths is None else json.dumps(list(paths)),
+            1 if state == "sending" else 0,
+            index,
+        )
+
+    def _new_future(self) -> asyncio.Future[None]:
+        if self._loop is None:
+            msg = "the journal is not open"
+            raise RuntimeError(msg)
+        return self._loop.create_future()
+
+    def _journal_failed(self) -> JournalError:
+        msg = (
+            f"the journal {self.path} could not be written ({self._failure}); "
+            "nothing more is sent: free disk space or fix the file, then run again to resume"
+        )
+        return JournalError(msg)
+
+    def _writer(self, conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while not self._queue.empty():  # the only consumer: not empty means get succeeds
+                batch.append(self._queue.get_nowait())
+            stop = None in batch
+            items = [item for item in batch if item is not None]
+            started = time.perf_counter()
+            error: BaseException | None = None
+            ops = [op for op, _ in items if op is not None]
+            if ops and self._failure is None:
+                try:
+                    conn.execute("BEGIN")
+                    for sql, params in ops:
+                        conn.execute(sql, params)
+                    conn.execute("COMMIT")
+                    self.transactions += 1
+                except sqlite3.Error as exc:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    self._failure = error = exc
+            self.write_seconds += time.perf_counter() - started
+            for _, done in items:
+                if done is not None:
+                    self._resolve(loop, done, error or self._failure)
+            if stop:
+                return
+
+    def _resolve(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        done: asyncio.Future[None],
+        error: BaseException | None,
+    ) -> None:
+        def settle() -> None:
+            if done.done():
+                return
+            if error is None:
+                done.set_result(None)
+            else:
+                done.set_exception(self._journal_failed())
+
+        with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
+            loop.call_soon_threadsafe(settle)
+
+    # --- closing ------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        """Write everything queued, then close the file and drop the lock."""
+        thread = self._thread
+        if thread is not None:
+            self._queue.put(None)
+            await anyio.to_thread.run_sync(thread.join)
+            self._thread = None
+        await anyio.to_thread.run_sync(self._close_sync)
+
+    def _close_sync(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self._lock.release()
+
+
+def read_journal(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every request row of a journal, as plain dicts (no lock needed: WAL readers coexist)."""
+    source = Path(path)
+    if not source.exists():
+        msg = f"no journal at {source}"
+        raise JournalError(msg)
+    conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        cursor = conn.execute(
+            "SELECT idx, key, state, task_ids, paths, error, attempts, updated_at, request "
+            "FROM requests ORDER BY idx"
+        )
+        return [
+            {
+                "index": idx,
+                "key": key,
+                "state": state,
+                "task_ids": json.loads(task_ids),
+                "paths": json.loads(paths),
+                "error": error,
+                "attempts": attempts,
+                "updated_at": updated_at,
+                "request": json.loads(request),
+            }
+            for idx, key, state, task_ids, paths, error, attempts, updated_at, request in cursor
+        ]
+    except sqlite3.DatabaseError as exc:
+        msg = f"{source} is not a journal (SQLite said: {exc})"
+        raise JournalError(msg) from exc
+    finally:
+        conn.close()
+
+
+def export_journal(path: str | os.PathLike[str], out: str | os.PathLike[str] | IO[str]) -> int:
+    """
+    Write the journal at ``path`` as JSON Lines, one request per line in order, to ``out``
+    (a file name or an open text file); returns the number of lines. Safe while a run is
+    going on: it reads a consistent snapshot.
+    """
+    rows = read_journal(path)
+    if isinstance(out, (str, os.PathLike)):
+        with Path(out).open("w", encoding="utf-8") as handle:
+            return _write_lines(rows, handle)
+    return _write_lines(rows, out)
+
+
+def _write_lines(rows: list[dict[str, Any]], handle: IO[str]) -> int:
+    for row in rows:
+        handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+    return len(rows)

@@ -1,0 +1,148 @@
+"""The SQLite journal of bulk runs: creation, matching, locking, writes and export."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+from pathlib import Path
+
+import attrs
+import pytest
+
+from suno_async import GenerateRequest
+from suno_async._journal import (
+    Journal,
+    JournalError,
+    JournalLockedError,
+    JournalMismatchError,
+    export_journal,
+    read_journal,
+    request_key,
+)
+
+pytestmark = pytest.mark.anyio
+
+
+def requests(count: int, prefix: str = "song") -> list[GenerateRequest]:
+    return [
+        GenerateRequest(model="chirp-v4", title=f"{prefix} {i}", description=f"a tune {i}")
+        for i in range(count)
+    ]
+
+
+async def test_new_journal(tmp_path: Path) -> None:
+    """A new journal holds one planned row per request, keyed stably; reopening loads them."""
+    path = tmp_path / "run.db"
+    journal = Journal(path)
+    rows = await journal.open(requests(3))
+    await journal.aclose()
+    assert [r.state for r in rows] == ["planned"] * 3
+    assert [r.key for r in rows] == [request_key(i, r) for i, r in enumerate(requests(3))]
+    again = Journal(path)
+    assert await again.open(requests(3)) == rows
+    await again.aclose()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
+
+
+def test_keys_depend_on_position_and_content() -> None:
+    """The same request at another place, or with one field changed, has another key."""
+    one, two = requests(2)
+    assert request_key(0, one) == request_key(0, attrs.evolve(one))
+    assert request_key(0, one) != request_key(1, one)
+    assert request_key(0, one) != request_key(0, two)
+
+
+async def test_a_different_request_list_is_refused_naming_the_first_difference(
+    tmp_path: Path,
+) -> None:
+    """A journal made from other requests names the first one that differs."""
+    path = tmp_path / "run.db"
+    journal = Journal(path)
+    await journal.open(requests(4))
+    await journal.aclose()
+    changed = requests(4)
+    changed[2] = GenerateRequest(model="chirp-v4", title="other", description="x")
+    with pytest.raises(JournalMismatchError, match=r"request 2 \(title 'other'\)") as info:
+        await Journal(path).open(changed)
+    assert info.value.index == 2
+    with pytest.raises(JournalMismatchError, match="holds 4 requests, the list has 5") as info:
+        await Journal(path).open(requests(5))
+    assert info.value.index == 4
+    # Refused opens leave the lock free.
+    ok = Journal(path)
+    await ok.open(requests(4))
+    await ok.aclose()
+
+
+async def test_a_second_run_on_a_held_journal_is_refused(tmp_path: Path) -> None:
+    """While one run holds the journal another cannot open it; once closed it can."""
+    path = tmp_path / "run.db"
+    first = Journal(path)
+    await first.open(requests(2))
+    with pytest.raises(JournalLockedError, match="in use by another run"):
+        await Journal(path).open(requests(2))
+    await first.aclose()
+    second = Journal(path)
+    await second.open(requests(2))
+    await second.aclose()
+
+
+async def test_changes_reach_the_disk_and_export_as_jsonl(tmp_path: Path) -> None:
+    """Committed and recorded changes are on disk after a flush, and export line by line."""
+    path = tmp_path / "run.db"
+    journal = Journal(path)
+    await journal.open(requests(3))
+    await journal.commit(journal.set_state(0, "sending"))
+    assert read_journal(path)[0]["state"] == "sending"
+    journal.record(journal.set_state(0, "started", task_ids=[11, 12]))
+    journal.record(journal.set_state(1, "sending"))
+    journal.record(journal.set_state(1, "planned", error="refused"))
+    await journal.flush()
+    journal.record(journal.set_state(0, "downloaded", paths=["a.mp3", "b.mp3"]))
+    await journal.aclose()
+    out = io.StringIO()
+    assert export_journal(path, out) == 3
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert lines[0]["state"] == "downloaded"
+    assert lines[0]["task_ids"] == [11, 12]
+    assert lines[0]["paths"] == ["a.mp3", "b.mp3"]
+    assert lines[0]["attempts"] == 1
+    assert lines[0]["request"]["title"] == "song 0"
+    assert (lines[1]["state"], lines[1]["error"], lines[1]["attempts"]) == ("planned", "refused", 1)
+    assert lines[2]["state"] == "planned"
+    target = tmp_path / "run.jsonl"
+    assert export_journal(path, target) == 3
+    assert target.read_text(encoding="utf-8") == out.getvalue()
+
+
+async def test_a_failed_write_stops_the_journal_with_a_clear_error(tmp_path: Path) -> None:
+    """A write SQLite refuses fails its waiter and every later change, saying what to do."""
+    journal = Journal(tmp_path / "run.db")
+    await journal.open(requests(1))
+    bad = journal.set_state(0, "bogus")  # type: ignore[arg-type]
+    with pytest.raises(JournalError, match="could not be written"):
+        await journal.commit(bad)
+    with pytest.raises(JournalError, match="run again to resume"):
+        journal.record(journal.set_state(0, "sending"))
+    await journal.aclose()
+    assert read_journal(tmp_path / "run.db")[0]["state"] == "planned"
+
+
+async def test_files_that_are_not_journals_are_refused(tmp_path: Path) -> None:
+    """A text file, or a journal from a newer version, is refused and left as it was."""
+    text = tmp_path / "notes.db"
+    text.write_text("not sqlite at all, just some words that fill a page" * 100)
+    with pytest.raises(JournalError, match="not a journal"):
+        await Journal(text).open(requests(1))
+    newer = tmp_path / "newer.db"
+    conn = sqlite3.connect(newer)
+    conn.execute("PRAGMA user_version=99")
+    conn.close()
+    with pytest.raises(JournalError, match="schema 99, newer"):
+        await Journal(newer).open(requests(1))
+    with pytest.raises(JournalError, match="no journal at"):
+        read_journal(tmp_path / "missing.db")
