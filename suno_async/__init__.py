@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._bulk import BalanceTooLowError, BulkOutcome, BulkProgress, BulkRun, CostEstimate
 from ._client import DEFAULT_BASE_URL, AsyncSuno
 from ._errors import (
     APIError,
@@ -29,6 +30,7 @@ from ._errors import (
     ValidationError,
     WaitTimeoutError,
 )
+from ._journal import JournalError, JournalLockedError, JournalMismatchError, export_journal
 from ._models import (
     DEFAULT_MODEL,
     AlignedLyricsRequest,
@@ -65,12 +67,20 @@ __all__ = [
     "AsyncSuno",
     "AuthenticationError",
     "Balance",
+    "BalanceTooLowError",
+    "BulkOutcome",
+    "BulkProgress",
+    "BulkRun",
     "ConfigurationError",
     "ConvertWavRequest",
+    "CostEstimate",
     "CropRequest",
     "FileInfo",
     "GenerateRequest",
     "InsufficientPointsError",
+    "JournalError",
+    "JournalLockedError",
+    "JournalMismatchError",
     "LyricsAlignment",
     "NetworkError",
     "NotFoundError",
@@ -104,6 +114,7 @@ __all__ = [
     "WatcherStats",
     "Wav",
     "WholeSongRequest",
+    "export_journal",
 ]
 
 

@@ -13,6 +13,7 @@ from typing import Any, Final, Literal, TypeVar, overload
 import aiohttp
 import anyio
 
+from ._bulk import BulkRun, Media
 from ._convert import (
     WireFormatError,
     decode_row,
@@ -374,6 +375,42 @@ class AsyncSuno:
         """
         ids = [check_task_id("task_ids", i) for i in task_ids]
         return await self._watcher.fetch_tasks(ids)
+
+    def generate_many(
+        self,
+        requests: Sequence[GenerateRequest],
+        *,
+        journal: str | os.PathLike[str] | None = None,
+        download_to: str | os.PathLike[str] | None = None,
+        media: Sequence[Media] = ("audio",),
+        max_points: int | None = None,
+        dry_run: bool = False,
+        resend_unknown: bool = False,
+    ) -> BulkRun:
+        """
+        Run many generate requests to the end, each paid for at most once::
+
+            async with suno.generate_many(requests, journal="run.db", download_to="out") as run:
+                async for outcome in run:
+                    print(outcome.index, outcome.state, outcome.paths)
+
+        ``journal`` (a SQLite file) makes the run resumable after any crash: run it again with
+        the same requests and it collects what was started, downloads what is missing and
+        never re-sends a request that may have reached the service (``resend_unknown=True``
+        re-sends the ones a crash cut off mid-call). The cost is checked against the balance
+        before the first paid call; ``max_points`` caps the journal's spending; ``dry_run``
+        only computes ``run.estimate``. ``run.progress`` counts requests per state.
+        """
+        return BulkRun(
+            self,
+            requests,
+            journal=journal,
+            download_to=download_to,
+            media=media,
+            max_points=max_points,
+            dry_run=dry_run,
+            resend_unknown=resend_unknown,
+        )
 
     # --- waiting ------------------------------------------------------------------------
 

@@ -59,6 +59,8 @@ from ._errors import SunoError
 from ._models import GenerateRequest
 
 __all__ = [
+    "Journal",
+    "JournalError",
     "JournalLockedError",
     "JournalMismatchError",
     "JournalRow",

@@ -1,0 +1,554 @@
+"""
+generate_many: a list of generate requests run to the end, each paid for at most once.
+
+A run sends under the session's paid-call limits, awaits every started task through the
+session's watcher, downloads the media when asked, and yields one :class:`BulkOutcome` per
+request as it completes. With a journal (see ``_journal``) it survives kill -9: a re-run
+awaits what was started, downloads what is missing, skips what is finished, and never sends
+again a request that may have reached the service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import logging
+import os
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Final, Literal
+
+import anyio
+import attrs
+
+from ._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InsufficientPointsError,
+    SessionClosedError,
+    SunoError,
+    ValidationError,
+)
+from ._journal import Journal, JournalRow, State, request_key
+from ._models import GenerateRequest, Song, StatusChange, TaskHandle, TaskKind, TaskStatus
+
+if TYPE_CHECKING:
+    from ._client import AsyncSuno
+
+__all__ = ["BalanceTooLowError", "BulkOutcome", "BulkProgress", "BulkRun", "CostEstimate"]
+
+logger: Final = logging.getLogger("suno_async.bulk")
+
+#: Points per ``POST /music/generate`` (0.36 CNY, two songs), from the API's price list.
+GENERATE_PRICE: Final = 36
+Media = Literal["audio", "video", "cover"]
+MEDIA: Final[tuple[Media, ...]] = ("audio", "video", "cover")
+OutcomeState = Literal["done", "failed", "unknown", "not_sent"]
+#: Send errors after which nothing more is sent: the next call would fail the same way.
+_STOPPERS: Final = (InsufficientPointsError, AuthenticationError)
+
+
+class BalanceTooLowError(SunoError):
+    """The run costs more points than the account holds; nothing was sent."""
+
+    def __init__(self, needed: int, balance: int, requests: int) -> None:
+        super().__init__(
+            f"this run needs {needed} points ({requests} requests x {GENERATE_PRICE}) but the "
+            f"balance is {balance}: top up, or pass max_points={balance} to send only what "
+            "fits (the rest is reported as not sent, and a later run resumes it)"
+        )
+        self.needed = needed
+        self.balance = balance
+
+
+@attrs.frozen
+class BulkOutcome:
+    """
+    What became of one request (one paid call, two songs).
+
+    ``state`` is ``done`` (every song finished), ``failed`` (a song failed, or the service
+    refused the request: see ``errors``), ``unknown`` (an earlier run was cut off while
+    sending it: it may have been charged, so it is not sent again unless asked) or
+    ``not_sent`` (sending stopped first: ``errors`` says why; a later run sends it).
+    """
+
+    index: int
+    key: str
+    request: GenerateRequest
+    state: OutcomeState
+    task_ids: tuple[int, ...] = ()
+    songs: tuple[Song, ...] = ()
+    errors: tuple[SunoError, ...] = ()
+    paths: tuple[Path, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "done" and not self.errors
+
+
+@attrs.frozen
+class BulkProgress:
+    """
+    Counts of requests over the whole journal (earlier runs included), read without any
+    request: ``queued`` and ``generating`` split the started ones by what the watcher saw;
+    ``downloaded`` is the finished ones with every file on disk.
+    """
+
+    total: int
+    planned: int
+    sending: int
+    queued: int
+    generating: int
+    done: int
+    failed: int
+    downloaded: int
+    unknown: int
+    not_sent: int
+    points_spent: int
+    requests_sent: int
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.failed
+
+
+@attrs.frozen
+class CostEstimate:
+    """What the run will spend, checked against the balance before the first paid call."""
+
+    to_send: int
+    price: int
+    points: int
+    balance: int | None
+    already_started: int
+    unknown: int
+    skipped_budget: int
+
+    @property
+    def fits(self) -> bool:
+        return self.balance is None or self.points <= self.balance
+
+
+_FINISHED: Final = frozenset({"done", "failed", "downloaded"})
+_SPENT: Final = frozenset({"started", "done", "failed", "downloaded"})
+
+
+class BulkRun:
+    """
+    One run of :meth:`AsyncSuno.generate_many`: ``async with run:`` then ``async for
+    outcome in run:``. Leaving the block early (break, Ctrl-C, cancellation) stops sending
+    and waiting and leaves the journal written up to that moment: a re-run resumes.
+    """
+
+    def __init__(
+        self,
+        suno: AsyncSuno,
+        requests: Sequence[GenerateRequest],
+        *,
+        journal: str | os.PathLike[str] | None = None,
+        download_to: str | os.PathLike[str] | None = None,
+        media: Sequence[Media] = ("audio",),
+        max_points: int | None = None,
+        dry_run: bool = False,
+        resend_unknown: bool = False,
+    ) -> None:
+        given: object = requests
+        if isinstance(given, (str, bytes, GenerateRequest)) or not isinstance(given, Sequence):
+            msg = "pass a list of GenerateRequest, e.g. suno.generate_many([request, ...])"
+            raise TypeError(msg)
+        for index, request in enumerate(requests):
+            if not isinstance(request, GenerateRequest):
+                raise ValidationError(
+                    f"requests[{index}]",
+                    f"must be a GenerateRequest, got {type(request).__name__}",
+                )
+        if isinstance(media, str) or not media or any(m not in MEDIA for m in media):
+            raise ValidationError("media", f"must be a non-empty list of {MEDIA}, got {media!r}")
+        budget: object = max_points
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, int) or budget < 0
+        ):
+            raise ValidationError("max_points", f"must be a whole number >= 0, got {max_points!r}")
+        self._download: Any = getattr(suno, "download", None)
+        if download_to is not None and self._download is None:
+            msg = "download_to needs AsyncSuno.download, which this version does not have"
+            raise ConfigurationError(msg)
+        self._suno = suno
+        self._requests = tuple(requests)
+        self.journal_path = None if journal is None else Path(journal)
+        self._download_to = None if download_to is None else Path(download_to)
+        self._media = tuple(dict.fromkeys(media))
+        self._max_points = max_points
+        self._dry_run = dry_run
+        self._resend_unknown = resend_unknown
+        self._keys = [request_key(i, r) for i, r in enumerate(self._requests)]
+        self._states: list[State | Literal["unknown"]] = ["planned"] * len(self._requests)
+        self._counts: Counter[str] = Counter(planned=len(self._requests))
+        self._generating: set[int] = set()
+        self._task_index: dict[int, int] = {}
+        self._not_sent: list[int] = []
+        self._committed_points = 0
+        self._journal: Journal | None = None
+        self._outcomes: asyncio.Queue[BulkOutcome | BaseException | None] = asyncio.Queue()
+        self._host: asyncio.Task[None] | None = None
+        self._unlisten: Callable[[], None] | None = None
+        self._entered = False
+        self._estimate: CostEstimate | None = None
+        self.stop_reason: SunoError | None = None
+
+    # --- what a front end reads ---------------------------------------------------------
+
+    @property
+    def estimate(self) -> CostEstimate:
+        """The cost of this run against the balance; known once the run is entered."""
+        if self._estimate is None:
+            msg = "the estimate is known once the run is entered: `async with run:`"
+            raise RuntimeError(msg)
+        return self._estimate
+
+    @property
+    def progress(self) -> BulkProgress:
+        """Counts per state right now; reading them sends nothing."""
+        counts = self._counts
+        generating = len(self._generating)
+        return BulkProgress(
+            total=len(self._requests),
+            planned=counts["planned"],
+            sending=counts["sending"],
+            queued=counts["started"] - generating,
+            generating=generating,
+            done=counts["done"] + counts["downloaded"],
+            failed=counts["failed"],
+            downloaded=counts["downloaded"],
+            unknown=counts["unknown"],
+            not_sent=len(self._not_sent),
+            points_spent=GENERATE_PRICE * sum(counts[s] for s in _SPENT),
+            requests_sent=self._suno.requests_sent,
+        )
+
+    # --- entering and leaving -----------------------------------------------------------
+
+    async def __aenter__(self) -> BulkRun:
+        if self._entered:
+            msg = "a BulkRun runs once; call generate_many again to resume it"
+            raise RuntimeError(msg)
+        self._entered = True
+        rows = await self._open_journal()
+        try:
+            for row in rows:
+                state: State | Literal["unknown"] = row.state
+                if state == "sending":
+                    state = "unknown"
+                self._move(row.index, state)
+                for task_id in row.task_ids:
+                    self._task_index[task_id] = row.index
+            to_send, to_collect = self._plan(rows)
+            self._estimate = await self._estimate_cost(to_send, rows)
+            if not self._dry_run:
+                self._check_balance(self._estimate)
+                sendable = self._estimate.to_send
+                self._skip(to_send[sendable:])
+                to_send = to_send[:sendable]
+        except BaseException:
+            await self._close_journal()
+            raise
+        if self._dry_run:
+            await self._close_journal()
+            self._outcomes.put_nowait(None)
+            return self
+        for index in range(len(self._requests)):
+            if self._states[index] == "unknown" and index not in to_send:
+                self._emit(self._outcome(index, "unknown"))
+        self._unlisten = self._suno.watcher.add_listener(self._status_changed)
+        self._host = asyncio.get_running_loop().create_task(
+            self._run(to_send, to_collect), name="suno-async bulk run"
+        )
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with anyio.CancelScope(shield=True):
+            if self._host is not None:
+                self._host.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._host
+            if self._unlisten is not None:
+                self._unlisten()
+                self._unlisten = None
+            await self._close_journal()
+
+    def __aiter__(self) -> AsyncIterator[BulkOutcome]:
+        if not self._entered:
+            msg = "enter the run first: `async with suno.generate_many(...) as run:`"
+            raise RuntimeError(msg)
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[BulkOutcome]:
+        while (item := await self._outcomes.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+        self._outcomes.put_nowait(None)  # a second iteration ends at once too
+
+    # --- planning -----------------------------------------------------------------------
+
+    async def _open_journal(self) -> list[JournalRow]:
+        path = self.journal_path
+        if path is None or (self._dry_run and not path.exists()):
+            return [JournalRow(i, k, "planned") for i, k in enumerate(self._keys)]
+        journal = Journal(path)
+        rows = await journal.open(self._requests)
+        self._journal = journal
+        return rows
+
+    async def _close_journal(self) -> None:
+        journal, self._journal = self._journal, None
+        if journal is not None:
+            await journal.aclose()
+
+    def _plan(self, rows: list[JournalRow]) -> tuple[list[int], list[tuple[int, tuple[int, ...]]]]:
+        """What this run sends, and which started or unfetched requests it collects by id."""
+        to_send: list[int] = []
+        to_collect: list[tuple[int, tuple[int, ...]]] = []
+        downloads = self._download_to is not None
+        for row in rows:
+            if row.state == "planned" or (row.state == "sending" and self._resend_unknown):
+                to_send.append(row.index)
+            elif row.state == "started" or (row.state == "done" and downloads):
+                to_collect.append((row.index, row.task_ids))
+        return to_send, to_collect
+
+    async def _estimate_cost(self, to_send: list[int], rows: list[JournalRow]) -> CostEstimate:
+        spent = sum(1 for row in rows if row.state in _SPENT)
+        unknown = sum(1 for row in rows if row.state == "sending")
+        # Unknown requests may have been charged: the budget counts them as spent.
+        self._committed_points = GENERATE_PRICE * (spent + unknown)
+        sendable = len(to_send)
+        if self._max_points is not None:
+            left = max(0, self._max_points - self._committed_points)
+            sendable = min(sendable, left // GENERATE_PRICE)
+        balance = None
+        if sendable:
+            balance = (await self._suno.balance()).remaining_points
+        return CostEstimate(
+            to_send=sendable,
+            price=GENERATE_PRICE,
+            points=sendable * GENERATE_PRICE,
+            balance=balance,
+            already_started=spent,
+            unknown=unknown,
+            skipped_budget=len(to_send) - sendable,
+        )
+
+    @staticmethod
+    def _check_balance(estimate: CostEstimate) -> None:
+        if not estimate.fits and estimate.balance is not None:
+            raise BalanceTooLowError(estimate.points, estimate.balance, estimate.to_send)
+
+    def _skip(self, indexes: list[int]) -> None:
+        """Requests past the budget: reported as not sent, never sent."""
+        if indexes:
+            self._stop(
+                SunoError(
+                    f"max_points={self._max_points} is reached: {len(indexes)} request(s) "
+                    "were not sent; raise max_points and run again to send them"
+                )
+            )
+            self._not_sent.extend(indexes)
+
+    # --- running ------------------------------------------------------------------------
+
+    async def _run(self, to_send: list[int], to_collect: list[tuple[int, tuple[int, ...]]]) -> None:
+        try:
+            async with anyio.create_task_group() as group:
+                for index, task_ids in to_collect:
+                    handles = [self._suno.handle(i, TaskKind.SONG) for i in task_ids]
+                    group.start_soon(self._collect, index, handles)
+                pending = iter(to_send)
+                slots = getattr(self._suno, "max_paid_in_flight", None) or 4
+                for _ in range(min(slots, len(to_send))):
+                    group.start_soon(self._sender, pending, group)
+            if self._journal is not None:
+                await self._journal.flush()
+        except Exception as exc:  # a bug or a dead journal: end the iteration with it
+            inner = getattr(exc, "exceptions", None)
+            error = inner[0] if inner and len(inner) == 1 else exc
+            logger.error("the bulk run failed: %s", error)
+            self._emit_error(error)
+            return
+        for index in sorted(self._not_sent):
+            self._emit(self._outcome(index, "not_sent", errors=_some(self.stop_reason)))
+        self._outcomes.put_nowait(None)
+
+    async def _sender(self, pending: Iterator[int], group: anyio.abc.TaskGroup) -> None:
+        """Send requests one at a time; as many senders run as paid calls may be in flight."""
+        for index in pending:
+            if self.stop_reason is not None:
+                self._not_sent.append(index)
+                continue
+            if (
+                self._max_points is not None
+                and self._committed_points + GENERATE_PRICE > self._max_points
+            ):
+                self._skip([index])
+                continue
+            handles = await self._send(index)
+            if handles is not None:
+                group.start_soon(self._collect, index, handles)
+
+    async def _send(self, index: int) -> list[TaskHandle[Song]] | None:
+        self._move(index, "sending")
+        await self._commit(index, "sending")
+        self._committed_points += GENERATE_PRICE
+
+        def on_started(task_ids: tuple[int, ...]) -> None:
+            self._started(index, task_ids)
+
+        try:
+            handles = await self._submit(self._requests[index], on_started)
+        except SunoError as exc:
+            self._refused(index, exc)
+            return None
+        self._started(index, tuple(h.task_id for h in handles))
+        return list(handles)
+
+    async def _submit(
+        self, request: GenerateRequest, on_started: Callable[[tuple[int, ...]], None]
+    ) -> tuple[TaskHandle[Song], ...]:
+        submit: Any = self._suno.submit_generate
+        if "on_started" in inspect.signature(submit).parameters:
+            handles: tuple[TaskHandle[Song], ...] = await submit(request, on_started=on_started)
+            return handles
+        return await self._suno.submit_generate(request)
+
+    def _started(self, index: int, task_ids: tuple[int, ...]) -> None:
+        """The service accepted request ``index``: its ids go to disk at once."""
+        if self._states[index] != "sending":
+            return
+        self._move(index, "started")
+        for task_id in task_ids:
+            self._task_index[task_id] = index
+        try:
+            self._record(index, "started", task_ids=task_ids)
+        except SunoError:  # a dead journal: the next send fails with its error
+            logger.exception("task ids %s of request %d are not in the journal", task_ids, index)
+
+    def _refused(self, index: int, exc: SunoError) -> None:
+        if getattr(exc, "may_have_charged", True):
+            # The journal keeps it in `sending`: a re-run reports it as unknown.
+            logger.warning("request %d may have been charged: %s", index, exc)
+            self._move(index, "unknown")
+            self._emit(self._outcome(index, "unknown", errors=(exc,)))
+            return
+        self._committed_points -= GENERATE_PRICE
+        if isinstance(exc, _STOPPERS):
+            self._move(index, "planned")
+            self._record(index, "planned", error=str(exc))
+            self._stop(exc)
+            self._not_sent.append(index)
+            return
+        self._move(index, "failed")
+        self._record(index, "failed", error=str(exc))
+        self._emit(self._outcome(index, "failed", errors=(exc,)))
+
+    def _stop(self, reason: SunoError) -> None:
+        if self.stop_reason is None:
+            logger.warning("bulk run: sending stopped: %s", reason)
+            self.stop_reason = reason
+
+    async def _collect(self, index: int, handles: list[TaskHandle[Song]]) -> None:
+        """Await a request's songs, download them, record and yield the outcome."""
+        results = await self._suno.wait(handles, return_exceptions=True)
+        if any(isinstance(r, SessionClosedError) for r in results):
+            return  # the session is closing: the journal still says started; resume later
+        songs = tuple(r for r in results if isinstance(r, Song))
+        errors: list[SunoError] = [r for r in results if isinstance(r, SunoError)]
+        paths: list[Path] = []
+        if self._download_to is not None:
+            paths, download_errors = await self._fetch(songs)
+            errors.extend(download_errors)
+        task_ids = tuple(h.task_id for h in handles)
+        failed = len(songs) < len(results)
+        if failed:
+            state: State = "failed"
+        elif self._download_to is not None and len(paths) == len(songs) * len(self._media):
+            state = "downloaded"
+        else:
+            state = "done"
+        self._generating.discard(index)
+        self._move(index, state)
+        message = "; ".join(str(e) for e in errors) or None
+        self._record(index, state, paths=[str(p) for p in paths], error=message)
+        self._emit(
+            self._outcome(
+                index,
+                "failed" if failed else "done",
+                task_ids=task_ids,
+                songs=songs,
+                errors=tuple(errors),
+                paths=tuple(paths),
+            )
+        )
+
+    async def _fetch(self, songs: tuple[Song, ...]) -> tuple[list[Path], list[SunoError]]:
+        """Every asked-for file of the songs (a complete file on disk is kept as it is)."""
+        paths: list[Path] = []
+        errors: list[SunoError] = []
+
+        async def one(song: Song, media: Media) -> None:
+            try:
+                paths.append(await self._download(song, self._download_to, media=media))
+            except SunoError as exc:
+                errors.append(exc)
+
+        async with anyio.create_task_group() as group:
+            for song in songs:
+                for media in self._media:
+                    group.start_soon(one, song, media)
+        paths.sort()
+        return paths, errors
+
+    # --- bookkeeping --------------------------------------------------------------------
+
+    def _move(self, index: int, state: State | Literal["unknown"]) -> None:
+        counts = self._counts
+        counts[self._states[index]] -= 1
+        counts[state] += 1
+        self._states[index] = state
+
+    def _status_changed(self, change: StatusChange) -> None:
+        index = self._task_index.get(change.task_id)
+        if (
+            index is not None
+            and change.new is TaskStatus.GENERATING
+            and self._states[index] == "started"
+        ):
+            self._generating.add(index)
+
+    def _record(self, index: int, state: State, **fields: Any) -> None:
+        if self._journal is not None:
+            self._journal.record(self._journal.set_state(index, state, **fields))
+
+    async def _commit(self, index: int, state: State) -> None:
+        if self._journal is not None:
+            await self._journal.commit(self._journal.set_state(index, state))
+
+    def _outcome(self, index: int, state: OutcomeState, **fields: Any) -> BulkOutcome:
+        return BulkOutcome(index, self._keys[index], self._requests[index], state, **fields)
+
+    def _emit(self, outcome: BulkOutcome) -> None:
+        self._outcomes.put_nowait(outcome)
+
+    def _emit_error(self, exc: BaseException) -> None:
+        self._outcomes.put_nowait(exc)
+
+
+def _some(error: SunoError | None) -> tuple[SunoError, ...]:
+    return () if error is None else (error,)
