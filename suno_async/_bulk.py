@@ -189,7 +189,8 @@ class BulkRun:
         self._counts: Counter[str] = Counter(planned=len(self._requests))
         self._generating: set[int] = set()
         self._task_index: dict[int, int] = {}
-        self._not_sent: list[int] = []
+        self._not_sent: dict[int, SunoError] = {}
+        self._halted = False
         self._committed_points = 0
         self._journal: Journal | None = None
         self._outcomes: asyncio.Queue[BulkOutcome | BaseException | None] = asyncio.Queue()
@@ -355,13 +356,13 @@ class BulkRun:
     def _skip(self, indexes: list[int]) -> None:
         """Requests past the budget: reported as not sent, never sent."""
         if indexes:
-            self._stop(
-                SunoError(
-                    f"max_points={self._max_points} is reached: {len(indexes)} request(s) "
-                    "were not sent; raise max_points and run again to send them"
-                )
+            reason = SunoError(
+                f"max_points={self._max_points} is reached: request(s) from {indexes[0]} on "
+                "were not sent; raise max_points and run again to send them"
             )
-            self._not_sent.extend(indexes)
+            self._stop(reason)
+            for index in indexes:
+                self._not_sent[index] = reason
 
     # --- running ------------------------------------------------------------------------
 
@@ -383,15 +384,15 @@ class BulkRun:
             logger.error("the bulk run failed: %s", error)
             self._emit_error(error)
             return
-        for index in sorted(self._not_sent):
-            self._emit(self._outcome(index, "not_sent", errors=_some(self.stop_reason)))
+        for index, reason in sorted(self._not_sent.items()):
+            self._emit(self._outcome(index, "not_sent", errors=(reason,)))
         self._outcomes.put_nowait(None)
 
     async def _sender(self, pending: Iterator[int], group: anyio.abc.TaskGroup) -> None:
         """Send requests one at a time; as many senders run as paid calls may be in flight."""
         for index in pending:
-            if self.stop_reason is not None:
-                self._not_sent.append(index)
+            if self._halted and self.stop_reason is not None:
+                self._not_sent[index] = self.stop_reason
                 continue
             if (
                 self._max_points is not None
@@ -452,7 +453,8 @@ class BulkRun:
             self._move(index, "planned")
             self._record(index, "planned", error=str(exc))
             self._stop(exc)
-            self._not_sent.append(index)
+            self._halted = True
+            self._not_sent[index] = exc
             return
         self._move(index, "failed")
         self._record(index, "failed", error=str(exc))
@@ -548,7 +550,3 @@ class BulkRun:
 
     def _emit_error(self, exc: BaseException) -> None:
         self._outcomes.put_nowait(exc)
-
-
-def _some(error: SunoError | None) -> tuple[SunoError, ...]:
-    return () if error is None else (error,)

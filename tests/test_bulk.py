@@ -1,0 +1,272 @@
+"""generate_many: sending under the money guards, collecting, resuming from the journal."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from suno_async import (
+    AsyncSuno,
+    BalanceTooLowError,
+    BulkOutcome,
+    GenerateRequest,
+    InsufficientPointsError,
+    JournalLockedError,
+    JournalMismatchError,
+    TaskFailedError,
+    ValidationError,
+)
+from suno_async._journal import Journal, read_journal
+from suno_async.testing import FakeSunoServer, Fault, TaskPlan
+
+pytestmark = pytest.mark.anyio
+
+GENERATE = "POST /music/generate"
+
+
+def requests(count: int, prefix: str = "song") -> list[GenerateRequest]:
+    return [
+        GenerateRequest(model="chirp-v4", title=f"{prefix} {i}", description=f"a tune {i}")
+        for i in range(count)
+    ]
+
+
+async def run_all(
+    suno: AsyncSuno, reqs: list[GenerateRequest], **kwargs: object
+) -> list[BulkOutcome]:
+    with anyio.fail_after(10):
+        async with suno.generate_many(reqs, **kwargs) as run:  # type: ignore[arg-type]
+            return [outcome async for outcome in run]
+
+
+def states(path: Path) -> list[str]:
+    return [row["state"] for row in read_journal(path)]
+
+
+async def test_every_request_is_sent_once_and_answered_with_its_songs(
+    suno: AsyncSuno, fake: FakeSunoServer
+) -> None:
+    """Each request is one paid call; its outcome carries the request, ids and both songs."""
+    reqs = requests(6)
+    async with suno.generate_many(reqs) as run:
+        assert run.estimate.points == 6 * 36
+        assert run.estimate.balance == 10_000
+        outcomes = [outcome async for outcome in run]
+        progress = run.progress
+    assert fake.requests[GENERATE] == 6
+    assert sorted(o.index for o in outcomes) == list(range(6))
+    for outcome in outcomes:
+        assert outcome.ok
+        assert outcome.request is reqs[outcome.index]
+        assert len(outcome.task_ids) == 2
+        assert [s.task_id for s in outcome.songs] == list(outcome.task_ids)
+    assert (progress.done, progress.failed, progress.planned, progress.total) == (6, 0, 0, 6)
+    assert progress.points_spent == 6 * 36
+    assert progress.requests_sent == suno.requests_sent
+    assert fake.points == 10_000 - 6 * 36
+
+
+async def test_a_rerun_on_a_finished_journal_sends_nothing(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """A journal remembers every finished request: running it again pays for nothing."""
+    journal = tmp_path / "run.db"
+    first = await run_all(suno, requests(4), journal=journal)
+    assert len(first) == 4
+    assert states(journal) == ["done"] * 4
+    rows = read_journal(journal)
+    assert sorted(tuple(r["task_ids"]) for r in rows) == sorted(o.task_ids for o in first)
+    async with suno.generate_many(requests(4), journal=journal) as run:
+        assert [o async for o in run] == []
+        assert run.progress.done == 4
+        assert run.estimate.to_send == 0
+    assert fake.requests[GENERATE] == 4
+
+
+async def test_started_requests_are_collected_by_id_and_never_sent_again(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """A request the journal knows as started is awaited by its ids, with no new paid call."""
+    path = tmp_path / "run.db"
+    reqs = requests(2)
+    handles = await suno.submit_generate(reqs[0])
+    journal = Journal(path)
+    await journal.open(reqs)
+    await journal.commit(journal.set_state(0, "sending"))
+    await journal.commit(journal.set_state(0, "started", task_ids=[h.task_id for h in handles]))
+    await journal.aclose()
+    outcomes = await run_all(suno, reqs, journal=path)
+    assert fake.requests[GENERATE] == 2  # the one above, and request 1
+    by_index = {o.index: o for o in outcomes}
+    assert by_index[0].task_ids == tuple(h.task_id for h in handles)
+    assert by_index[0].state == "done"
+    assert states(path) == ["done", "done"]
+
+
+async def test_a_request_cut_off_while_sending_is_unknown_and_not_resent(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """`sending` in the journal may have been charged: reported unknown, sent only on request."""
+    path = tmp_path / "run.db"
+    reqs = requests(3)
+    journal = Journal(path)
+    await journal.open(reqs)
+    await journal.commit(journal.set_state(1, "sending"))
+    await journal.aclose()
+    async with suno.generate_many(reqs, journal=path) as run:
+        assert run.estimate.unknown == 1
+        outcomes = [o async for o in run]
+        assert run.progress.unknown == 1
+    assert outcomes[0].state == "unknown"
+    assert outcomes[0].index == 1
+    assert fake.requests[GENERATE] == 2
+    assert states(path) == ["done", "sending", "done"]
+    again = await run_all(suno, reqs, journal=path, resend_unknown=True)
+    assert [(o.index, o.state) for o in again] == [(1, "done")]
+    assert fake.requests[GENERATE] == 3
+    assert states(path) == ["done"] * 3
+    assert read_journal(path)[1]["attempts"] == 2
+
+
+async def test_a_run_that_does_not_fit_the_balance_sends_nothing(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """Cost over balance is refused before the first paid call, saying how to proceed."""
+    fake.points = 100
+    path = tmp_path / "run.db"
+    with pytest.raises(BalanceTooLowError, match=r"needs 180 points .* balance is 100") as info:
+        await run_all(suno, requests(5), journal=path)
+    assert (info.value.needed, info.value.balance) == (180, 100)
+    assert fake.requests[GENERATE] == 0
+    assert states(path) == ["planned"] * 5
+    # max_points within the balance lets what fits go.
+    outcomes = await run_all(suno, requests(5), journal=path, max_points=100)
+    assert [o.state for o in outcomes].count("done") == 2
+    assert fake.requests[GENERATE] == 2
+
+
+async def test_max_points_caps_the_whole_journal(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """The budget counts earlier runs too; what does not fit is reported as not sent."""
+    path = tmp_path / "run.db"
+    outcomes = await run_all(suno, requests(5), journal=path, max_points=80)
+    assert sorted(o.state for o in outcomes) == ["done", "done", "not_sent", "not_sent", "not_sent"]
+    not_sent = [o for o in outcomes if o.state == "not_sent"]
+    assert "max_points=80" in str(not_sent[0].errors[0])
+    assert fake.requests[GENERATE] == 2
+    again = await run_all(suno, requests(5), journal=path, max_points=80)
+    assert [(o.index, o.state) for o in again] == [(o.index, "not_sent") for o in not_sent]
+    assert fake.requests[GENERATE] == 2
+    rest = await run_all(suno, requests(5), journal=path)
+    assert sorted(o.index for o in rest) == [o.index for o in not_sent]
+    assert fake.requests[GENERATE] == 5
+
+
+async def test_a_dry_run_estimates_and_sends_nothing(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """A dry run reads the balance (free), yields nothing and creates no journal."""
+    path = tmp_path / "run.db"
+    fake.points = 50
+    async with suno.generate_many(requests(3), journal=path, dry_run=True) as run:
+        estimate = run.estimate
+        assert [o async for o in run] == []
+    assert (estimate.to_send, estimate.points, estimate.balance) == (3, 108, 50)
+    assert not estimate.fits
+    assert fake.requests[GENERATE] == 0
+    assert not path.exists()
+
+
+async def test_running_out_of_points_mid_run_stops_sending_and_collects_the_rest(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """Refused for points mid-run: nothing more is sent, the started ones finish."""
+    path = tmp_path / "run.db"
+    async with suno.generate_many(requests(6), journal=path) as run:
+        fake.points = 2 * 36  # spent elsewhere after the balance check
+        outcomes = [o async for o in run]
+        assert isinstance(run.stop_reason, InsufficientPointsError)
+        assert run.progress.not_sent == 4
+    done = [o for o in outcomes if o.state == "done"]
+    not_sent = [o for o in outcomes if o.state == "not_sent"]
+    assert (len(done), len(not_sent)) == (2, 4)
+    assert isinstance(not_sent[0].errors[0], InsufficientPointsError)
+    assert sorted(states(path)) == ["done", "done"] + ["planned"] * 4
+    fake.points = 10_000
+    rest = await run_all(suno, requests(6), journal=path)
+    assert sorted(o.index for o in rest) == sorted(o.index for o in not_sent)
+    assert states(path) == ["done"] * 6
+
+
+async def test_failed_songs_and_refused_requests_are_failed_outcomes(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """A failed song fails its request; a request the service refuses (uncharged) too."""
+    path = tmp_path / "run.db"
+    fake.plans.extend([TaskPlan(succeed=False), TaskPlan()])
+    fake.faults.append(Fault("envelope_error", "/music/generate", after=1, code=400, message="bad"))
+    async with suno.generate_many(requests(3), journal=path) as run:
+        outcomes = sorted([o async for o in run], key=lambda o: o.index)
+    assert [o.state for o in outcomes] == ["failed", "failed", "done"]
+    assert isinstance(outcomes[0].errors[0], TaskFailedError)
+    assert len(outcomes[0].songs) == 1
+    assert outcomes[1].task_ids == ()
+    assert states(path) == ["failed", "failed", "done"]
+    assert fake.requests[GENERATE] == 3
+
+
+async def test_a_call_that_may_have_been_charged_is_unknown(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """A connection dropped after the service worked: unknown, left in `sending`."""
+    path = tmp_path / "run.db"
+    fake.faults.append(Fault("drop_after", "/music/generate"))
+    outcomes = await run_all(suno, requests(2), journal=path)
+    unknown = [o for o in outcomes if o.state == "unknown"]
+    assert len(unknown) == 1
+    assert sorted(states(path)) == ["done", "sending"]
+    assert fake.requests[GENERATE] == 2
+
+
+async def test_two_runs_on_one_journal_the_second_refuses(suno: AsyncSuno, tmp_path: Path) -> None:
+    """While a run holds a journal, another run on it is refused before sending."""
+    path = tmp_path / "run.db"
+    async with suno.generate_many(requests(2), journal=path) as run:
+        with pytest.raises(JournalLockedError):
+            await run_all(suno, requests(2), journal=path)
+        assert len([o async for o in run]) == 2
+    with pytest.raises(JournalMismatchError, match="request 1"):
+        await run_all(suno, [*requests(1), *requests(1, "other")], journal=path)
+
+
+async def test_leaving_early_stops_and_a_rerun_finishes(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """Breaking out (as Ctrl-C would) leaves a journal a re-run completes without repeats."""
+    path = tmp_path / "run.db"
+    async with suno.generate_many(requests(8), journal=path) as run:
+        async for _ in run:
+            break
+    after_break = states(path)
+    sent_before = fake.requests[GENERATE]
+    # Whatever may have reached the service is marked so; the rest is still planned.
+    assert sent_before <= sum(1 for s in after_break if s != "planned")
+    rest = await run_all(suno, requests(8), journal=path)
+    assert len(rest) == 8 - after_break.count("done") - after_break.count("sending")
+    assert fake.requests[GENERATE] == sent_before + after_break.count("planned")
+    assert set(states(path)) <= {"done", "sending"}
+
+
+async def test_bad_arguments_are_refused_before_anything_runs(suno: AsyncSuno) -> None:
+    """Not a list, a wrong item, bad media or budget: refused at the call, naming the field."""
+    with pytest.raises(TypeError, match="list of GenerateRequest"):
+        suno.generate_many(requests(1)[0])  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match=r"requests\[1\]"):
+        suno.generate_many([*requests(1), {"title": "x"}])  # type: ignore[list-item]
+    with pytest.raises(ValidationError, match="media"):
+        suno.generate_many(requests(1), media=("flac",))  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="max_points"):
+        suno.generate_many(requests(1), max_points=-1)
