@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal, TypeVar, overload
 
 import aiohttp
 import anyio
 
 from ._bulk import BulkRun, Media
+from ._checks import check_bool, check_seconds, is_number, misconfigured, show
 from ._convert import (
     WireFormatError,
     decode_row,
@@ -29,6 +31,7 @@ from ._errors import (
     SunoError,
     TaskFailedError,
     UndecodableResponseError,
+    ValidationError,
 )
 from ._models import (
     DEFAULT_MODEL,
@@ -51,6 +54,8 @@ from ._models import (
     VideoRequest,
     Wav,
     WholeSongRequest,
+    check_kind,
+    check_suno_id,
     check_task_id,
 )
 from ._transport import RawResponse, RetryPolicy, Timeouts, Transport, check_base_url
@@ -93,7 +98,19 @@ class AsyncSuno:
         allow_insecure_http: bool = False,
         on_status_change: Callable[[StatusChange], object] | None = None,
     ) -> None:
+        _check_settings(
+            api_key=api_key,
+            base_url=base_url,
+            session=session,
+            timeouts=timeouts,
+            retry=retry,
+            poll=poll,
+            allow_insecure_http=allow_insecure_http,
+            on_status_change=on_status_change,
+        )
         key = api_key if api_key is not None else os.environ.get("SUNO_API_KEY")
+        if key is not None and api_key is None:
+            _check_key("SUNO_API_KEY", key)
         if not key or not key.strip():
             msg = (
                 "no API key: pass AsyncSuno(api_key=...) or set SUNO_API_KEY "
@@ -250,6 +267,7 @@ class AsyncSuno:
         audio_weight: float | None = None,
     ) -> tuple[TaskHandle[Song], ...]:
         """Continue the clip ``clip_id`` (a Suno id) from ``continue_at`` seconds: two songs."""
+        clip_id = check_suno_id("clip_id", clip_id)
         request = GenerateRequest(
             model=model,
             title=title,
@@ -284,6 +302,7 @@ class AsyncSuno:
         audio_weight: float | None = None,
     ) -> tuple[TaskHandle[Song], ...]:
         """Cover the clip ``clip_id`` (a Suno id) in a new style: two songs."""
+        clip_id = check_suno_id("clip_id", clip_id)
         request = GenerateRequest(
             model=model,
             title=title,
@@ -302,6 +321,10 @@ class AsyncSuno:
 
     async def submit_generate(self, request: GenerateRequest) -> tuple[TaskHandle[Song], ...]:
         """Send a prepared :class:`GenerateRequest` (new song, extend or cover)."""
+        if not isinstance(request, GenerateRequest):
+            raise ValidationError(
+                "request", f"must be a GenerateRequest, got {type(request).__name__}"
+            )
         ids = await self._start("/music/generate", request)
         return self._new_handles(ids, TaskKind.SONG)
 
@@ -373,7 +396,9 @@ class AsyncSuno:
 
         Ids the service does not know are left out of the result.
         """
-        ids = [check_task_id("task_ids", i) for i in task_ids]
+        ids = _task_ids("task_ids", task_ids)
+        if not ids:
+            return []
         return await self._watcher.fetch_tasks(ids)
 
     def generate_many(
@@ -416,15 +441,15 @@ class AsyncSuno:
 
     def handle(self, task_id: int, kind: TaskKind = TaskKind.TASK) -> TaskHandle[Any]:
         """Rebuild a handle from a saved task id, e.g. after a restart."""
-        return TaskHandle(check_task_id("task_id", task_id), kind, suno=self)
+        return TaskHandle(task_id, kind, suno=self)
 
     def _handles(self, items: Sequence[Waitable]) -> list[TaskHandle[Any]]:
-        if isinstance(items, (TaskHandle, int, str)):
-            msg = "pass a list of handles or task ids, e.g. suno.wait([handle])"
-            raise TypeError(msg)
+        items = _items("items", items)
         return [
-            item if isinstance(item, TaskHandle) else self.handle(item, TaskKind.TASK)
-            for item in items
+            item
+            if isinstance(item, TaskHandle)
+            else TaskHandle(check_task_id(f"items[{index}]", item), TaskKind.TASK, suno=self)
+            for index, item in enumerate(items)
         ]
 
     @overload
@@ -484,6 +509,8 @@ class AsyncSuno:
         :class:`WaitTimeoutError` listing the unfinished ids; they keep running.
         """
         handles = self._handles(items)
+        timeout = _check_timeout(timeout)
+        check_bool("return_exceptions", return_exceptions)
         self._ensure_watching()
         policy = self._watcher.policy
         outcomes = await self._watcher.wait(
@@ -552,6 +579,8 @@ class AsyncSuno:
         checked here, before any iteration.
         """
         handles = self._handles(items)
+        timeout = _check_timeout(timeout)
+        check_bool("return_exceptions", return_exceptions)
         self._ensure_watching()
 
         def convert(index: int, outcome: Finished | SunoError) -> Any:
@@ -569,6 +598,8 @@ class AsyncSuno:
 
     async def watch(self, item: Waitable, *, timeout: float | None = None) -> Any:
         """Await one task (a handle or a plain id) through the shared watcher."""
+        if not isinstance(item, TaskHandle):
+            item = self.handle(item)
         return (await self.wait([item], timeout=timeout))[0]
 
     def status_changes(self) -> AsyncIterator[StatusChange]:
@@ -578,6 +609,9 @@ class AsyncSuno:
     @staticmethod
     def result_of(task: Task, kind: TaskKind) -> Any:
         """Read a finished :class:`Task` as the result its kind promises."""
+        if not isinstance(task, Task):
+            raise ValidationError("task", f"must be a Task, got {type(task).__name__}")
+        check_kind("kind", kind)
         return _result(TaskHandle(task.id, kind), (task.status, task), raise_errors=True)
 
     # --- plumbing -----------------------------------------------------------------------
@@ -616,6 +650,83 @@ class AsyncSuno:
                 request=RequestInfo(method, path, paid=paid),
                 may_have_charged=paid,
             ) from exc
+
+
+def _check_key(field: str, key: object) -> None:
+    """A key is text that fits in an HTTP header: bytes or a pasted newline would fail later."""
+    if not isinstance(key, str):
+        raise misconfigured(field, f"must be a string, got {type(key).__name__}")
+    if not all(" " <= char <= "~" for char in key.strip()):
+        raise misconfigured(
+            field, "must be printable ASCII with no line breaks (check what was pasted)"
+        )
+
+
+def _check_settings(
+    *,
+    api_key: object,
+    base_url: object,
+    session: object,
+    timeouts: object,
+    retry: object,
+    poll: object,
+    allow_insecure_http: object,
+    on_status_change: object,
+) -> None:
+    """Each setting of :class:`AsyncSuno` of the right type, before anything is built."""
+    if api_key is not None:
+        _check_key("api_key", api_key)
+    if base_url is not None and not isinstance(base_url, str):
+        raise misconfigured(
+            "base_url", f"must be a string such as {DEFAULT_BASE_URL!r}, got {show(base_url)}"
+        )
+    if session is not None:
+        if not isinstance(session, aiohttp.ClientSession):
+            raise misconfigured(
+                "session", f"must be an aiohttp.ClientSession, got {type(session).__name__}"
+            )
+        if session.closed:
+            raise misconfigured("session", "is closed; pass an open aiohttp.ClientSession")
+    for name, value, cls in (
+        ("timeouts", timeouts, Timeouts),
+        ("retry", retry, RetryPolicy),
+        ("poll", poll, PollPolicy),
+    ):
+        if value is not None and not isinstance(value, cls):
+            raise misconfigured(
+                name, f"must be a {cls.__name__}(...) or None, got {type(value).__name__}"
+            )
+    check_bool("allow_insecure_http", allow_insecure_http, error=misconfigured)
+    if on_status_change is not None and not callable(on_status_change):
+        raise misconfigured(
+            "on_status_change",
+            f"must be a function taking a StatusChange, got {type(on_status_change).__name__}",
+        )
+
+
+def _items(field: str, items: object) -> list[Any]:
+    """A list (or any collection) of items; one item alone, or a string, is refused."""
+    if isinstance(items, (TaskHandle, int, str, bytes, bytearray)) or items is None:
+        raise ValidationError(
+            field,
+            f"pass a list of handles or task ids, e.g. suno.wait([handle]), got {show(items)}",
+        )
+    if isinstance(items, Mapping) or not isinstance(items, Iterable):
+        raise ValidationError(field, f"must be a list, got {type(items).__name__}")
+    return list(items)
+
+
+def _task_ids(field: str, ids: object) -> list[int]:
+    """Task ids from a list; "199824" alone would otherwise be read digit by digit."""
+    items = _items(field, ids)
+    return [check_task_id(f"{field}[{index}]", item) for index, item in enumerate(items)]
+
+
+def _check_timeout(timeout: object) -> float | None:
+    """None or seconds from 0; infinity waits forever, like None; NaN is refused."""
+    if timeout is None or (is_number(timeout) and timeout == math.inf):
+        return None
+    return check_seconds("timeout", timeout)
 
 
 def _result(

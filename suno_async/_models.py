@@ -11,12 +11,13 @@ from __future__ import annotations
 import enum
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
 
 import attrs
 
+from ._checks import MAX_TASK_ID, check_bool, check_seconds, check_text, is_number, show
 from ._errors import ValidationError
 
 if TYPE_CHECKING:
@@ -57,7 +58,6 @@ DEFAULT_MODEL: Final = "chirp-v4"
 _LIMITS: Final = {"v4": (3000, 200, 80), "v5": (5000, 1000, 100)}
 # v1..v3 with or without ".5", and v4 but not v4.5 (v4-5, v4_5): the V4 limits.
 _V4_ONLY = re.compile(r"v(?:[1-3]|4(?![.\-_]?5))(?!\d)", re.IGNORECASE)
-_DIGITS = re.compile(r"\d+")
 
 
 class TaskStatus(enum.IntEnum):
@@ -96,6 +96,17 @@ def model_family(model: str) -> Literal["v4", "v5"]:
 
 # --- validation helpers ------------------------------------------------------------------
 
+#: Caps on texts the reference gives no limit for, so a runaway input is refused unsent:
+#: a description as long as the longest lyrics (V5), a Suno id well past a UUID's 36
+#: characters, a URL as long as browsers and proxies accept, and lyrics to align as long as
+#: a whole song of several extensions.
+DESCRIPTION_MAX: Final = 5000
+SUNO_ID_MAX: Final = 100
+URL_MAX: Final = 2048
+ALIGN_LYRICS_MAX: Final = 20_000
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+
 
 def _fail(field: str, rule: str) -> ValidationError:
     return ValidationError(field, rule)
@@ -104,66 +115,69 @@ def _fail(field: str, rule: str) -> ValidationError:
 def check_suno_id(field: str, value: object) -> str:
     """Suno ids are UUID strings; a numeric task id in their place is a classic mix-up."""
     if isinstance(value, (bool, int)) or (
-        isinstance(value, str) and _DIGITS.fullmatch(value.strip())
+        isinstance(value, str) and _ASCII_DIGITS.fullmatch(value.strip())
     ):
         raise _fail(
             field,
-            f"{value!r} looks like a numeric task id; pass the clip's Suno id "
+            f"{show(value)} looks like a numeric task id; pass the clip's Suno id "
             "(the UUID in a task's custom_id, or Song.id)",
         )
     if not isinstance(value, str) or not value.strip():
-        raise _fail(field, f"must be a non-empty Suno id string, got {value!r}")
-    return value.strip()
+        raise _fail(field, f"must be a non-empty Suno id string, got {show(value)}")
+    text = value.strip()
+    if len(text) > SUNO_ID_MAX or _SPACE_OR_CONTROL.search(text):
+        raise _fail(field, f"must be a Suno id (a UUID, one word), got {show(value)}")
+    check_text(field, text)
+    return text
 
 
 def check_task_id(field: str, value: object) -> int:
     """Task ids are positive integers; a Suno UUID in their place is the other mix-up."""
-    if type(value) is int and value > 0:
+    if type(value) is int and 0 < value <= MAX_TASK_ID:
         return value
     if isinstance(value, bool):
         raise _fail(field, f"must be a numeric task id, got {value!r}")
-    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+    if isinstance(value, str) and _ASCII_DIGITS.fullmatch(value.strip()):
         value = int(value.strip())
     if isinstance(value, int):
         if value <= 0:
             raise _fail(field, f"must be a positive task id, got {value}")
+        if value > MAX_TASK_ID:
+            raise _fail(field, f"is too large for a task id, got {show(value)}")
         return value
     if isinstance(value, str):
         raise _fail(
             field,
-            f"{value!r} looks like a Suno id; pass the numeric task id "
+            f"{show(value)} looks like a Suno id; pass the numeric task id "
             "(TaskHandle.task_id or Task.id)",
         )
     raise _fail(field, f"must be a numeric task id, got {type(value).__name__}")
 
 
-def _text(field: str, value: object, limit: int | None = None) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str):
-        raise _fail(field, f"must be a string, got {type(value).__name__}")
-    if limit is not None and len(value) > limit:
-        raise _fail(field, f"at most {limit} characters for this model, got {len(value)}")
+def check_kind(field: str, value: object) -> TaskKind:
+    """A :class:`TaskKind`; its plain value ("song") would read the result as nothing."""
+    if not isinstance(value, TaskKind):
+        kinds = ", ".join(f"TaskKind.{kind.name}" for kind in TaskKind)
+        raise _fail(field, f"must be one of {kinds}, got {show(value)}")
+    return value
 
 
-def _nonblank(value: object) -> bool:
-    return isinstance(value, str) and bool(value.strip())
+def _one_of(value: object, choices: Collection[str]) -> bool:
+    """A string among ``choices``; a list in their place is refused, not hashed."""
+    return isinstance(value, str) and value in choices
 
 
 def _weight(field: str, value: object) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
-        raise _fail(field, f"must be a number from 0 to 1, got {value!r}")
-    if not 0 <= value <= 1:
+    if not is_number(value) or math.isnan(value):  # type: ignore[arg-type]
+        raise _fail(field, f"must be a number from 0 to 1, got {show(value)}")
+    if not 0 <= value <= 1:  # type: ignore[operator]
         raise _fail(field, f"must be within 0..1, got {value}")
 
 
 def _seconds(field: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise _fail(field, f"must be a number of seconds, got {value!r}")
-    if value < 0:
-        raise _fail(field, f"must not be negative, got {value}")
+    check_seconds(field, value)
 
 
 # --- requests ---------------------------------------------------------------------------
@@ -203,10 +217,12 @@ class GenerateRequest:
         return None
 
     def __attrs_post_init__(self) -> None:
-        if not _nonblank(self.model):
-            raise _fail("model", "is required (the service's `mv`, e.g. 'chirp-v4')")
-        if not _nonblank(self.title):
-            raise _fail("title", "is required and must not be blank")
+        # Types first, so every later rule reads well-typed values.
+        check_text("model", self.model, optional=False, blank=False, limit=SUNO_ID_MAX)
+        check_text("title", self.title, optional=False, blank=False)
+        for name in ("description", "lyrics", "tags", "negative_tags"):
+            check_text(name, getattr(self, name))
+        check_bool("instrumental", self.instrumental)
         if (self.description is None) == (self.lyrics is None):
             raise _fail(
                 "description/lyrics",
@@ -219,34 +235,36 @@ class GenerateRequest:
             raise _fail("lyrics", "must not be blank unless instrumental=True")
         if self.lyrics is not None and not self.tags:
             raise _fail("tags", "is required with lyrics (custom mode), e.g. 'pop, rock'")
-        if not isinstance(self.instrumental, bool):
-            raise _fail("instrumental", f"must be True or False, got {self.instrumental!r}")
-        family = model_family(self.model)
-        lyrics_max, tags_max, title_max = _LIMITS[family]
-        _text("title", self.title, title_max)
-        _text("lyrics", self.lyrics, lyrics_max)
-        _text("tags", self.tags, tags_max)
-        _text("negative_tags", self.negative_tags, tags_max)
-        _text("description", self.description)
-        if self.vocal_gender not in (None, "m", "f"):
-            raise _fail("vocal_gender", f"must be 'm' or 'f', got {self.vocal_gender!r}")
+        lyrics_max, tags_max, title_max = _LIMITS[model_family(self.model)]
+        for name, limit in (
+            ("title", title_max),
+            ("lyrics", lyrics_max),
+            ("tags", tags_max),
+            ("negative_tags", tags_max),
+            ("description", DESCRIPTION_MAX),
+        ):
+            value = getattr(self, name)
+            if value is not None and len(value) > limit:
+                raise _fail(name, f"at most {limit} characters for this model, got {len(value)}")
+        if self.vocal_gender is not None and not _one_of(self.vocal_gender, ("m", "f")):
+            raise _fail("vocal_gender", f"must be 'm' or 'f', got {show(self.vocal_gender)}")
         _weight("style_weight", self.style_weight)
         _weight("weirdness", self.weirdness)
         _weight("audio_weight", self.audio_weight)
-        if self.audio_weight is not None and self.task is None:
-            raise _fail("audio_weight", "applies only to extend and cover")
-        if self.continue_clip_id is not None and self.cover_clip_id is not None:
-            raise _fail("task", "a request extends or covers, not both")
         if self.continue_clip_id is not None:
             check_suno_id("clip_id", self.continue_clip_id)
-            if self.continue_at is None:
-                raise _fail("continue_at", "is required to extend a clip")
-        if self.continue_at is not None:
-            _seconds("continue_at", self.continue_at)
-            if self.continue_clip_id is None:
-                raise _fail("continue_at", "only applies when extending a clip")
         if self.cover_clip_id is not None:
             check_suno_id("clip_id", self.cover_clip_id)
+        if self.continue_at is not None:
+            _seconds("continue_at", self.continue_at)
+        if self.continue_clip_id is not None and self.cover_clip_id is not None:
+            raise _fail("task", "a request extends or covers, not both")
+        if self.audio_weight is not None and self.task is None:
+            raise _fail("audio_weight", "applies only to extend and cover")
+        if self.continue_clip_id is not None and self.continue_at is None:
+            raise _fail("continue_at", "is required to extend a clip")
+        if self.continue_at is not None and self.continue_clip_id is None:
+            raise _fail("continue_at", "only applies when extending a clip")
 
 
 @attrs.frozen
@@ -258,7 +276,8 @@ class UploadRequest:
     def __attrs_post_init__(self) -> None:
         url: object = self.audio_url
         if not isinstance(url, str) or not re.match(r"https?://[^\s/]+", url):
-            raise _fail("audio_url", f"must be an http(s) URL, got {url!r}")
+            raise _fail("audio_url", f"must be an http(s) URL, got {show(url)}")
+        check_text("audio_url", url, limit=URL_MAX)
 
 
 @attrs.frozen
@@ -280,8 +299,7 @@ class AlignedLyricsRequest:
 
     def __attrs_post_init__(self) -> None:
         check_suno_id("suno_id", self.suno_id)
-        if not _nonblank(self.lyrics):
-            raise _fail("lyrics", "is required and must not be blank")
+        check_text("lyrics", self.lyrics, optional=False, blank=False, limit=ALIGN_LYRICS_MAX)
 
 
 @attrs.frozen
@@ -294,12 +312,12 @@ class RemasterRequest:
 
     def __attrs_post_init__(self) -> None:
         check_suno_id("clip_id", self.clip_id)
-        if self.model not in REMASTER_MODELS:
+        if not _one_of(self.model, REMASTER_MODELS):
             names = ", ".join(f"{k!r} ({v})" for k, v in REMASTER_MODELS.items())
-            raise _fail("model", f"must be one of {names}, got {self.model!r}")
+            raise _fail("model", f"must be one of {names}, got {show(self.model)}")
         if self.variation is not None:
-            if self.variation not in VARIATIONS:
-                raise _fail("variation", f"must be one of {VARIATIONS}, got {self.variation!r}")
+            if not _one_of(self.variation, VARIATIONS):
+                raise _fail("variation", f"must be one of {VARIATIONS}, got {show(self.variation)}")
             if self.model != "chirp-carp":
                 raise _fail("variation", "is only for the v5 model 'chirp-carp'")
 
@@ -353,12 +371,11 @@ class SpeedRequest:
 
     def __attrs_post_init__(self) -> None:
         check_suno_id("clip_id", self.clip_id)
-        if isinstance(self.multiplier, bool) or self.multiplier not in SPEED_MULTIPLIERS:
+        if not is_number(self.multiplier) or self.multiplier not in SPEED_MULTIPLIERS:
             allowed = ", ".join(f"{m:g}" for m in SPEED_MULTIPLIERS)
-            raise _fail("multiplier", f"must be one of {allowed}, got {self.multiplier!r}")
-        if not isinstance(self.keep_pitch, bool):
-            raise _fail("keep_pitch", f"must be True or False, got {self.keep_pitch!r}")
-        _text("title", self.title)
+            raise _fail("multiplier", f"must be one of {allowed}, got {show(self.multiplier)}")
+        check_bool("keep_pitch", self.keep_pitch)
+        check_text("title", self.title, limit=_LIMITS["v5"][2])
 
 
 # --- results ----------------------------------------------------------------------------
@@ -490,10 +507,19 @@ class TaskHandle(Generic[ResultT]):
     #: When the call that started it returned (``time.monotonic()``); None for a saved id.
     started_at: float | None = attrs.field(default=None, repr=False, eq=False)
 
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "task_id", check_task_id("task_id", self.task_id))
+        check_kind("kind", self.kind)
+        if self.started_at is not None:
+            check_seconds("started_at", self.started_at)
+
     async def wait(self, *, timeout: float | None = None) -> ResultT:
         """Await the result through the session's watcher, batched with every other wait."""
         if self._suno is None:
-            msg = "this handle has no session; use `await suno.wait([handle])`"
-            raise RuntimeError(msg)
+            raise _fail(
+                "handle",
+                "has no session; use `await suno.wait([handle])` or rebuild it with "
+                "suno.handle(task_id, kind)",
+            )
         results = await self._suno.wait([self], timeout=timeout)
         return results[0]

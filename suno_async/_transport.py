@@ -25,6 +25,7 @@ import stamina
 from multidict import CIMultiDictProxy
 from yarl import URL
 
+from ._checks import check_count, check_seconds, misconfigured
 from ._convert import Envelope, WireFormatError, parse_envelope
 from ._errors import (
     APIError,
@@ -58,6 +59,16 @@ class Timeouts:
     connect: float | None = 10.0
     read: float | None = 60.0
 
+    def __attrs_post_init__(self) -> None:
+        for name in ("connect", "read"):
+            check_seconds(
+                f"Timeouts.{name}",
+                getattr(self, name),
+                positive=True,
+                optional=True,
+                error=misconfigured,
+            )
+
     def to_aiohttp(self) -> aiohttp.ClientTimeout:
         return aiohttp.ClientTimeout(total=None, sock_connect=self.connect, sock_read=self.read)
 
@@ -79,9 +90,12 @@ class RetryPolicy:
     budget: float | None = 120.0
 
     def __attrs_post_init__(self) -> None:
-        if self.attempts < 1:
-            msg = f"RetryPolicy.attempts must be at least 1, got {self.attempts}"
-            raise ConfigurationError(msg)
+        check_count("RetryPolicy.attempts", self.attempts, error=misconfigured)
+        for name in ("wait_initial", "wait_max", "wait_jitter", "max_retry_after"):
+            check_seconds(f"RetryPolicy.{name}", getattr(self, name), error=misconfigured)
+        check_seconds(
+            "RetryPolicy.budget", self.budget, positive=True, optional=True, error=misconfigured
+        )
 
 
 NO_RETRY: Final = RetryPolicy(attempts=1)

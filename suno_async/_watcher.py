@@ -14,7 +14,15 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from functools import partial
 from itertools import islice
 from typing import Any, Final, Literal, TypeVar
@@ -22,6 +30,7 @@ from typing import Any, Final, Literal, TypeVar
 import anyio
 import attrs
 
+from ._checks import check_count, check_seconds, misconfigured
 from ._convert import (
     News,
     W,
@@ -83,18 +92,37 @@ class PollPolicy:
     max_backoff: float = 60.0
 
     def __attrs_post_init__(self) -> None:
-        if not self.interval > 0:
-            msg = f"PollPolicy.interval must be positive, got {self.interval}"
-            raise ValueError(msg)
-        if self.batch_size > MAX_BATCH_SIZE:
-            msg = (
-                f"PollPolicy.batch_size is at most {MAX_BATCH_SIZE}: more ids make a query URL "
-                f"longer than HTTP servers accept, got {self.batch_size}"
+        check_seconds("PollPolicy.interval", self.interval, positive=True, error=misconfigured)
+        check_count(
+            "PollPolicy.batch_size",
+            self.batch_size,
+            maximum=MAX_BATCH_SIZE,
+            error=lambda field, rule: misconfigured(
+                field, f"{rule} (more ids make a query URL longer than servers accept)"
+            ),
+        )
+        check_count("PollPolicy.concurrency", self.concurrency, error=misconfigured)
+        check_count("PollPolicy.miss_limit", self.miss_limit, error=misconfigured)
+        check_seconds(
+            "PollPolicy.max_backoff", self.max_backoff, positive=True, error=misconfigured
+        )
+        first_poll: object = self.first_poll
+        if not isinstance(first_poll, Mapping):
+            raise misconfigured(
+                "PollPolicy.first_poll",
+                f"must be a dict of TaskKind to seconds, got {type(first_poll).__name__}",
             )
-            raise ValueError(msg)
-        if self.batch_size < 1 or self.concurrency < 1 or self.miss_limit < 1:
-            msg = "PollPolicy.batch_size, concurrency and miss_limit must be at least 1"
-            raise ValueError(msg)
+        # A partial mapping overrides the kinds it names and keeps the others' defaults.
+        merged = _default_first_poll()
+        for kind, seconds in first_poll.items():
+            if not isinstance(kind, TaskKind):
+                raise misconfigured(
+                    "PollPolicy.first_poll", f"keys must be TaskKind members, got {kind!r}"
+                )
+            merged[kind] = check_seconds(  # type: ignore[assignment]
+                f"PollPolicy.first_poll[{kind}]", seconds, error=misconfigured
+            )
+        object.__setattr__(self, "first_poll", merged)
 
 
 @attrs.frozen

@@ -811,5 +811,5 @@ async def test_first_poll_counts_from_the_start_of_the_task(
 def test_batch_size_is_bounded_by_url_length() -> None:
     """A batch larger than a request line can carry is refused when the policy is built."""
     PollPolicy(batch_size=1_000)
-    with pytest.raises(ValueError, match="batch_size is at most 1000"):
+    with pytest.raises(ValueError, match="batch_size: is at most 1000"):
         PollPolicy(batch_size=1_001)
