@@ -16,6 +16,7 @@ Every exception suno-async raises, in one tree::
     │   └── ServerError          5xx
     ├── TaskFailedError          a task ended with status 4 (errormsg / errormsgEn)
     ├── WaitTimeoutError         a wait's own deadline passed (also a TimeoutError)
+    │   └── TaskStalledError     a task showed no progress for PollPolicy.stall_timeout
     └── SessionClosedError       the session closed while a task was awaited
 
 Transport and API errors say whether a paid call *may have been charged*: ``False`` when the
@@ -44,6 +45,7 @@ __all__ = [
     "SunoError",
     "SunoTimeoutError",
     "TaskFailedError",
+    "TaskStalledError",
     "TransportError",
     "UndecodableResponseError",
     "ValidationError",
@@ -233,5 +235,28 @@ class SessionClosedError(SunoError):
             f"the AsyncSuno session closed while waiting for task {task_id}; "
             f"it keeps running on the service: wait on id {task_id} from a new session"
         )
+        self.task_id = task_id
+        self.last_status = last_status
+
+
+class TaskStalledError(WaitTimeoutError):
+    """
+    A task kept one status for ``PollPolicy.stall_timeout`` seconds, so its wait ended.
+
+    The task may still finish on the service: wait on its id again to keep waiting, or look
+    at it with ``get_task``. ``last_status`` is the status it was stuck in (None if the
+    service never answered for it).
+    """
+
+    def __init__(self, task_id: int, last_status: TaskStatus | None, stalled_for: float) -> None:
+        state = "never answered for" if last_status is None else f"still {last_status.name.lower()}"
+        SunoError.__init__(
+            self,
+            f"task {task_id} showed no progress for {stalled_for:g}s ({state}); it may be "
+            f"stuck on the service: look at it with get_task({task_id}), wait on its id "
+            "again to keep waiting, or raise PollPolicy.stall_timeout",
+        )
+        self.timeout = stalled_for
+        self.pending = (task_id,)
         self.task_id = task_id
         self.last_status = last_status

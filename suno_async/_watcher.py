@@ -4,7 +4,14 @@ TaskWatcher: every outstanding task id of a session, polled together in batch qu
 One entry per task id holds a future and a count of its awaiters. Each tick gathers the ids
 that are due into ``ceil(due / batch_size)`` calls of ``GET /music/tasks``; a row is only
 peeked (id and status) until its task has finished, and only then decoded in full.
-A failed poll fails no future: its ids are tried again on a later tick, with backoff.
+
+Every wait ends. A failed poll fails no future by itself: its ids are asked again later,
+with backoff, and a Retry-After pause is capped. A batch the service refuses is split until
+the id it refuses stands alone, so one bad id holds back no other; an id refused on its own
+``max_failures`` times ends with the last error, and a task whose status stays the same for
+``stall_timeout`` ends with :class:`TaskStalledError`. Each query has its own deadline, and
+the queries of a tick run on a few workers the loop does not wait on for longer than an
+interval, so one slow answer delays nobody else's.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from itertools import islice
 from typing import Any, Final, Literal, TypeVar
 
 import anyio
+import anyio.abc
 import attrs
 
 from ._checks import check_count, check_seconds, misconfigured
@@ -45,9 +53,11 @@ from ._errors import (
     AuthenticationError,
     NotFoundError,
     RateLimitError,
-    ServerError,
+    RequestInfo,
     SessionClosedError,
     SunoError,
+    SunoTimeoutError,
+    TaskStalledError,
     UndecodableResponseError,
     WaitTimeoutError,
 )
@@ -60,6 +70,12 @@ T = TypeVar("T")
 logger: Final = logging.getLogger("suno_async.watcher")
 #: Ids per query: 1,000 ids of up to 7 digits keep the request line under 8 KB.
 MAX_BATCH_SIZE: Final = 1_000
+#: The least time the loop gives a tick's queries before it moves on to the next tick.
+_MIN_TICK_WAIT: Final = 1.0
+#: Failed polls in a row before one WARNING says so; each failure alone is logged at INFO.
+_WARN_STREAK: Final = 5
+#: What the service says of an id it does not know (the reference's 任务不存在 included).
+_UNKNOWN_HINTS: Final = ("不存在", "not found", "not exist")
 
 
 def _default_first_poll() -> dict[TaskKind, float]:
@@ -82,6 +98,14 @@ class PollPolicy:
     ``batch_size`` is the most ids per query; a smaller page size enforced by the service is
     learnt from its answers. ``miss_limit`` is how many batch answers may leave an id out
     before it is checked with the single-task query.
+
+    So that every wait ends: ``max_failures`` is how many times in a row the service may
+    refuse an id asked about on its own before that id ends with the last error (outages,
+    timeouts and rate limits are not the id's fault and do not count); ``stall_timeout``
+    (None for never) ends a task whose status has not changed for that long with
+    :class:`TaskStalledError`: a song takes minutes, so an hour in one status means it is
+    stuck. ``poll_timeout`` bounds each query, its whole body included; ``max_pause`` caps
+    the Retry-After a 429 asks for, and ``max_backoff`` the wait after failed polls.
     """
 
     interval: float = 5.0
@@ -90,6 +114,10 @@ class PollPolicy:
     concurrency: int = 4
     miss_limit: int = 3
     max_backoff: float = 60.0
+    max_failures: int = 8
+    stall_timeout: float | None = 3600.0
+    poll_timeout: float = 30.0
+    max_pause: float = 60.0
 
     def __attrs_post_init__(self) -> None:
         check_seconds("PollPolicy.interval", self.interval, positive=True, error=misconfigured)
@@ -123,6 +151,18 @@ class PollPolicy:
                 f"PollPolicy.first_poll[{kind}]", seconds, error=misconfigured
             )
         object.__setattr__(self, "first_poll", merged)
+        check_count("PollPolicy.max_failures", self.max_failures, error=misconfigured)
+        check_seconds(
+            "PollPolicy.stall_timeout",
+            self.stall_timeout,
+            positive=True,
+            optional=True,
+            error=misconfigured,
+        )
+        for name in ("poll_timeout", "max_pause"):
+            check_seconds(
+                f"PollPolicy.{name}", getattr(self, name), positive=True, error=misconfigured
+            )
 
 
 @attrs.frozen
@@ -156,26 +196,39 @@ class _Entry:
     """
 
     __slots__ = (
+        "alone",
         "awaiters",
         "failures",
         "future",
         "misses",
         "not_before",
         "place",
+        "refusals",
         "seen",
         "sinks",
+        "stall_since",
+        "stall_status",
         "status",
         "task_id",
     )
 
-    def __init__(self, task_id: int, future: asyncio.Future[Finished], not_before: float) -> None:
+    def __init__(
+        self, task_id: int, future: asyncio.Future[Finished], not_before: float, now: float
+    ) -> None:
         self.task_id = task_id
         self.future = future
         self.not_before = not_before
         self.awaiters = 0
         self.misses = 0
         self.failures = 0
+        # Refusals of this id asked about on its own, in a row; ``alone`` once a batch
+        # refusal was traced to it: it is asked about singly from then on.
+        self.refusals = 0
+        self.alone = False
         self.status: TaskStatus | None = None
+        # The status the stall check last saw, and since when: progress is a new status.
+        self.stall_status: TaskStatus | None = None
+        self.stall_since = now
         # The status the last clean answer gave: a row repeating it is no news. False before
         # the first answer; None after a miss or a failure, so the next answer is looked at
         # (and clears the counts).
@@ -251,6 +304,15 @@ class TaskWatcher:
         self._batched: dict[int, _Entry] = {}
         self._waiting: dict[int, _Entry] = {}
         self._single: dict[int, _Entry] = {}
+        # Entries whose query is out: no later tick asks about them until it is back.
+        self._polling: dict[int, _Entry] = {}
+        # The queries of the ticks, run by at most ``concurrency`` workers.
+        self._jobs: deque[Callable[[], Awaitable[None]]] = deque()
+        self._workers = 0
+        self._group: anyio.abc.TaskGroup | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stall_check_at = math.inf
+        self._failed_in_a_row = 0
         self._listeners: list[Callable[[StatusChange], object]] = []
         if on_status_change is not None:
             self._listeners.append(on_status_change)
@@ -269,6 +331,7 @@ class TaskWatcher:
         self._last_tick_requests = 0
         self._resolved = 0
         self._poll_errors = 0
+        self._stalled = 0
 
     # --- public surface -----------------------------------------------------------------
 
@@ -323,32 +386,39 @@ class TaskWatcher:
     async def run(self) -> None:
         """The poll loop; runs in the session's task group until the session closes."""
         self._running = True
+        self._loop = asyncio.get_running_loop()
         try:
-            while True:
-                await self._sleep_until_due()
-                started = time.monotonic()
-                self._wake_due(started)
-                if self._batched or self._single:
-                    self._tick_floor = started + self.policy.interval
-                    try:
-                        await self._tick()
-                    except Exception as exc:
-                        # A bug here must not leave awaiters hanging on a dead loop.
-                        logger.exception("the task watcher failed a tick")
-                        self._fail_all(_internal_error(exc))
-                # Wake each interval while anything is outstanding; a tick with nothing due
-                # sends nothing, so ids waiting out their first poll cost no requests.
-                self._wake_at = (
-                    max(started + self.policy.interval, self._paused_until)
-                    if self._entries
-                    else math.inf
-                )
+            async with anyio.create_task_group() as group:
+                self._group = group
+                while True:
+                    await self._sleep_until_due()
+                    started = time.monotonic()
+                    self._wake_due(started)
+                    if started >= self._stall_check_at:
+                        self._end_stalled(started)
+                    if self._batched or self._single:
+                        self._tick_floor = started + self.policy.interval
+                        try:
+                            await self._tick(started)
+                        except Exception as exc:
+                            # A bug here must not leave awaiters hanging on a dead loop.
+                            logger.exception("the task watcher failed a tick")
+                            self._fail_all(_internal_error(exc))
+                    # Wake each interval while anything is outstanding; a tick with nothing
+                    # due sends nothing, so ids waiting out their first poll cost nothing.
+                    self._wake_at = (
+                        max(started + self.policy.interval, self._paused_until)
+                        if self._entries
+                        else math.inf
+                    )
         finally:
             self._running = False
+            self._group = None
 
     @property
     def running(self) -> bool:
-        return self._running
+        """Whether the poll loop runs, on an event loop that is still open."""
+        return self._running and self._loop is not None and not self._loop.is_closed()
 
     def close(self) -> None:
         """Fail every pending awaiter with :class:`SessionClosedError`; poll no more."""
@@ -356,7 +426,8 @@ class TaskWatcher:
         for stream in self._streams:
             stream.put_nowait(None)
         entries, self._entries = self._entries, {}
-        self._batched, self._waiting, self._single = {}, {}, {}
+        self._batched, self._waiting, self._single, self._polling = {}, {}, {}, {}
+        self._jobs.clear()
         for entry in entries.values():
             entry.place = None
             entry.finish(SessionClosedError(entry.task_id, entry.status))
@@ -369,6 +440,10 @@ class TaskWatcher:
             raise SessionClosedError(ids[0])
         entries, batched, waiting = self._entries, self._batched, self._waiting
         loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            if self._loop is not None and ids:
+                raise _other_loop_error()
+            self._loop = loop
         # A new id waits out a Retry-After pause like the others.
         now, floor = time.monotonic(), self._paused_until
         acquired: list[_Entry] = []
@@ -377,7 +452,7 @@ class TaskWatcher:
             entry = entries.get(task_id)
             if entry is None:
                 not_before = now + first_poll if now + first_poll > floor else floor
-                entry = _Entry(task_id, loop.create_future(), not_before)
+                entry = _Entry(task_id, loop.create_future(), not_before, now)
                 entries[task_id] = entry
                 place = waiting if not_before > now else batched
                 place[task_id] = entry
@@ -385,6 +460,8 @@ class TaskWatcher:
                 earliest = min(earliest, not_before)
             entry.awaiters += 1
             acquired.append(entry)
+        if earliest < math.inf and self.policy.stall_timeout is not None:
+            self._stall_check_at = min(self._stall_check_at, now + self.policy.stall_timeout)
         # A new id joins the next tick; it never brings one closer than the interval.
         wake_at = max(earliest, self._tick_floor)
         if wake_at < self._wake_at:
@@ -418,7 +495,34 @@ class TaskWatcher:
         due = [entry for entry in self._waiting.values() if entry.not_before <= now]
         limit = self.policy.miss_limit
         for entry in due:
-            self._move(entry, self._single if entry.misses >= limit else self._batched)
+            alone = entry.alone or entry.misses >= limit
+            self._move(entry, self._single if alone else self._batched)
+
+    def _end_stalled(self, now: float) -> None:
+        """
+        End the waits of tasks whose status has not changed for ``stall_timeout``.
+
+        Progress is seen here, not on every row: this runs only when the earliest possible
+        stall is due, so a healthy session pays one pass per ``stall_timeout`` at most.
+        """
+        limit = self.policy.stall_timeout
+        if limit is None:
+            self._stall_check_at = math.inf
+            return
+        next_check = math.inf
+        for entry in list(self._entries.values()):
+            if entry.status is not entry.stall_status:
+                entry.stall_status, entry.stall_since = entry.status, now
+            deadline = entry.stall_since + limit
+            if deadline > now:
+                next_check = min(next_check, deadline)
+                continue
+            self._stalled += 1
+            logger.warning(
+                "task %d showed no progress for %gs; its wait ends", entry.task_id, limit
+            )
+            self._settle(entry, TaskStalledError(entry.task_id, entry.status, limit))
+        self._stall_check_at = next_check
 
     async def wait(
         self, ids: Sequence[int], first_polls: Sequence[float], timeout: float | None
@@ -560,55 +664,122 @@ class TaskWatcher:
                 if timer is not None:
                     timer.cancel()
 
-    async def _tick(self) -> None:
+    async def _tick(self, started: float) -> None:
+        """
+        Queue the due ids' queries for the workers, then wait for them, up to an interval.
+
+        Usually every query is back well within that, and the next tick asks about every id
+        again. A query still out after it (a trickled body, say) keeps its ids out of later
+        ticks until it is back or its ``poll_timeout`` passes; the others go on being polled.
+        """
         self._ticks += 1
         before = self._batch_requests + self._single_requests
         size = self.batch_size
+        due, self._batched = self._batched, {}
         # Sliced straight off the dict's items: their iterator reuses one pair, so ten
         # thousand ids a tick leave the collector nothing to count.
-        batched = iter(self._batched.items())
+        items = iter(due.items())
         jobs: list[Callable[[], Awaitable[None]]] = [
-            partial(self._poll_batch, dict(islice(batched, size)))
-            for _ in range(0, len(self._batched), size)
+            partial(self._poll_batch, dict(islice(items, size))) for _ in range(0, len(due), size)
         ]
-        jobs += [partial(self._check_one, entry) for entry in list(self._single.values())]
-        jobs.reverse()
-
-        async def worker() -> None:
-            while jobs:
-                await jobs.pop()()
-
-        # A few workers share the tick's queries: ``concurrency`` in flight, few tasks made;
-        # this task is one of them, so a tick of one query needs no task group at all.
-        helpers = min(self.policy.concurrency, len(jobs)) - 1
-        if helpers <= 0:
-            await worker()
+        polling = self._polling
+        if polling:
+            for entry in due.values():
+                entry.place = polling
+            polling.update(due)
         else:
-            async with anyio.create_task_group() as group:
-                for _ in range(helpers):
-                    group.start_soon(worker)
-                await worker()
-        self._last_tick_requests = self._batch_requests + self._single_requests - before
+            # The dict itself becomes the polling one: its entries' place is that object.
+            self._polling = polling = due
+        for entry in list(self._single.values()):
+            self._move(entry, polling)
+            jobs.append(partial(self._check_one, entry))
+        remaining = len(jobs)
+        done = asyncio.get_running_loop().create_future()
+
+        async def run(job: Callable[[], Awaitable[None]]) -> None:
+            nonlocal remaining
+            try:
+                await job()
+            except Exception as exc:
+                # A bug here must not leave awaiters hanging on a dead loop.
+                logger.exception("the task watcher failed a poll")
+                self._fail_all(_internal_error(exc))
+            finally:
+                remaining -= 1
+                if remaining == 0:
+                    self._last_tick_requests = self._batch_requests + self._single_requests - before
+                    _ring(done)
+
+        self._jobs.extend(partial(run, job) for job in jobs)
+        self._start_workers()
+        wait = max(self.policy.interval, _MIN_TICK_WAIT)
+        timer = asyncio.get_running_loop().call_later(
+            max(0.0, started + wait - time.monotonic()), _ring, done
+        )
+        try:
+            await done
+        finally:
+            timer.cancel()
+
+    def _start_workers(self) -> None:
+        group = self._group
+        if group is None:  # pragma: no cover (ticks run inside run(), which sets it)
+            return
+        for _ in range(min(self.policy.concurrency - self._workers, len(self._jobs))):
+            self._workers += 1
+            group.start_soon(self._worker)
+
+    async def _worker(self) -> None:
+        try:
+            while self._jobs:
+                await self._jobs.popleft()()
+        finally:
+            self._workers -= 1
 
     async def _poll_batch(self, asked: dict[int, _Entry]) -> None:
+        """
+        One batch query. A batch the service refuses is split in two, each half asked at
+        once, until the refused id stands alone: one bad id costs a few queries, and every
+        other id of its batch is answered in the same tick.
+        """
+        batch = list(asked.values())
         news: list[News[_Entry]] = []
         failure: SunoError | None = None
         try:
-            await self._ask(asked, news)
+            await self._ask(asked, news, deadline=self.policy.poll_timeout)
         except SunoError as exc:
             failure = exc
         for entry, status, row in news:
             self._apply(entry, status, row)
-        if failure is not None:
-            self._poll_failed(list(asked.values()), failure)
-            return
-        limit = self.policy.miss_limit
-        for entry in asked.values():
-            if entry.place is not None:
-                entry.misses += 1
-                entry.seen = None
-                if entry.misses >= limit:
-                    self._move(entry, self._single)
+        polling = self._polling
+        if failure is None:
+            self._poll_went_well()
+            limit = self.policy.miss_limit
+            for entry in asked.values():
+                if entry.place is polling:
+                    entry.misses += 1
+                    entry.seen = None
+                    if entry.misses >= limit:
+                        self._move(entry, self._single)
+        else:
+            left = [entry for entry in asked.values() if entry.place is polling]
+            if len(left) > 1 and _is_refusal(failure):
+                self._poll_errors += 1
+                logger.info(
+                    "the service refused a batch of %d ids (%s); asking in halves to find "
+                    "the id it refuses",
+                    len(left),
+                    _brief(failure),
+                )
+                half = len(left) // 2
+                await self._poll_batch({entry.task_id: entry for entry in left[:half]})
+                await self._poll_batch({entry.task_id: entry for entry in left[half:]})
+            else:
+                self._poll_failed(left, failure)
+        batched = self._batched
+        for entry in batch:
+            if entry.place is polling:
+                self._move(entry, batched)
 
     async def fetch_tasks(self, ids: Sequence[int]) -> list[Task]:
         """Tasks by id through the batch query, in the order given; unknown ids left out."""
@@ -637,6 +808,7 @@ class TaskWatcher:
         *,
         retry: RetryPolicy | None = NO_RETRY,
         remember: bool = False,
+        deadline: float | None = None,
     ) -> None:
         """
         Query the ids in ``asked``, following short pages until every known row has come.
@@ -645,20 +817,20 @@ class TaskWatcher:
         failed request) was not answered. A page shorter than asked means ids unknown to the
         service or a page size smaller than ours; when the total (or a further page) says
         the latter, the size is learnt. The defaults suit the watcher's polls: a later tick
-        is their retry, and nobody reads their ``last_response``.
+        is their retry, and nobody reads their ``last_response``. ``deadline`` bounds each
+        request, its body included.
         """
         # Rows of a short page with no total: cut by the page size only if more rows follow.
         cut: int | None = None
         for _ in range(len(asked)):
             before = len(asked)
             self._batch_requests += 1
-            data = await self._transport.call(
-                "GET",
+            data = await self._call(
                 "/music/tasks",
-                paid=False,
-                params={"ids": ",".join(map(str, asked)), "page": "1", "size": str(before)},
+                {"ids": ",".join(map(str, asked)), "page": "1", "size": str(before)},
                 retry=retry,
                 remember=remember,
+                deadline=deadline,
             )
             try:
                 page = parse_batch(data)
@@ -682,50 +854,104 @@ class TaskWatcher:
             else:
                 cut = len(page.rows)
 
+    async def _call(
+        self,
+        path: str,
+        params: dict[str, str],
+        *,
+        retry: RetryPolicy | None = NO_RETRY,
+        remember: bool = False,
+        deadline: float | None = None,
+    ) -> Any:
+        if deadline is None:
+            return await self._transport.call(
+                "GET", path, paid=False, params=params, retry=retry, remember=remember
+            )
+        with anyio.move_on_after(deadline):
+            return await self._transport.call(
+                "GET", path, paid=False, params=params, retry=retry, remember=remember
+            )
+        raise SunoTimeoutError(
+            f"GET {path}: no whole answer within PollPolicy.poll_timeout ({deadline:g}s); "
+            "its ids are asked about again later",
+            request=RequestInfo("GET", path, paid=False),
+        )
+
     def _learn_page_size(self, size: int) -> None:
         self._page_cap = min(self._page_cap or size, size)
 
+    def _poll_went_well(self) -> None:
+        if self._failed_in_a_row >= _WARN_STREAK:
+            logger.info("task polls answer again after %d failures", self._failed_in_a_row)
+        self._failed_in_a_row = 0
+
     def _poll_failed(self, batch: list[_Entry], exc: SunoError) -> None:
+        """
+        Ask about ``batch`` again later, with backoff; or end what no retry can help.
+
+        A refused key ends every wait. An id refused on its own is asked about singly from
+        then on, and after ``max_failures`` refusals in a row it ends with the last one.
+        Outages, timeouts and rate limits are nobody's fault: they only back off (and
+        ``stall_timeout`` bounds them).
+        """
         self._poll_errors += 1
+        self._failed_in_a_row += 1
         if isinstance(exc, AuthenticationError):
             logger.error("task polling stopped: %s", exc)
             self._fail_all(exc)
             return
-        batch = [entry for entry in batch if entry.place is not None]
+        policy = self.policy
         now = time.monotonic()
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-            self._paused_until = max(self._paused_until, now + exc.retry_after)
-        elif (
-            isinstance(exc, APIError)
-            and not isinstance(exc, (RateLimitError, ServerError))
-            and any(entry.misses < self.policy.miss_limit for entry in batch)
-        ):
-            # The service refused the batch itself: ask about each id on its own. A refused
-            # single query falls through to the backoff below rather than repeat every tick.
-            for entry in batch:
-                entry.misses = self.policy.miss_limit
-                entry.seen = None
-                self._move(entry, self._single)
-            return
-        logger.warning("task poll failed, retrying on a later tick: %s", exc)
+            pause = min(exc.retry_after, policy.max_pause)
+            self._paused_until = max(self._paused_until, now + pause)
+        refused = len(batch) == 1 and _is_refusal(exc)
+        backoff_max = 0.0
         for entry in batch:
             entry.failures += 1
             entry.seen = None
-            backoff = min(self.policy.interval * 2 ** (entry.failures - 1), self.policy.max_backoff)
+            if refused:
+                if not entry.alone:
+                    # First traced to this id: ask about it with the single query next tick.
+                    entry.alone = True
+                    entry.misses = policy.miss_limit
+                    self._move(entry, self._single)
+                    continue
+                entry.refusals += 1
+                if entry.refusals >= policy.max_failures:
+                    logger.warning(
+                        "task %d: the service refused it %d times in a row; its wait ends "
+                        "with the last answer: %s",
+                        entry.task_id,
+                        entry.refusals,
+                        _brief(exc),
+                    )
+                    self._settle(entry, exc)
+                    continue
+            backoff = min(policy.interval * 2 ** (entry.failures - 1), policy.max_backoff)
+            backoff_max = max(backoff_max, backoff)
             entry.not_before = max(now + backoff, self._paused_until)
             self._move(entry, self._waiting)
+        if self._failed_in_a_row == _WARN_STREAK:
+            logger.warning(
+                "task polls failed %d times in a row (last: %s); still asking, with backoff",
+                self._failed_in_a_row,
+                _brief(exc),
+            )
+        else:
+            logger.info(
+                "a task poll of %d id(s) failed (%s); asking again in %.3gs",
+                len(batch),
+                _brief(exc),
+                max(backoff_max, self._paused_until - now),
+            )
 
     async def _check_one(self, entry: _Entry) -> None:
-        """The single-task query for an id the batch answers keep leaving out."""
+        """The single-task query, for an id batch answers leave out or a batch refused."""
         self._single_requests += 1
         try:
-            row = await self._transport.call(
-                "GET",
-                "/music/task",
-                paid=False,
-                params={"id": str(entry.task_id)},
-                retry=NO_RETRY,
-                remember=False,
+            row = await self._call(
+                "/music/task", {"id": str(entry.task_id)}, deadline=self.policy.poll_timeout
             )
             if row is None:
                 raise NotFoundError(
@@ -734,19 +960,23 @@ class TaskWatcher:
                     code=None,
                 )
             _, status = peek_row(row)
-        except NotFoundError as exc:
-            self._settle(entry, _unknown_task(entry.task_id, exc))
-            return
+        except APIError as exc:
+            if isinstance(exc, NotFoundError) or _says_unknown(exc):
+                self._settle(entry, _unknown_task(entry.task_id, exc))
+            else:
+                self._poll_failed([entry], exc)
         except (WireFormatError, ValueError) as exc:
             self._poll_failed([entry], _undecodable(entry.task_id, exc))
-            return
         except SunoError as exc:
             self._poll_failed([entry], exc)
-            return
-        self._apply(entry, status, row)
+        else:
+            self._poll_went_well()
+            self._apply(entry, status, row)
+        if entry.place is self._polling:
+            self._move(entry, self._single)
 
     def _apply(self, entry: _Entry, status: TaskStatus, row: Any) -> None:
-        entry.misses = entry.failures = 0
+        entry.misses = entry.failures = entry.refusals = 0
         entry.seen = status
         if status is not entry.status:
             if self._listeners:
@@ -755,7 +985,8 @@ class TaskWatcher:
         if status >= TaskStatus.SUCCEEDED:
             self._settle(entry, (status, row))
         else:
-            self._move(entry, self._batched)  # from the single checks or a backoff, if there
+            # From the single checks, a backoff or a query's return, if there.
+            self._move(entry, self._single if entry.alone else self._batched)
 
     def _settle(self, entry: _Entry, outcome: Finished | SunoError) -> None:
         """Finish an entry once; a future already done (cancelled) is never touched."""
@@ -800,7 +1031,42 @@ def _internal_error(exc: Exception) -> SunoError:
     )
 
 
-def _unknown_task(task_id: int, cause: NotFoundError) -> NotFoundError:
+def _is_refusal(exc: SunoError) -> bool:
+    """
+    Whether the service itself answered no about the ids asked (not an outage or a limit).
+
+    An error envelope in an HTTP 200 (the reseller's 任务不存在 comes as code 500) or a 4xx
+    is an answer about the ids; an HTTP 5xx, a timeout or a cut connection says nothing
+    about them, and neither does a refused key or a rate limit.
+    """
+    if not isinstance(exc, APIError) or isinstance(exc, (AuthenticationError, RateLimitError)):
+        return False
+    return exc.status < 500 or _says_unknown(exc)
+
+
+def _says_unknown(exc: APIError) -> bool:
+    message = exc.api_message.lower()
+    return any(hint in message for hint in _UNKNOWN_HINTS)
+
+
+def _brief(exc: SunoError) -> str:
+    """An error in a few words for a log line: no hint of what to do next, which may not hold."""
+    if isinstance(exc, APIError):
+        said = f" {exc.api_message!r}" if exc.api_message else ""
+        code = f" code {exc.code}" if exc.code is not None else ""
+        return f"{type(exc).__name__}: HTTP {exc.status}{code}{said}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _other_loop_error() -> SunoError:
+    return SunoError(
+        "this AsyncSuno session was first used under another event loop, and a session "
+        "belongs to one loop: create the session inside the loop that uses it (e.g. inside "
+        "the coroutine that asyncio.run runs)"
+    )
+
+
+def _unknown_task(task_id: int, cause: APIError) -> NotFoundError:
     return NotFoundError(
         f"task {task_id} is unknown to the service (never created, expired, or another "
         "account's): check the id",

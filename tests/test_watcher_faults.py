@@ -93,19 +93,21 @@ async def test_a_failed_follow_up_page_fails_no_future(
     assert fake.requests[BATCH] == len(fake.batch_sizes) + 1
 
 
-async def test_a_refused_batch_falls_back_to_single_queries(
+async def test_a_refused_batch_is_asked_again_in_halves(
     fake: FakeSunoServer, suno: AsyncSuno
 ) -> None:
-    """A batch query the service refuses (4xx) is answered by one single query per id."""
+    """A batch query the service refuses (4xx) is asked again at once, split in two."""
     fake.faults.append(Fault("envelope_error", endpoint=BATCH, code=400, message="参数错误"))
     fake.speed = 0.0
     handles = await start_songs(suno, 3)
     async with anyio.create_task_group() as group:
         group.start_soon(partial(suno.wait, handles, timeout=10))
-        await until(lambda: fake.requests[SINGLE] == 3)
+        await until(lambda: len(fake.batch_sizes) == 2)
         fake.advance(1_000)
+    # The refused query is not among those the server lists as answered.
+    assert fake.batch_sizes[:2] == [1, 2]
     assert suno.stats.poll_errors == 1
-    assert suno.stats.single_requests == fake.requests[SINGLE] == 3
+    assert suno.stats.single_requests == fake.requests[SINGLE] == 0
     assert suno.stats.tasks_resolved == 3
 
 

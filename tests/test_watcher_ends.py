@@ -1,0 +1,349 @@
+"""Every wait ends: unknown ids, stuck tasks, huge Retry-After, slow answers, another loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import aiohttp
+import anyio
+import attrs
+import pytest
+from aiohttp import web
+
+from conftest import FAST_POLL
+from suno_async import (
+    AsyncSuno,
+    NotFoundError,
+    PollPolicy,
+    RetryPolicy,
+    ServerError,
+    SunoError,
+    Task,
+    TaskStalledError,
+    TaskStatus,
+    WaitTimeoutError,
+)
+
+pytestmark = pytest.mark.anyio
+
+#: What the reseller answers, in an HTTP 200, for a task id it does not know.
+UNKNOWN_TASK = {"code": 500, "message": "任务不存在", "data": None, "success": False}
+NO_RETRY = RetryPolicy(attempts=1)
+
+
+def fast(**changes: Any) -> PollPolicy:
+    """FAST_POLL with some fields changed."""
+    return attrs.evolve(FAST_POLL, **changes)
+
+
+def row(task_id: int, status: int = 3) -> dict[str, Any]:
+    return {
+        "id": task_id,
+        "status": status,
+        "custom_id": None,
+        "fileInfo": None,
+        "errormsg": None,
+        "errormsgEn": None,
+        "extend": None,
+    }
+
+
+def ok(data: object) -> web.Response:
+    return web.json_response({"code": 200, "message": "ok", "data": data, "success": True})
+
+
+Handler = Callable[[web.Request, list[int]], Awaitable[web.StreamResponse]]
+
+
+class OddServer:
+    """
+    A tiny service on loopback whose batch and single answers each test writes itself.
+
+    ``batch(request, ids)`` answers ``GET /music/tasks``; ``single(request, [id])`` answers
+    ``GET /music/task``. Every query's ids are kept in ``asked``.
+    """
+
+    def __init__(self, batch: Handler, single: Handler | None = None) -> None:
+        self.batch = batch
+        self.single = single or batch
+        self.asked: list[tuple[str, list[int]]] = []
+        self.url = ""
+
+    async def _tasks(self, request: web.Request) -> web.StreamResponse:
+        ids = [int(piece) for piece in request.query["ids"].split(",")]
+        self.asked.append(("batch", ids))
+        return await self.batch(request, ids)
+
+    async def _task(self, request: web.Request) -> web.StreamResponse:
+        ids = [int(request.query["id"])]
+        self.asked.append(("single", ids))
+        return await self.single(request, ids)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for asked_kind, _ in self.asked if asked_kind == kind)
+
+    async def __aenter__(self) -> OddServer:
+        app = web.Application()
+        app.router.add_get("/api/v1/music/tasks", self._tasks)
+        app.router.add_get("/api/v1/music/task", self._task)
+        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}/api/v1"
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._runner.cleanup()
+
+
+async def rows_of_known(known: set[int], ids: list[int], status: int = 3) -> web.Response:
+    """A batch page of the known ids, or the reseller's 任务不存在 if any id is unknown."""
+    if any(task_id not in known for task_id in ids):
+        return web.json_response(UNKNOWN_TASK)
+    return ok({"rows": [row(task_id, status) for task_id in ids], "total": len(ids)})
+
+
+@contextlib.asynccontextmanager
+async def session(server: OddServer, poll: PollPolicy) -> AsyncIterator[AsyncSuno]:
+    """A session on ``server`` that polls by ``poll`` and retries nothing itself."""
+    async with AsyncSuno("k", base_url=server.url, poll=poll, retry=NO_RETRY) as suno:
+        yield suno
+
+
+# --- unknown ids --------------------------------------------------------------------------
+
+
+async def test_one_unknown_id_holds_back_no_other_id_of_its_batch() -> None:
+    """A batch refused for one unknown id is split until that id stands alone; the rest resolve."""
+    known = set(range(1, 13))
+
+    async def batch(_: web.Request, ids: list[int]) -> web.Response:
+        return await rows_of_known(known, ids)
+
+    async with OddServer(batch) as server, session(server, fast()) as suno:
+        with anyio.fail_after(5):
+            results = await suno.wait([*sorted(known), 99], return_exceptions=True)
+    tasks, (unknown,) = results[:-1], results[-1:]
+    assert [task.id for task in tasks if isinstance(task, Task)] == sorted(known)
+    assert isinstance(unknown, NotFoundError)
+    assert "task 99 is unknown to the service" in str(unknown)
+    # Halving 13 ids takes at most 2 * ceil(log2(13)) queries, then one single query.
+    assert server.count("batch") <= 1 + 2 * 4
+    assert server.asked[-1] == ("single", [99])
+
+
+async def test_a_lone_id_refused_again_and_again_ends_with_the_last_error() -> None:
+    """An id the service keeps refusing on its own ends after max_failures, not never."""
+
+    async def refuse(_: web.Request, ids: list[int]) -> web.Response:
+        return web.json_response({"code": 500, "message": "系统繁忙", "success": False})
+
+    async with OddServer(refuse) as server:
+        policy = fast(max_failures=3, max_backoff=0.05)
+        async with session(server, policy) as suno:
+            with anyio.fail_after(5), pytest.raises(ServerError) as info:
+                await suno.watch(7)
+            assert suno.watcher.outstanding() == []
+    assert info.value.api_message == "系统繁忙"
+    # One batch query traces the refusal to the id; then three single queries end it.
+    assert [kind for kind, _ in server.asked] == ["batch", "single", "single", "single"]
+
+
+async def test_an_outage_is_no_id_s_fault_and_ends_no_wait_by_itself() -> None:
+    """HTTP 5xx answers back off without counting against any id, however many they are."""
+    failures = 6
+
+    async def flaky(_: web.Request, ids: list[int]) -> web.Response:
+        if len(server.asked) <= failures:
+            return web.json_response({"code": 502, "message": "bad gateway"}, status=502)
+        return ok({"rows": [row(task_id) for task_id in ids], "total": len(ids)})
+
+    server = OddServer(flaky)
+    async with server, session(server, fast(max_failures=2, max_backoff=0.02)) as suno:
+        with anyio.fail_after(5):
+            (task,) = await suno.wait([5])
+    assert task.id == 5
+    assert suno.stats.poll_errors == failures
+    assert server.count("single") == 0
+
+
+# --- tasks that never finish --------------------------------------------------------------
+
+
+async def test_a_task_generating_forever_ends_with_task_stalled_error() -> None:
+    """A task whose status never changes ends after stall_timeout with a typed error."""
+
+    async def generating(_: web.Request, ids: list[int]) -> web.Response:
+        return ok({"rows": [row(task_id, status=2) for task_id in ids], "total": len(ids)})
+
+    async with OddServer(generating) as server, session(server, fast(stall_timeout=0.3)) as suno:
+        started = time.monotonic()
+        with anyio.fail_after(5), pytest.raises(TaskStalledError) as info:
+            await suno.watch(3)
+        took = time.monotonic() - started
+        assert suno.watcher.outstanding() == []
+    error = info.value
+    assert isinstance(error, WaitTimeoutError)  # code catching timeouts catches this too
+    assert (error.task_id, error.last_status, error.pending) == (3, TaskStatus.GENERATING, (3,))
+    assert "no progress for 0.3s (still generating)" in str(error)
+    assert "get_task(3)" in str(error)
+    assert 0.3 <= took < 2.0
+
+
+async def test_a_task_that_keeps_changing_status_is_not_stalled() -> None:
+    """Progress restarts the stall clock: a slow but moving task is waited for."""
+    steps = iter([1] * 3 + [2] * 6 + [3] * 100)
+
+    async def moving(_: web.Request, ids: list[int]) -> web.Response:
+        status = next(steps)
+        await asyncio.sleep(0.04)
+        return ok({"rows": [row(task_id, status) for task_id in ids], "total": len(ids)})
+
+    async with OddServer(moving) as server, session(server, fast(stall_timeout=0.25)) as suno:
+        with anyio.fail_after(5):
+            (task,) = await suno.wait([4])
+    assert task.status is TaskStatus.SUCCEEDED
+
+
+# --- pauses and slow answers --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "retry_after", ["1e9", "inf", "Fri, 31 Dec 9999 23:59:59 GMT"], ids=["1e9", "inf", "9999"]
+)
+async def test_a_huge_retry_after_pauses_polling_no_longer_than_max_pause(
+    retry_after: str,
+) -> None:
+    """A 429 asking for a pause of years is waited out for max_pause, then polling goes on."""
+
+    async def limited(_: web.Request, ids: list[int]) -> web.Response:
+        if len(server.asked) == 1:
+            body = {"code": 429, "message": "too many requests", "success": False}
+            return web.json_response(body, status=429, headers={"Retry-After": retry_after})
+        return ok({"rows": [row(task_id) for task_id in ids], "total": len(ids)})
+
+    server = OddServer(limited)
+    async with server, session(server, fast(max_pause=0.2)) as suno:
+        started = time.monotonic()
+        with anyio.fail_after(5):
+            (task,) = await suno.wait([8])
+        took = time.monotonic() - started
+    assert task.id == 8
+    assert 0.2 <= took < 2.0
+
+
+async def test_a_trickled_answer_holds_up_no_other_wait() -> None:
+    """A batch answer sent a few bytes at a time is cut at poll_timeout; others go on."""
+    trickled: list[int] = []
+    trickling = anyio.Event()
+
+    async def batch(request: web.Request, ids: list[int]) -> web.StreamResponse:
+        body = json.dumps(ok_body({"rows": [row(task_id) for task_id in ids]})).encode()
+        if 1 not in ids or trickled:
+            return web.Response(body=body, content_type="application/json")
+        trickled.append(1)
+        trickling.set()
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        response.content_length = len(body)
+        await response.prepare(request)
+        for index in range(len(body)):
+            await response.write(body[index : index + 1])
+            await asyncio.sleep(0.2)
+        return response
+
+    async with OddServer(batch) as server:
+        policy = fast(poll_timeout=1.5)
+        async with session(server, policy) as suno:
+            done: dict[int, float] = {}
+
+            async def wait_for(task_id: int) -> None:
+                await suno.wait([task_id])
+                done[task_id] = time.monotonic()
+
+            started = time.monotonic()
+            with anyio.fail_after(10):
+                async with anyio.create_task_group() as group:
+                    group.start_soon(wait_for, 1)
+                    await trickling.wait()
+                    group.start_soon(wait_for, 2)
+    # Id 2 is polled by the ticks that go on meanwhile (the loop waits on a query for at
+    # most an interval, and at least a second); id 1 once its slow query has been cut.
+    assert done[2] - started < 1.4
+    assert 1.5 <= done[1] - started < 4.0
+
+
+def ok_body(data: object) -> dict[str, Any]:
+    return {"code": 200, "message": "ok", "data": data, "success": True}
+
+
+# --- one session, two event loops ----------------------------------------------------------
+
+
+def test_a_session_used_under_a_second_event_loop_says_so_instead_of_hanging() -> None:
+    """A session first used under one loop raises a SunoError under another, at once."""
+
+    async def batch(_: web.Request, ids: list[int]) -> web.Response:
+        return ok({"rows": [row(task_id) for task_id in ids], "total": len(ids)})
+
+    holder: dict[str, Any] = {}
+
+    async def first() -> None:
+        server = OddServer(batch)
+        await server.__aenter__()
+        holder["server"] = server
+        http = aiohttp.ClientSession()
+        suno = AsyncSuno("k", base_url=server.url, poll=fast(), retry=NO_RETRY, session=http)
+        holder["suno"] = suno
+        assert [task.id for task in await suno.wait([1])] == [1]
+        await http.close()
+        await server.__aexit__()
+
+    async def second() -> None:
+        suno: AsyncSuno = holder["suno"]
+        with pytest.raises(SunoError, match="another event loop"):
+            await asyncio.wait_for(suno.wait([2]), timeout=5)
+        assert not suno.watcher.running
+
+    asyncio.run(first())
+    asyncio.run(second())
+
+
+# --- logs -------------------------------------------------------------------------------
+
+
+async def test_retried_poll_failures_log_info_and_one_warning_per_streak(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Each failed poll is an INFO line; a streak of five gives one WARNING; none contradicts."""
+    failures = 7
+
+    async def flaky(_: web.Request, ids: list[int]) -> web.Response:
+        if len(server.asked) <= failures:
+            body = {"code": 500, "message": "internal error", "success": False}
+            return web.json_response(body, status=500)
+        return ok({"rows": [row(task_id) for task_id in ids], "total": len(ids)})
+
+    caplog.set_level(logging.INFO, logger="suno_async")
+    server = OddServer(flaky)
+    async with server, session(server, fast(max_backoff=0.02)) as suno:
+        with anyio.fail_after(5):
+            await suno.wait([6])
+    records = [r for r in caplog.records if r.name == "suno_async.watcher"]
+    warnings = [r for r in records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    assert "failed 5 times in a row" in warnings[0].getMessage()
+    failed = [r for r in records if "failed" in r.getMessage()]
+    assert len(failed) == failures
+    assert "answer again after 7 failures" in records[-1].getMessage()
+    for record in records:
+        text = record.getMessage()
+        assert "exhausted" not in text
+        assert "retrying" not in text
