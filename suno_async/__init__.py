@@ -11,11 +11,16 @@ from typing import Any
 
 from ._bulk import BalanceTooLowError, BulkOutcome, BulkProgress, BulkRun, CostEstimate
 from ._client import DEFAULT_BASE_URL, AsyncSuno
+from ._download import DownloadPolicy
 from ._errors import (
     APIError,
     AuthenticationError,
     ConfigurationError,
+    DestinationExistsError,
+    DownloadError,
+    DownloadTimeoutError,
     InsufficientPointsError,
+    MediaTooLargeError,
     NetworkError,
     NotFoundError,
     RateLimitError,
@@ -56,6 +61,7 @@ from ._models import (
     Wav,
     WholeSongRequest,
 )
+from ._names import safe_filename
 from ._transport import RawResponse, RetryPolicy, Timeouts
 from ._watcher import PollPolicy, TaskWatcher, WatcherStats
 
@@ -76,6 +82,10 @@ __all__ = [
     "ConvertWavRequest",
     "CostEstimate",
     "CropRequest",
+    "DestinationExistsError",
+    "DownloadError",
+    "DownloadPolicy",
+    "DownloadTimeoutError",
     "FileInfo",
     "GenerateRequest",
     "InsufficientPointsError",
@@ -83,6 +93,7 @@ __all__ = [
     "JournalLockedError",
     "JournalMismatchError",
     "LyricsAlignment",
+    "MediaTooLargeError",
     "NetworkError",
     "NotFoundError",
     "PollPolicy",
@@ -117,6 +128,7 @@ __all__ = [
     "Wav",
     "WholeSongRequest",
     "export_journal",
+    "safe_filename",
 ]
 
 

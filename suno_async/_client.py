@@ -9,6 +9,7 @@ import math
 import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Final, Literal, TypeVar, overload
 
 import aiohttp
@@ -24,6 +25,7 @@ from ._convert import (
     structure_balance,
     structure_task,
 )
+from ._download import DEFAULT_MAX_BYTES, Downloadable, Downloader, DownloadPolicy, MediaKind
 from ._errors import (
     ConfigurationError,
     NotFoundError,
@@ -97,6 +99,7 @@ class AsyncSuno:
         poll: PollPolicy | None = None,
         allow_insecure_http: bool = False,
         on_status_change: Callable[[StatusChange], object] | None = None,
+        downloads: DownloadPolicy | None = None,
     ) -> None:
         _check_settings(
             api_key=api_key,
@@ -107,6 +110,7 @@ class AsyncSuno:
             poll=poll,
             allow_insecure_http=allow_insecure_http,
             on_status_change=on_status_change,
+            downloads=downloads,
         )
         key = api_key if api_key is not None else os.environ.get("SUNO_API_KEY")
         if key is not None and api_key is None:
@@ -130,6 +134,7 @@ class AsyncSuno:
         self._watcher = TaskWatcher(
             self._transport, poll or PollPolicy(), on_status_change=on_status_change
         )
+        self._downloader = Downloader(downloads or DownloadPolicy(), user_agent=_user_agent())
         self._host: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -165,6 +170,7 @@ class AsyncSuno:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._host
             await self._transport.aclose()
+            await self._downloader.aclose()
 
     @property
     def closed(self) -> bool:
@@ -651,6 +657,49 @@ class AsyncSuno:
                 may_have_charged=paid,
             ) from exc
 
+    # --- downloads (see _download.py) ---------------------------------------------------
+
+    async def download(
+        self,
+        item: Downloadable,
+        dest: str | os.PathLike[str],
+        *,
+        media: MediaKind | None = None,
+        filename: str | None = None,
+        max_bytes: int | None = None,
+    ) -> Path:
+        """
+        Save a finished song's audio, video or cover, a :class:`Video`, a :class:`Wav`, or
+        an http(s) URL into the folder ``dest``; returns the file's path.
+
+        ``media`` picks what of a :class:`Song` (``"audio"`` by default, ``"video"``,
+        ``"cover"``). The name is :func:`safe_filename` ``{task_id}-{title}.{ext}`` unless
+        ``filename`` gives one (still inside ``dest``). Streamed in chunks, without the API
+        key, under :class:`DownloadPolicy` limits; written atomically; a file already there
+        at the host's size is kept, a different one raises :class:`DestinationExistsError`.
+        """
+        return await self._downloader.download(
+            item, dest, media=media, filename=filename, max_bytes=max_bytes
+        )
+
+    async def download_bytes(
+        self,
+        item: Downloadable,
+        *,
+        media: MediaKind | None = None,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> bytes:
+        """
+        The media as bytes (for bots), refused with :class:`MediaTooLargeError` past
+        ``max_bytes`` (100 MiB by default) without reading the rest.
+        """
+        return await self._downloader.download_bytes(item, media=media, max_bytes=max_bytes)
+
+    @property
+    def downloads(self) -> Downloader:
+        """The session's downloader: its policy and ``requests_sent`` to media hosts."""
+        return self._downloader
+
 
 def _check_key(field: str, key: object) -> None:
     """A key is text that fits in an HTTP header: bytes or a pasted newline would fail later."""
@@ -672,6 +721,7 @@ def _check_settings(
     poll: object,
     allow_insecure_http: object,
     on_status_change: object,
+    downloads: object = None,
 ) -> None:
     """Each setting of :class:`AsyncSuno` of the right type, before anything is built."""
     if api_key is not None:
@@ -691,6 +741,7 @@ def _check_settings(
         ("timeouts", timeouts, Timeouts),
         ("retry", retry, RetryPolicy),
         ("poll", poll, PollPolicy),
+        ("downloads", downloads, DownloadPolicy),
     ):
         if value is not None and not isinstance(value, cls):
             raise misconfigured(

@@ -17,7 +17,11 @@ Every exception suno-async raises, in one tree::
     ├── TaskFailedError          a task ended with status 4 (errormsg / errormsgEn)
     ├── WaitTimeoutError         a wait's own deadline passed (also a TimeoutError)
     │   └── TaskStalledError     a task showed no progress for PollPolicy.stall_timeout
-    └── SessionClosedError       the session closed while a task was awaited
+    ├── SessionClosedError       the session closed while a task was awaited
+    └── DownloadError            a media file could not be fetched or saved
+        ├── DownloadTimeoutError     the per-file deadline or a read timeout (a TimeoutError)
+        ├── MediaTooLargeError       the body is larger than the caller's max_bytes
+        └── DestinationExistsError   a different file already has the name (FileExistsError)
 
 Transport and API errors say whether a paid call *may have been charged*: ``False`` when the
 request provably never reached the service or the service refused it, ``True`` otherwise.
@@ -29,13 +33,19 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ._models import TaskStatus
 
 __all__ = [
     "APIError",
     "AuthenticationError",
     "ConfigurationError",
+    "DestinationExistsError",
+    "DownloadError",
+    "DownloadTimeoutError",
     "InsufficientPointsError",
+    "MediaTooLargeError",
     "NetworkError",
     "NotFoundError",
     "RateLimitError",
@@ -260,3 +270,52 @@ class TaskStalledError(WaitTimeoutError):
         self.pending = (task_id,)
         self.task_id = task_id
         self.last_status = last_status
+
+
+class DownloadError(SunoError):
+    """
+    A media file could not be fetched or saved; nothing partial is left behind.
+
+    Attributes:
+        url: the media URL asked for (never carries the API key: media are fetched without it).
+        path: the file it was going to, or None for :meth:`AsyncSuno.download_bytes`.
+        status: the media host's HTTP status, when it answered with an error.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str = "",
+        path: Path | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.url = url
+        self.path = path
+        self.status = status
+
+
+class DownloadTimeoutError(DownloadError, TimeoutError):
+    """The file's deadline passed or the host stopped sending; try again later."""
+
+
+class MediaTooLargeError(DownloadError):
+    """The body is larger than ``max_bytes``; it was refused without reading it all."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        url: str = "",
+        path: Path | None = None,
+        max_bytes: int,
+        size: int | None = None,
+    ) -> None:
+        super().__init__(message, url=url, path=path)
+        self.max_bytes = max_bytes
+        self.size = size
+
+
+class DestinationExistsError(DownloadError, FileExistsError):
+    """A different file already has the name; it was left untouched."""
