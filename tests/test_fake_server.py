@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import struct
-import sys
 import time
-import zlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
 
-from suno_async.testing import FakeSunoServer, Fault, TaskPlan
+from fake_http import AUTH, CUSTOM, KEY, call, done_song, post, row
+from suno_async.testing import FakeSunoServer, TaskPlan
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
 pytestmark = pytest.mark.anyio
-
-KEY = "fake-key"
-AUTH = {"Authorization": f"Bearer {KEY}"}
-ROOT = Path(__file__).resolve().parents[1]
-CUSTOM = {"prompt": "[Verse]\n最近的风", "tags": "pop", "title": "夏夜", "mv": "chirp-v4"}
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 @pytest.fixture
@@ -43,34 +29,6 @@ async def server() -> AsyncIterator[FakeSunoServer]:
 async def client() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession(headers=AUTH) as session:
         yield session
-
-
-async def call(
-    session: aiohttp.ClientSession, method: str, url: str, **kwargs: Any
-) -> tuple[int, dict[str, Any]]:
-    async with session.request(method, url, **kwargs) as response:
-        return response.status, await response.json()
-
-
-async def post(
-    session: aiohttp.ClientSession, server: FakeSunoServer, path: str, body: dict[str, Any]
-) -> dict[str, Any]:
-    status, payload = await call(session, "POST", server.url + path, json=body)
-    assert status == 200, payload
-    return payload
-
-
-async def row(session: aiohttp.ClientSession, server: FakeSunoServer, task_id: int) -> Any:
-    status, payload = await call(session, "GET", f"{server.url}/music/task", params={"id": task_id})
-    assert status == 200, payload
-    return payload["data"]
-
-
-async def done_song(session: aiohttp.ClientSession, server: FakeSunoServer) -> tuple[int, str]:
-    """Generate a pair that completes at once and return the first task id and its clip."""
-    server.plans.extend([TaskPlan(), TaskPlan()])
-    ids = (await post(session, server, "/music/generate", CUSTOM))["data"]
-    return ids[0], str((await row(session, server, ids[0]))["custom_id"])
 
 
 async def test_balance_envelope(server: FakeSunoServer, client: aiohttp.ClientSession) -> None:
@@ -483,44 +441,6 @@ async def test_song_state_checks(server: FakeSunoServer, client: aiohttp.ClientS
     assert status == 200
 
 
-async def test_media_files_are_valid(server: FakeSunoServer, client: aiohttp.ClientSession) -> None:
-    """Every media URL serves a small valid file of the right type without auth."""
-    task_id, clip_id = await done_song(client, server)
-    server.plans.append(TaskPlan())
-    wav_task = (
-        await post(client, server, "/music/convert-wav", {"task_id": task_id, "suno_id": clip_id})
-    )["data"]
-    info = (await row(client, server, task_id))["fileInfo"]
-    wav_url = json.loads((await row(client, server, wav_task))["extend"])["wav_file_url"]
-    urls = {"mp3": info["mp3Url"], "mp4": info["mp4Url"], "png": info["coverUrl"], "wav": wav_url}
-    bodies: dict[str, bytes] = {}
-    async with aiohttp.ClientSession() as anonymous:
-        for kind, url in urls.items():
-            async with anonymous.get(url) as response:
-                assert response.status == 200
-                bodies[kind] = await response.read()
-                assert response.content_type.split("/")[1] in {"mpeg", "mp4", "png", "wav"}
-        async with anonymous.get(f"{server.origin}/media/{task_id}.exe") as response:
-            assert response.status == 404
-    mp3 = bodies["mp3"]
-    assert mp3[0] == 0xFF
-    assert mp3[1] & 0xE0 == 0xE0
-    assert mp3[417:419] == mp3[:2]
-    assert bodies["mp4"][4:8] == b"ftyp"
-    assert b"moov" in bodies["mp4"]
-    png = bodies["png"]
-    assert png.startswith(b"\x89PNG\r\n\x1a\n")
-    assert struct.unpack(">II", png[16:24]) == (1, 1)
-    idat = png.index(b"IDAT")
-    (length,) = struct.unpack(">I", png[idat - 4 : idat])
-    assert len(zlib.decompress(png[idat + 4 : idat + 4 + length])) == 4
-    wav = bodies["wav"]
-    assert wav[:4] == b"RIFF"
-    assert wav[8:12] == b"WAVE"
-    assert struct.unpack("<I", wav[4:8])[0] == len(wav) - 8
-    assert server.requests["GET /media"] == 5
-
-
 async def test_request_counters(server: FakeSunoServer, client: aiohttp.ClientSession) -> None:
     """Requests are counted by method and path without the prefix or the query."""
     await call(client, "GET", server.url + "/points/balance")
@@ -563,101 +483,6 @@ async def test_clock_controls(client: aiohttp.ClientSession) -> None:
         _ = FakeSunoServer().url
 
 
-@pytest.mark.parametrize("kind", ["500", "envelope_error"])
-async def test_json_error_faults(
-    server: FakeSunoServer, client: aiohttp.ClientSession, kind: str
-) -> None:
-    """A 500 fault answers HTTP 500, an envelope error answers HTTP 200 with its own code."""
-    server.faults.append(Fault(kind, code=503, message="维护中"))
-    status, payload = await call(client, "GET", server.url + "/points/balance")
-    assert payload["success"] is False
-    assert payload["data"] is None
-    if kind == "500":
-        assert (status, payload["code"]) == (500, 500)
-    else:
-        assert (status, payload["code"], payload["message"]) == (200, 503, "维护中")
-    status, _ = await call(client, "GET", server.url + "/points/balance")
-    assert status == 200
-    assert server.requests["GET /points/balance"] == 2
-
-
-async def test_proxy_and_malformed_faults(
-    server: FakeSunoServer, client: aiohttp.ClientSession
-) -> None:
-    """A 502 fault serves nginx's HTML page and a malformed fault truncated JSON."""
-    server.faults += [Fault("502_html"), Fault("malformed")]
-    async with client.get(server.url + "/points/balance") as response:
-        assert response.status == 502
-        assert response.content_type == "text/html"
-        assert "502 Bad Gateway" in await response.text()
-    async with client.get(server.url + "/points/balance") as response:
-        assert response.status == 200
-        assert response.content_type == "application/json"
-        with pytest.raises(json.JSONDecodeError):
-            json.loads(await response.text())
-
-
-async def test_rate_limit_fault(server: FakeSunoServer, client: aiohttp.ClientSession) -> None:
-    """A 429 fault carries Retry-After and applies only to its endpoint, times times."""
-    server.faults.append(Fault("429", endpoint="GET /music/tasks", times=2, retry_after="7"))
-    status, _ = await call(client, "GET", server.url + "/points/balance")
-    assert status == 200
-    for _ in range(2):
-        async with client.get(server.url + "/music/tasks", params={"ids": "1"}) as response:
-            assert response.status == 429
-            assert response.headers["Retry-After"] == "7"
-            payload = await response.json()
-            assert payload["code"] == 429
-            assert "too many requests" in payload["message"]
-    assert not server.faults
-    status, _ = await call(client, "GET", server.url + "/music/tasks", params={"ids": "1"})
-    assert status == 200
-
-
-async def test_drop_before_charges_nothing(server: FakeSunoServer) -> None:
-    """A connection dropped before processing creates no task and charges nothing."""
-    server.faults.append(Fault("drop_before", endpoint="/music/generate"))
-    async with aiohttp.ClientSession(headers=AUTH) as session:
-        with pytest.raises(aiohttp.ServerDisconnectedError):
-            await session.post(server.url + "/music/generate", json=CUSTOM)
-        payload = await post(session, server, "/music/generate", CUSTOM)
-    assert payload["data"][0] == 199824
-    assert server.points == 10_000 - 36
-    assert server.requests["POST /music/generate"] == 2
-
-
-async def test_drop_after_charges(server: FakeSunoServer) -> None:
-    """A connection dropped after processing has still charged and created the tasks."""
-    server.faults.append(Fault("drop_after", endpoint="POST /music/generate"))
-    async with aiohttp.ClientSession(headers=AUTH) as session:
-        with pytest.raises(aiohttp.ServerDisconnectedError):
-            await session.post(server.url + "/music/generate", json=CUSTOM)
-        payload = await post(session, server, "/music/generate", CUSTOM)
-    assert payload["data"] == [199826, 199827]
-    assert server.task(199824).kind == "generate"
-    assert server.points == 10_000 - 72
-
-
-async def test_latency(server: FakeSunoServer, client: aiohttp.ClientSession) -> None:
-    """A latency fault and the latency knob both delay the answer."""
-    server.faults.append(Fault("latency", delay=0.1))
-    started = time.monotonic()
-    status, _ = await call(client, "GET", server.url + "/points/balance")
-    assert status == 200
-    assert time.monotonic() - started >= 0.1
-    server.latency = 0.05
-    started = time.monotonic()
-    await call(client, "GET", server.url + "/points/balance")
-    assert time.monotonic() - started >= 0.05
-
-
-async def test_error_rate(client: aiohttp.ClientSession) -> None:
-    """An error rate of one turns every API request into a 500."""
-    async with FakeSunoServer(api_key=KEY, error_rate=1.0) as server:
-        status, payload = await call(client, "GET", server.url + "/points/balance")
-    assert (status, payload["code"]) == (500, 500)
-
-
 async def test_admin_endpoints(server: FakeSunoServer, client: aiohttp.ClientSession) -> None:
     """The admin endpoints report, advance and reset without being counted."""
     server.plans.extend([TaskPlan(generating_s=10), TaskPlan(generating_s=20)])
@@ -667,6 +492,8 @@ async def test_admin_endpoints(server: FakeSunoServer, client: aiohttp.ClientSes
         assert stats == {
             "requests": {"POST /music/generate": 1},
             "total_requests": 1,
+            "faults_injected": {},
+            "paid_calls": {"POST /music/generate": 1},
             "points": 10_000 - 36,
             "now": 0.0,
         }
@@ -688,39 +515,3 @@ async def test_admin_endpoints(server: FakeSunoServer, client: aiohttp.ClientSes
         assert status == 400
     assert server.total_requests == 0
     assert server.batch_sizes == []
-
-
-async def test_command_line_server() -> None:
-    """python -m suno_async.testing prints its base URL and key, serves, and stops on SIGTERM."""
-    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
-    env = {**os.environ, "PYTHONPATH": path}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "suno_async.testing",
-        "--port",
-        "0",
-        "--api-key",
-        "cli-key",
-        "--points",
-        "77",
-        "--seed",
-        "3",
-        stdout=asyncio.subprocess.PIPE,
-        env=env,
-    )
-    try:
-        assert process.stdout is not None
-        line = (await asyncio.wait_for(process.stdout.readline(), 20)).decode()
-        base_url, api_key = (part.partition("=")[2] for part in line.split())
-        assert line.startswith("SUNO_BASE_URL=http://127.0.0.1:")
-        assert api_key == "cli-key"
-        headers = {"Authorization": "Bearer cli-key"}
-        async with aiohttp.ClientSession(headers=headers) as session:
-            status, payload = await call(session, "GET", base_url + "/points/balance")
-        assert (status, payload["data"]["remaining_points"]) == (200, 77)
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        returncode = await asyncio.wait_for(process.wait(), 10)
-    assert returncode == 0

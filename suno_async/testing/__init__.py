@@ -2,6 +2,18 @@
 
 from __future__ import annotations
 
-from ._server import FakeSunoServer, FakeTask, Fault, TaskPlan
+from ._faults import FAULT_KINDS, Fault
+from ._media import MediaFile
+from ._server import FakeSunoServer, MediaRequest, PaidCall
+from ._songs import FakeTask, TaskPlan
 
-__all__ = ["FakeSunoServer", "FakeTask", "Fault", "TaskPlan"]
+__all__ = [
+    "FAULT_KINDS",
+    "FakeSunoServer",
+    "FakeTask",
+    "Fault",
+    "MediaFile",
+    "MediaRequest",
+    "PaidCall",
+    "TaskPlan",
+]

@@ -1,6 +1,10 @@
-"""Run the fake server as its own process, for benchmarks that must not share a loop with it.
+"""Run the fake Suno server as its own process, e.g. for benchmarks or crash tests.
 
-The single line printed on start lets a parent that asked for ``--port 0`` learn the port.
+On start it prints one line, ``SUNO_BASE_URL=<url> SUNO_API_KEY=<key>``, so a parent that
+asked for ``--port 0`` learns the port; ``--url-file`` also writes the base URL to a file
+(atomically, so a reader never sees half of it). The ``/_fake/stats``, ``/_fake/paid-calls``,
+``/_fake/advance``, ``/_fake/completions`` and ``/_fake/reset-counters`` endpoints on the
+same origin let another process inspect and steer it. SIGINT or SIGTERM stops it cleanly.
 """
 
 from __future__ import annotations
@@ -8,36 +12,137 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
+import textwrap
+from pathlib import Path
 
-from ._server import FakeSunoServer
+from ._faults import FAULT_KINDS, Fault
+from ._server import UNKNOWN_BATCH, UNKNOWN_SINGLE, FakeSunoServer
+
+
+def _fault_rate(value: str) -> Fault:
+    kind, _, rate = value.partition("=")
+    try:
+        return Fault(kind, rate=float(rate), retry_after=None)
+    except ValueError as exc:
+        msg = f"{value!r}: {exc} (expected KIND=RATE, e.g. 500=0.02)"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _media_bytes(value: str) -> int | tuple[int, int]:
+    low, dash, high = value.partition("-")
+    try:
+        return (int(low), int(high)) if dash else int(low)
+    except ValueError:
+        msg = f"{value!r} is not a size in bytes or a MIN-MAX range"
+        raise argparse.ArgumentTypeError(msg) from None
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m suno_async.testing", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--api-key", default="fake-key")
-    parser.add_argument("--points", type=int, default=10_000)
-    parser.add_argument("--speed", type=float, default=1.0)
-    parser.add_argument("--max-page-size", type=int, default=50)
-    parser.add_argument("--failure-rate", type=float, default=0.0)
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--latency", type=float, default=0.0)
-    parser.add_argument("--error-rate", type=float, default=0.0)
-    parser.add_argument(
-        "--queued-s", type=float, nargs=2, default=(0.0, 5.0), metavar=("MIN", "MAX")
+    kinds = "\n".join(
+        textwrap.fill(text, 88, initial_indent=f"  {kind:<15}", subsequent_indent=" " * 17)
+        for kind, text in sorted(FAULT_KINDS.items())
     )
-    parser.add_argument(
-        "--generating-s", type=float, nargs=2, default=(30.0, 120.0), metavar=("MIN", "MAX")
+    parser = argparse.ArgumentParser(
+        prog="python -m suno_async.testing",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"fault kinds for --fault-rate:\n{kinds}",
     )
-    parser.add_argument("--no-total", action="store_true", help="omit total from /music/tasks")
-    parser.add_argument("--errors-as-http-200", action="store_true")
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    add("--port", type=int, default=8000, help="port to listen on; 0 picks a free one")
+    add("--url-file", type=Path, help="also write the base URL to this file once listening")
+    add("--api-key", default="fake-key", help="the only key accepted (default: %(default)s)")
+    add("--points", type=int, default=10_000, help="the account's starting balance")
+    add("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    add("--seed", type=int, default=None, help="seed for songs, timings and random faults")
+    add("--max-page-size", type=int, default=50, help="most rows one /music/tasks page holds")
+    add("--no-total", action="store_true", help="omit total from /music/tasks answers")
+    add(
+        "--errors-as-http-200",
+        action="store_true",
+        help="answer errors with HTTP 200, the error only in the envelope",
+    )
+    add("--failure-rate", type=float, default=0.0, help="share of tasks that end failed")
+    add(
+        "--queued-s",
+        type=float,
+        nargs=2,
+        default=(0.0, 5.0),
+        metavar=("MIN", "MAX"),
+        help="simulated seconds a task waits in the queue (uniform in MIN..MAX)",
+    )
+    add(
+        "--generating-s",
+        type=float,
+        nargs=2,
+        default=(30.0, 120.0),
+        metavar=("MIN", "MAX"),
+        help="simulated seconds a task spends generating (uniform in MIN..MAX)",
+    )
+    add("--latency", type=float, default=0.0, help="seconds added before every API answer")
+    add("--paid-latency", type=float, default=0.0, help="seconds added before every paid POST")
+    add("--error-rate", type=float, default=0.0, help="share of API requests answered HTTP 500")
+    add(
+        "--fault-rate",
+        type=_fault_rate,
+        action="append",
+        default=[],
+        metavar="KIND=RATE",
+        help="inject a fault kind into that share of API requests; repeatable",
+    )
+    add(
+        "--retry-after",
+        default=None,
+        help="Retry-After sent by 429 and 503 faults from --fault-rate (default: none)",
+    )
+    add(
+        "--fault-delay",
+        type=float,
+        default=1.0,
+        help="seconds a latency or slow_body fault from --fault-rate takes",
+    )
+    add(
+        "--unknown-single",
+        choices=UNKNOWN_SINGLE,
+        default="404",
+        help="an unknown id in /music/task: code 404, or data null",
+    )
+    add(
+        "--unknown-batch",
+        choices=UNKNOWN_BATCH,
+        default="omit",
+        help="unknown ids in /music/tasks: left out of the rows, or the whole batch "
+        "failing with HTTP 200 and code 500",
+    )
+    add(
+        "--media-bytes",
+        type=_media_bytes,
+        default=None,
+        metavar="N|MIN-MAX",
+        help="size of each audio and video file (default: tiny valid files)",
+    )
+    add(
+        "--separate-media-origin",
+        action="store_true",
+        help="serve media on a port of its own, as a CDN on another host would",
+    )
     return parser
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
 async def _serve(args: argparse.Namespace) -> None:
+    for fault in args.fault_rate:
+        fault.retry_after = args.retry_after
+        fault.delay = args.fault_delay
     server = FakeSunoServer(
         api_key=args.api_key,
         points=args.points,
@@ -53,6 +158,12 @@ async def _serve(args: argparse.Namespace) -> None:
         error_rate=args.error_rate,
         host=args.host,
         port=args.port,
+        faults=args.fault_rate,
+        paid_latency=args.paid_latency,
+        unknown_single=args.unknown_single,
+        unknown_batch=args.unknown_batch,
+        media_bytes=args.media_bytes,
+        separate_media_origin=args.separate_media_origin,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -60,6 +171,8 @@ async def _serve(args: argparse.Namespace) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stop.set)
     async with server:
+        if args.url_file is not None:
+            _write_atomically(args.url_file, server.url + "\n")
         sys.stdout.write(f"SUNO_BASE_URL={server.url} SUNO_API_KEY={server.api_key}\n")
         sys.stdout.flush()
         await stop.wait()

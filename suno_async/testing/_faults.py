@@ -1,13 +1,17 @@
-"""Injected misbehaviour: what a ``Fault`` is, which request it hits, and what it answers.
+"""Injected misbehaviour: what a ``Fault`` is, which request it meets, and what it answers.
 
-The server consults ``take_fault`` once per API request; a fault either replaces the answer
-(``fault_response``) or, for ``latency`` and ``drop_after``, lets the request do its work
-and then spoils the reply, because a client that gives up has still been charged.
+The server consults ``take_fault`` once per request. A fault either replaces the answer
+(``fault_response``), or lets the request do its work and then spoils the reply
+(``latency``, ``drop_after``, ``slow_body``, ``truncated``: a client that gives up on such
+an answer has still been charged). A fault with a ``rate`` stays in the list and strikes
+at random, from the server's seeded generator, so a soak run can be replayed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import types
 from typing import TYPE_CHECKING, Final
 
 import attrs
@@ -15,37 +19,76 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
-__all__ = ["FAULT_KINDS", "Fault", "drop", "fault_response", "take_fault"]
+__all__ = [
+    "FAULT_KINDS",
+    "SPOILERS",
+    "Fault",
+    "drop",
+    "fault_response",
+    "spoil",
+    "take_fault",
+]
 
-FAULT_KINDS: Final = frozenset(
+#: Every fault kind, with what the client meets. The keys are what ``Fault(kind)`` accepts.
+FAULT_KINDS: Final[Mapping[str, str]] = types.MappingProxyType(
     {
-        "429",
-        "500",
-        "502_html",
-        "drop_after",
-        "drop_before",
-        "envelope_error",
-        "latency",
-        "malformed",
+        "429": "HTTP 429 with an error envelope and a Retry-After header of `retry_after` "
+        "(None sends none; any text goes, so huge or malformed values can be tried)",
+        "500": "HTTP 500 with an error envelope carrying `message`",
+        "502_html": "HTTP 502 with nginx's HTML error page instead of JSON",
+        "503": "HTTP 503 with an error envelope, and Retry-After if `retry_after` is set",
+        "drop_after": "the request is processed (and charged), then the connection is closed "
+        "without an answer",
+        "drop_before": "the connection is closed before the request is processed: nothing is "
+        "charged",
+        "envelope_error": "HTTP 200 whose envelope carries `code` and `message`",
+        "latency": "the request is processed, then answered `delay` seconds later",
+        "malformed": "HTTP 200 with JSON cut off in the middle",
+        "slow_body": "the real answer, trickled in small pieces over `delay` seconds",
+        "truncated": "the real answer's headers promise the whole body but only half of it is "
+        "sent before the connection closes",
     }
 )
+#: Kinds that let the request do its work and then spoil the real answer.
+SPOILERS: Final = frozenset({"drop_after", "latency", "slow_body", "truncated"})
 _HTML_502: Final = (
     "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
     "</h1></center><hr><center>nginx</center></body></html>"
 )
+_TRICKLE_PIECES: Final = 10
+
+
+def _known_kind(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if value not in FAULT_KINDS:
+        known = ", ".join(sorted(FAULT_KINDS))
+        msg = f"unknown fault kind {value!r}; the kinds are: {known}"
+        raise ValueError(msg)
+
+
+def _probability(
+    instance: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is not None and not 0.0 <= value <= 1.0:
+        msg = f"Fault.rate must be between 0 and 1, got {value}"
+        raise ValueError(msg)
 
 
 @attrs.define
 class Fault:
     """
-    One injected misbehaviour, consumed by the next ``times`` matching API requests.
+    One injected misbehaviour; ``kind`` is one of ``FAULT_KINDS`` (its docs say what each does).
 
-    ``after`` lets that many matching requests through first, e.g. to fail a second page.
+    Without a ``rate`` it is consumed by the next ``times`` matching requests, after letting
+    ``after`` of them through (e.g. to fail a second page). With a ``rate`` it stays in the
+    list and strikes each matching request with that probability; ``times`` and ``after``
+    are then unused. ``endpoint`` is ``"POST /music/generate"``, just ``"/music/generate"``,
+    or None for every API request; media downloads meet only faults naming
+    ``"GET /media"``, so a fault meant for the API never spoils a download by accident.
     """
 
-    kind: str = attrs.field(validator=attrs.validators.in_(FAULT_KINDS))
+    kind: str = attrs.field(validator=_known_kind)
     endpoint: str | None = None
     times: int = 1
     after: int = 0
@@ -53,6 +96,7 @@ class Fault:
     delay: float = 0.0
     code: int = 500
     message: str = "服务器内部错误"
+    rate: float | None = attrs.field(default=None, kw_only=True, validator=_probability)
 
     def matches(self, key: str) -> bool:
         """Accept ``"POST /music/generate"`` or just ``"/music/generate"``."""
@@ -62,19 +106,33 @@ class Fault:
 
 
 def take_fault(
-    faults: list[Fault], key: str, error_rate: float, rng: random.Random
+    faults: list[Fault],
+    key: str,
+    error_rate: float,
+    rng: random.Random,
+    *,
+    named_only: bool = False,
 ) -> Fault | None:
-    """The fault this request meets, if any: queued faults first, then the random 500s."""
+    """
+    The fault this request meets, if any: the list in order, then the random 500s.
+
+    ``named_only`` skips faults without an endpoint (and the error rate): media requests.
+    """
     for index, fault in enumerate(faults):
-        if fault.matches(key):
-            if fault.after > 0:
-                fault.after -= 1
-                return None
-            fault.times -= 1
-            if fault.times <= 0:
-                del faults[index]
-            return fault
-    if error_rate > 0 and rng.random() < error_rate:
+        if (named_only and fault.endpoint is None) or not fault.matches(key):
+            continue
+        if fault.rate is not None:
+            if rng.random() < fault.rate:
+                return fault
+            continue
+        if fault.after > 0:
+            fault.after -= 1
+            return None
+        fault.times -= 1
+        if fault.times <= 0:
+            del faults[index]
+        return fault
+    if not named_only and error_rate > 0 and rng.random() < error_rate:
         return Fault("500")
     return None
 
@@ -93,6 +151,14 @@ def drop(request: web.Request) -> web.Response:
     return web.Response(status=500)
 
 
+def _envelope(status: int, code: int, message: str, retry_after: str | None) -> web.Response:
+    body = {"code": code, "message": message, "data": None, "success": False}
+    headers = {} if retry_after is None else {"Retry-After": retry_after}
+    return web.Response(
+        status=status, text=_dumps(body), content_type="application/json", headers=headers
+    )
+
+
 async def fault_response(
     request: web.Request, fault: Fault, error: Callable[[int, str], web.Response]
 ) -> web.StreamResponse:
@@ -106,13 +172,34 @@ async def fault_response(
     if fault.kind == "malformed":
         return web.Response(text='{"code": 200, "data": {"rem', content_type="application/json")
     if fault.kind == "429":
-        message = "请求过于频繁 (too many requests)"
-        body = {"code": 429, "message": message, "data": None, "success": False}
-        headers = {} if fault.retry_after is None else {"Retry-After": fault.retry_after}
-        return web.Response(
-            status=429, text=_dumps(body), content_type="application/json", headers=headers
-        )
+        return _envelope(429, 429, "请求过于频繁 (too many requests)", fault.retry_after)
+    if fault.kind == "503":
+        return _envelope(503, 503, "服务暂时不可用 (service unavailable)", fault.retry_after)
     if fault.kind == "envelope_error":
         body = {"code": fault.code, "message": fault.message, "success": False, "data": None}
         return web.Response(text=_dumps(body), content_type="application/json")
     return error(500, fault.message)
+
+
+async def spoil(request: web.Request, response: web.Response, fault: Fault) -> web.StreamResponse:
+    """Deliver the real ``response`` the way a spoiling fault says (see ``SPOILERS``)."""
+    if fault.kind == "latency":
+        await asyncio.sleep(fault.delay)
+        return response
+    if fault.kind == "drop_after":
+        return drop(request)
+    body = response.body
+    assert isinstance(body, bytes)  # noqa: S101 - the handlers answer with text only
+    stream = web.StreamResponse(status=response.status, headers=response.headers)
+    stream.content_length = len(body)
+    await stream.prepare(request)
+    if fault.kind == "truncated":
+        await stream.write(body[: len(body) // 2])
+        drop(request)
+        return stream
+    piece = max(1, -(-len(body) // _TRICKLE_PIECES))
+    for start in range(0, len(body), piece):
+        await asyncio.sleep(fault.delay / _TRICKLE_PIECES)
+        await stream.write(body[start : start + piece])
+    await stream.write_eof()
+    return stream

@@ -1,11 +1,28 @@
-"""Tiny but valid media files, so clients that sniff or decode downloads are exercised."""
+"""Media files and how they are served: lengths, ranges, and cuts.
+
+By default every file is tiny but valid, so clients that sniff or decode downloads are
+exercised. With a size asked for, audio and video files keep their valid start and go on
+with filler bytes that are deterministic per file name (so a resumed download that joins
+the wrong pieces is caught) and cheap: slices of one shared 64 KiB block, never a whole
+file in memory.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import random
+import re
 import struct
 import zlib
+from typing import TYPE_CHECKING, Final
 
-__all__ = ["MEDIA_TYPES", "media_for"]
+import attrs
+from aiohttp import web
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+__all__ = ["MEDIA_TYPES", "MediaFile", "media_for", "serve"]
 
 
 def _mp3() -> bytes:
@@ -64,11 +81,125 @@ MEDIA_TYPES: dict[str, tuple[str, bytes]] = {
     "png": ("image/png", _png()),
     "wav": ("audio/wav", _wav()),
 }
+_SIZED: Final = frozenset({"mp3", "mp4", "wav"})
+_BLOCK: Final = 1 << 16
+_FILLER: Final = random.Random(0).randbytes(_BLOCK)
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_TRICKLE_PIECES: Final = 10
+_UNSATISFIABLE: Final = (-1, -1)
 
 
-def media_for(name: str) -> tuple[str, bytes] | None:
-    """Serve by suffix alone: every URL the server hands out names a task, not a stored file."""
-    _, dot, suffix = name.rpartition(".")
-    if not dot:
+@attrs.frozen
+class MediaFile:
+    """One media file: a valid start, then filler up to ``size`` bytes."""
+
+    name: str
+    content_type: str
+    head: bytes
+    size: int
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.name}-{self.size}"'
+
+    def chunks(self, start: int, end: int) -> Iterator[bytes]:
+        """The bytes in ``[start, end)``, in pieces of at most 64 KiB."""
+        head = self.head
+        shift = zlib.crc32(self.name.encode())
+        position = start
+        if position < len(head):
+            stop = min(end, len(head))
+            yield head[position:stop]
+            position = stop
+        while position < end:
+            offset = (position + shift) % _BLOCK
+            piece = _FILLER[offset : offset + min(_BLOCK - offset, end - position)]
+            yield piece
+            position += len(piece)
+
+    def content(self) -> bytes:
+        return b"".join(self.chunks(0, self.size))
+
+
+def media_for(name: str, size: int | tuple[int, int] | None = None) -> MediaFile | None:
+    """
+    Serve by suffix alone: every URL the server hands out names a task, not a stored file.
+
+    ``size`` applies to audio and video (covers stay tiny): a number of bytes, or an
+    inclusive range from which each file name picks its own size.
+    """
+    stem, dot, suffix = name.rpartition(".")
+    found = MEDIA_TYPES.get(suffix.lower()) if dot and stem else None
+    if found is None:
         return None
-    return MEDIA_TYPES.get(suffix.lower())
+    content_type, head = found
+    length = len(head)
+    if size is not None and suffix.lower() in _SIZED:
+        if isinstance(size, tuple):
+            low, high = size
+            length = low + zlib.crc32(name.encode()) % (high - low + 1)
+        else:
+            length = size
+    return MediaFile(name=name, content_type=content_type, head=head[:length], size=length)
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The one range asked for, as ``[start, end)``; None to send the whole file."""
+    if header is None:
+        return None
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or match[1] == match[2] == "":
+        return None  # several ranges or a form this server does not know: send it all
+    if match[1] == "":
+        suffix = int(match[2])
+        return (max(0, size - suffix), size) if suffix > 0 else _UNSATISFIABLE
+    start = int(match[1])
+    end = size if match[2] == "" else min(size, int(match[2]) + 1)
+    if start >= size or start >= end:
+        return _UNSATISFIABLE
+    return start, end
+
+
+async def serve(
+    request: web.Request, media: MediaFile, *, cut: bool = False, trickle: float = 0.0
+) -> web.StreamResponse:
+    """
+    Answer a GET or HEAD with Content-Length, honouring one ``Range`` (206) and ``If-Range``.
+
+    ``cut`` closes the connection half way through the body; ``trickle`` spreads it over
+    that many seconds.
+    """
+    size = media.size
+    wanted = _byte_range(request.headers.get("Range"), size)
+    if_range = request.headers.get("If-Range")
+    if if_range is not None and if_range != media.etag:
+        wanted = None
+    headers = {"Accept-Ranges": "bytes", "ETag": media.etag}
+    if wanted == _UNSATISFIABLE:
+        headers["Content-Range"] = f"bytes */{size}"
+        return web.Response(status=416, headers=headers)
+    start, end = wanted or (0, size)
+    response = web.StreamResponse(status=200 if wanted is None else 206, headers=headers)
+    if wanted is not None:
+        response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    response.content_type = media.content_type
+    response.content_length = end - start
+    await response.prepare(request)
+    if request.method == "HEAD":
+        return response
+    stop = start + (end - start) // 2 if cut else end
+    steps = _TRICKLE_PIECES if trickle > 0 else 1
+    for step in range(steps):
+        if trickle > 0:
+            await asyncio.sleep(trickle / steps)
+        low = start + (stop - start) * step // steps
+        high = start + (stop - start) * (step + 1) // steps
+        for piece in media.chunks(low, high):
+            await response.write(piece)
+    if cut:
+        transport = request.transport
+        if transport is not None:
+            transport.close()
+        return response
+    await response.write_eof()
+    return response

@@ -10,7 +10,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = [
     "NOT_FOUND_CLIP",
@@ -21,8 +24,10 @@ __all__ = [
     "VARIATIONS",
     "ApiError",
     "bad",
+    "crop_params",
     "dumps",
     "flag",
+    "generate_params",
     "integer",
     "is_v5",
     "json_object",
@@ -30,7 +35,10 @@ __all__ = [
     "metadata",
     "number",
     "required",
+    "speed_params",
     "text",
+    "upload_params",
+    "upsample_params",
 ]
 
 UPSAMPLE_MODELS: Final = frozenset({"chirp-carp", "chirp-bass", "chirp-up"})
@@ -44,10 +52,11 @@ NOT_FOUND_CLIP: Final = "clip not found"
 class ApiError(Exception):
     """A refusal the server answers inside the envelope, with the reference's code."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, *, http_status: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.http_status = http_status
 
 
 def bad(field: str, zh: str, en: str) -> ApiError:
@@ -166,3 +175,95 @@ def json_object(raw: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise bad("body", "必须是 JSON 对象", "must be a JSON object")
     return body
+
+
+# -- the paid endpoints' bodies -----------------------------------------------------
+
+
+def generate_params(
+    body: dict[str, Any], clip_id: Callable[[dict[str, Any], str], str]
+) -> dict[str, Any]:
+    """A generation's parameters; ``clip_id`` resolves the clip an extension or cover names."""
+    mv = text(body, "mv")
+    prompt_limit, tags_limit, title_limit = (5000, 1000, 100) if is_v5(mv) else (3000, 200, 80)
+    has_description = body.get("gpt_description_prompt") is not None
+    has_prompt = body.get("prompt") is not None
+    if has_description and has_prompt:
+        raise bad(
+            "gpt_description_prompt",
+            "与 prompt 只能二选一",
+            "and prompt are mutually exclusive",
+        )
+    if not has_description and not has_prompt:
+        raise bad(
+            "prompt",
+            "或 gpt_description_prompt 必须提供一个",
+            "or gpt_description_prompt is required",
+        )
+    instrumental = flag(body, "make_instrumental")
+    params: dict[str, Any] = {"mv": mv, "make_instrumental": instrumental}
+    if has_prompt:
+        params["prompt"] = text(body, "prompt", limit=prompt_limit, empty=instrumental)
+        params["tags"] = text(body, "tags", limit=tags_limit)
+        params["title"] = text(body, "title", limit=title_limit)
+    else:
+        params["gpt_description_prompt"] = text(body, "gpt_description_prompt")
+        params["tags"] = maybe_text(body, "tags", limit=tags_limit)
+        params["title"] = maybe_text(body, "title", limit=title_limit)
+    params["negative_tags"] = maybe_text(body, "negative_tags", limit=tags_limit)
+    mode = body.get("task") or None
+    if mode == "extend":
+        params["continue_clip_id"] = clip_id(body, "continue_clip_id")
+        params["continue_at"] = number(body, "continue_at")
+        if params["continue_at"] < 0:
+            raise bad("continue_at", "不能为负数", "must not be negative")
+    elif mode == "cover":
+        params["cover_clip_id"] = clip_id(body, "cover_clip_id")
+    elif mode is not None:
+        raise bad("task", "只能是 extend 或 cover", "must be 'extend' or 'cover'")
+    params["task"] = mode
+    params["metadata"] = metadata(body.get("metadata"))
+    return params
+
+
+def upload_params(body: dict[str, Any]) -> dict[str, Any]:
+    url = text(body, "audio_url")
+    if not url.startswith(("http://", "https://")):
+        raise bad("audio_url", "必须是 http(s) 链接", "must be an http(s) URL")
+    return {"audio_url": url}
+
+
+def upsample_params(body: dict[str, Any], clip_id: str) -> dict[str, Any]:
+    model = text(body, "model_name")
+    if model not in UPSAMPLE_MODELS:
+        raise bad("model_name", "只能是 chirp-carp、chirp-bass 或 chirp-up", "is not supported")
+    variation = maybe_text(body, "variation_category")
+    if variation is not None and variation not in VARIATIONS:
+        raise bad("variation_category", "只能是 subtle、normal 或 high", "is not supported")
+    if variation is not None and model != "chirp-carp":
+        raise bad("variation_category", "仅适用于 chirp-carp (v5)", "is for chirp-carp only")
+    return {"clip_id": clip_id, "model_name": model, "variation_category": variation}
+
+
+def crop_params(body: dict[str, Any], clip_id: str) -> dict[str, Any]:
+    start = number(body, "crop_start_s")
+    end = number(body, "crop_end_s")
+    if not 0 <= start < end:
+        raise bad(
+            "crop_start_s",
+            "必须满足 0 <= crop_start_s < crop_end_s",
+            "must be >= 0 and < crop_end_s",
+        )
+    return {"clip_id": clip_id, "crop_start_s": start, "crop_end_s": end}
+
+
+def speed_params(body: dict[str, Any], clip_id: str) -> dict[str, Any]:
+    multiplier = number(body, "speed_multiplier")
+    if multiplier not in SPEEDS:
+        raise bad("speed_multiplier", "只能是 0.25/0.5/0.75/1/1.25/1.5/2", "is not supported")
+    return {
+        "clip_id": clip_id,
+        "speed_multiplier": multiplier,
+        "keep_pitch": flag(body, "keep_pitch"),
+        "title": maybe_text(body, "title"),
+    }

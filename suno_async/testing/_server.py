@@ -18,44 +18,49 @@ import collections
 import json
 import random
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import _data
 from ._clock import SimClock
-from ._faults import Fault, drop, fault_response, take_fault
-from ._media import media_for
+from ._faults import SPOILERS, Fault, drop, fault_response, spoil, take_fault
+from ._media import MediaFile, media_for, serve
 from ._rules import (
     NOT_FOUND_CLIP,
     NOT_FOUND_TASK,
     PRICES,
-    SPEEDS,
-    UPSAMPLE_MODELS,
-    VARIATIONS,
     ApiError,
     bad,
+    crop_params,
     dumps,
-    flag,
+    generate_params,
     integer,
-    is_v5,
     json_object,
-    maybe_text,
-    metadata,
-    number,
     required,
+    speed_params,
     text,
+    upload_params,
+    upsample_params,
 )
 from ._songs import SONG_KINDS, Call, FakeTask, SongMaker, TaskPlan
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable, Iterable
 
     from multidict import MultiMapping
     from typing_extensions import Self
 
-__all__ = ["FakeSunoServer", "FakeTask", "Fault", "TaskPlan"]
+    from suno_async import PollPolicy
+
+__all__ = ["UNKNOWN_BATCH", "UNKNOWN_SINGLE", "FakeSunoServer", "MediaRequest", "PaidCall"]
+
+#: How the single task query answers an id it does not know.
+UNKNOWN_SINGLE: Final = ("404", "null")
+#: How the batch task query answers when some of its ids are unknown.
+UNKNOWN_BATCH: Final = ("omit", "fail")
 
 
 @attrs.frozen
@@ -63,6 +68,35 @@ class _Raw:
     """Already serialised ``data``: terminal rows are cached as JSON text and spliced."""
 
     text: str
+
+
+@attrs.frozen
+class PaidCall:
+    """A paid POST the server accepted and charged: its endpoint, body and new task ids."""
+
+    endpoint: str
+    body: dict[str, Any]
+    task_ids: tuple[int, ...]
+
+
+@attrs.frozen
+class MediaRequest:
+    """A request the media host saw, with its headers (case-insensitive), to check auth."""
+
+    path: str
+    headers: CIMultiDictProxy[str]
+
+
+@web.middleware
+async def _quiet_hangups(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """A client that hangs up mid-request is ordinary here, not an error with a traceback."""
+    try:
+        return await handler(request)
+    except ConnectionResetError:
+        # Nobody is left to read this; aiohttp discards it quietly on the closed transport.
+        return web.Response(status=499)
 
 
 def _admin_error(message: str) -> web.HTTPBadRequest:
@@ -94,9 +128,25 @@ class FakeSunoServer:
         error_rate: float = 0.0,
         host: str = "127.0.0.1",
         port: int = 0,
+        faults: Iterable[Fault] = (),
+        paid_latency: float = 0.0,
+        unknown_single: str = "404",
+        unknown_batch: str = "omit",
+        media_bytes: int | tuple[int, int] | None = None,
+        separate_media_origin: bool = False,
     ) -> None:
         if max_page_size < 1:
             msg = "max_page_size must be at least 1"
+            raise ValueError(msg)
+        if unknown_single not in UNKNOWN_SINGLE:
+            msg = f"unknown_single must be one of {UNKNOWN_SINGLE}, got {unknown_single!r}"
+            raise ValueError(msg)
+        if unknown_batch not in UNKNOWN_BATCH:
+            msg = f"unknown_batch must be one of {UNKNOWN_BATCH}, got {unknown_batch!r}"
+            raise ValueError(msg)
+        sizes = media_bytes if isinstance(media_bytes, tuple) else (media_bytes or 0,) * 2
+        if not 0 <= sizes[0] <= sizes[1]:
+            msg = f"media_bytes must be a size or a (min, max) range of sizes, got {media_bytes}"
             raise ValueError(msg)
         self.api_key = api_key
         self.points = points
@@ -108,12 +158,20 @@ class FakeSunoServer:
         self.generating_s = generating_s
         self.latency = latency
         self.error_rate = error_rate
+        self.paid_latency = paid_latency
+        self.unknown_single = unknown_single
+        self.unknown_batch = unknown_batch
+        self.media_bytes = media_bytes
+        self.separate_media_origin = separate_media_origin
         self.host = host
         self.port = port
         self.requests: collections.Counter[str] = collections.Counter()
         self.batch_sizes: list[int] = []
-        self.faults: list[Fault] = []
+        self.faults: list[Fault] = list(faults)
+        self.faults_injected: collections.Counter[str] = collections.Counter()
         self.plans: list[TaskPlan] = []
+        self.accepted_calls: list[PaidCall] = []
+        self.media_requests: list[MediaRequest] = []
 
         self._rng = random.Random(seed)
         self._fault_rng = random.Random(self._rng.getrandbits(64))
@@ -135,8 +193,9 @@ class FakeSunoServer:
             media_stem=self._media_stem,
         )
         self._next_id = 199824
-        self._runner: web.AppRunner | None = None
+        self._runners: list[web.AppRunner] = []
         self._origin: str | None = None
+        self._media_origin: str | None = None
         self._handlers: dict[str, Callable[[MultiMapping[str], dict[str, Any]], object]] = {
             "GET /points/balance": self._balance,
             "POST /music/generate": self._generate,
@@ -162,42 +221,62 @@ class FakeSunoServer:
         await self.close()
 
     async def start(self) -> None:
-        if self._runner is not None:
+        """Listen on ``host``:``port`` (0 picks a free port), and on a second port for media."""
+        if self._runners:
             return
-        app = web.Application()
+        app = web.Application(middlewares=[_quiet_hangups])
         app.router.add_route("*", "/api/v1/{tail:.*}", self._api)
-        app.router.add_get("/media/{name}", self._media)
+        if not self.separate_media_origin:
+            app.router.add_get("/media/{name}", self._media)
         app.router.add_get("/_fake/stats", self._admin_stats)
+        app.router.add_get("/_fake/paid-calls", self._admin_paid_calls)
         app.router.add_post("/_fake/completions", self._admin_completions)
         app.router.add_post("/_fake/advance", self._admin_advance)
         app.router.add_post("/_fake/reset-counters", self._admin_reset)
+        try:
+            self.port, self._origin = await self._listen(app, self.port)
+            self._media_origin = self._origin
+            if self.separate_media_origin:
+                media = web.Application(middlewares=[_quiet_hangups])
+                media.router.add_get("/media/{name}", self._media)
+                _, self._media_origin = await self._listen(media, 0)
+        except BaseException:
+            await self.close()
+            raise
+
+    async def _listen(self, app: web.Application, port: int) -> tuple[int, str]:
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
-        site = web.TCPSite(runner, self.host, self.port)
-        try:
-            await site.start()
-        except BaseException:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self.port = int(runner.addresses[0][1])
+        self._runners.append(runner)
+        await web.TCPSite(runner, self.host, port).start()
+        bound = int(runner.addresses[0][1])
         host = f"[{self.host}]" if ":" in self.host else self.host
-        self._origin = f"http://{host}:{self.port}"
+        return bound, f"http://{host}:{bound}"
 
     async def close(self) -> None:
-        runner, self._runner = self._runner, None
-        if runner is not None:
+        runners, self._runners = self._runners, []
+        for runner in runners:
             await runner.cleanup()
 
     @property
     def origin(self) -> str:
+        """Where the API and the ``/_fake`` admin endpoints are served."""
         if self._origin is None:
             msg = "the server has not been started"
             raise RuntimeError(msg)
         return self._origin
 
     @property
+    def media_origin(self) -> str:
+        """Where media files are served: ``origin``, or its own port when asked for."""
+        if self._media_origin is None:
+            msg = "the server has not been started"
+            raise RuntimeError(msg)
+        return self._media_origin
+
+    @property
     def url(self) -> str:
+        """The base URL to give the client."""
         return f"{self.origin}/api/v1"
 
     @property
@@ -222,6 +301,41 @@ class FakeSunoServer:
     def advance(self, seconds: float) -> float:
         """Jump the simulated clock; returns the new simulated time."""
         return self._clock.advance(seconds)
+
+    def poll_policy(self, **overrides: Any) -> PollPolicy:
+        """
+        The SDK's default ``PollPolicy`` on this server's clock, for fast tests and demos.
+
+        First polls come after the default simulated wait divided by ``speed``, and ticks
+        every ~5 simulated seconds (at least 20 ms); at speed 0 the clock only moves by
+        ``advance()``, so tasks are asked about at once and every 50 ms. ``overrides`` are
+        passed on (e.g. ``batch_size=``). This is the one place the fake imports the SDK.
+        """
+        from suno_async import PollPolicy  # noqa: PLC0415 - the fake stays SDK-free otherwise
+
+        default = PollPolicy()
+        speed = self.speed
+        if speed > 0:
+            first_poll = {kind: wait / speed for kind, wait in default.first_poll.items()}
+            interval = max(0.02, default.interval / speed)
+        else:
+            first_poll = dict.fromkeys(default.first_poll, 0.0)
+            interval = 0.05
+        options: dict[str, Any] = {"interval": interval, "first_poll": first_poll}
+        return PollPolicy(**{**options, **overrides})
+
+    def media_file(self, url: str) -> MediaFile:
+        """The file a media URL this server handed out serves, e.g. to check a download."""
+        found = media_for(url.rpartition("/")[2], self.media_bytes)
+        if found is None:
+            msg = f"not a media URL of this server: {url}"
+            raise ValueError(msg)
+        return found
+
+    @property
+    def paid_calls(self) -> collections.Counter[str]:
+        """Accepted (charged) paid calls by endpoint; see ``accepted_calls`` for bodies."""
+        return collections.Counter(call.endpoint for call in self.accepted_calls)
 
     # -- test-facing helpers -------------------------------------------------------------
 
@@ -256,9 +370,10 @@ class FakeSunoServer:
 
     # -- request plumbing ----------------------------------------------------------------
 
-    def _error(self, code: int, message: str) -> web.Response:
+    def _error(self, code: int, message: str, status: int | None = None) -> web.Response:
         body = {"code": code, "message": message, "data": None, "success": False}
-        status = 200 if self.errors_as_http_200 else code
+        if status is None:
+            status = 200 if self.errors_as_http_200 else code
         return web.Response(status=status, text=dumps(body), content_type="application/json")
 
     @staticmethod
@@ -272,16 +387,15 @@ class FakeSunoServer:
         self.requests[key] += 1
         if self.latency > 0:
             await asyncio.sleep(self.latency)
+        if self.paid_latency > 0 and request.method == "POST":
+            await asyncio.sleep(self.paid_latency)
         fault = take_fault(self.faults, key, self.error_rate, self._fault_rng)
-        if fault is not None and fault.kind not in ("latency", "drop_after"):
+        if fault is None:
+            return await self._handle(request, key)
+        self.faults_injected[fault.kind] += 1
+        if fault.kind not in SPOILERS:
             return await fault_response(request, fault, self._error)
-        response = await self._handle(request, key)
-        if fault is not None and fault.kind == "latency":
-            # Work first, answer late: a client that gives up has still been charged.
-            await asyncio.sleep(fault.delay)
-        if fault is not None and fault.kind == "drop_after":
-            return drop(request)
-        return response
+        return await spoil(request, await self._handle(request, key), fault)
 
     async def _handle(self, request: web.Request, key: str) -> web.Response:
         handler = self._handlers.get(key)
@@ -294,7 +408,10 @@ class FakeSunoServer:
             body = json_object(await request.read()) if request.method == "POST" else {}
             data = handler(request.query, body)
         except ApiError as exc:
-            return self._error(exc.code, exc.message)
+            return self._error(exc.code, exc.message, exc.http_status)
+        if request.method == "POST":
+            ids = tuple(data) if isinstance(data, list) else (data,)
+            self.accepted_calls.append(PaidCall(key, body, ids))
         return self._ok(data, "查询成功" if key == "GET /points/balance" else "请求成功")
 
     # -- ledger and task creation ----------------------------------------------------------
@@ -380,51 +497,15 @@ class FakeSunoServer:
         return {"remaining_points": self.points}
 
     def _generate(self, query: MultiMapping[str], body: dict[str, Any]) -> object:
-        mv = text(body, "mv")
-        prompt_limit, tags_limit, title_limit = (5000, 1000, 100) if is_v5(mv) else (3000, 200, 80)
-        has_description = body.get("gpt_description_prompt") is not None
-        has_prompt = body.get("prompt") is not None
-        if has_description and has_prompt:
-            raise bad(
-                "gpt_description_prompt",
-                "与 prompt 只能二选一",
-                "and prompt are mutually exclusive",
-            )
-        if not has_description and not has_prompt:
-            raise bad(
-                "prompt",
-                "或 gpt_description_prompt 必须提供一个",
-                "or gpt_description_prompt is required",
-            )
-        instrumental = flag(body, "make_instrumental")
-        params: dict[str, Any] = {"mv": mv, "make_instrumental": instrumental}
-        if has_prompt:
-            params["prompt"] = text(body, "prompt", limit=prompt_limit, empty=instrumental)
-            params["tags"] = text(body, "tags", limit=tags_limit)
-            params["title"] = text(body, "title", limit=title_limit)
-        else:
-            params["gpt_description_prompt"] = text(body, "gpt_description_prompt")
-            params["tags"] = maybe_text(body, "tags", limit=tags_limit)
-            params["title"] = maybe_text(body, "title", limit=title_limit)
-        params["negative_tags"] = maybe_text(body, "negative_tags", limit=tags_limit)
-        mode = body.get("task") or None
-        if mode == "extend":
-            params["continue_clip_id"], _ = self._clip(body, "continue_clip_id")
-            params["continue_at"] = number(body, "continue_at")
-            if params["continue_at"] < 0:
-                raise bad("continue_at", "不能为负数", "must not be negative")
-        elif mode == "cover":
-            params["cover_clip_id"], _ = self._clip(body, "cover_clip_id")
-        elif mode is not None:
-            raise bad("task", "只能是 extend 或 cover", "must be 'extend' or 'cover'")
-        params["task"] = mode
-        params["metadata"] = metadata(body.get("metadata"))
-        return self._create("generate", params, count=2, mv=mv)
+        params = generate_params(body, lambda body, field: self._clip(body, field)[0])
+        return self._create("generate", params, count=2, mv=params["mv"])
 
     def _task(self, query: MultiMapping[str], body: dict[str, Any]) -> object:
         task_id = integer(query.get("id"), "id")
         task = self._tasks.get(task_id)
         if task is None:
+            if self.unknown_single == "null":
+                return None
             raise ApiError(404, NOT_FOUND_TASK)
         row = self._songs.row(task, self.now())
         if task_id % 2 == 0:
@@ -448,6 +529,9 @@ class FakeSunoServer:
         size = min(size, self.max_page_size)
         tasks = self._tasks
         known = [tasks[task_id] for task_id in ids if task_id in tasks]
+        if self.unknown_batch == "fail" and len(known) < len(ids):
+            # Some deployments refuse the whole batch, in an HTTP 200 with code 500.
+            raise ApiError(500, NOT_FOUND_TASK, http_status=200)
         now = self.now()
         rows = ",".join(
             self._songs.row(task, now) for task in known[(page - 1) * size : page * size]
@@ -456,10 +540,7 @@ class FakeSunoServer:
         return _Raw(f'{{"rows":[{rows}]{total}}}')
 
     def _upload(self, query: MultiMapping[str], body: dict[str, Any]) -> object:
-        url = text(body, "audio_url")
-        if not url.startswith(("http://", "https://")):
-            raise bad("audio_url", "必须是 http(s) 链接", "must be an http(s) URL")
-        return self._create("upload", {"audio_url": url}, mv="chirp-v4")[0]
+        return self._create("upload", upload_params(body), mv="chirp-v4")[0]
 
     def _whole_song(self, query: MultiMapping[str], body: dict[str, Any]) -> object:
         clip_id, source = self._clip(body, "clip_id")
@@ -475,16 +556,8 @@ class FakeSunoServer:
 
     def _upsample(self, query: MultiMapping[str], body: dict[str, Any]) -> object:
         clip_id, _ = self._clip(body, "clip_id")
-        model = text(body, "model_name")
-        if model not in UPSAMPLE_MODELS:
-            raise bad("model_name", "只能是 chirp-carp、chirp-bass 或 chirp-up", "is not supported")
-        variation = maybe_text(body, "variation_category")
-        if variation is not None and variation not in VARIATIONS:
-            raise bad("variation_category", "只能是 subtle、normal 或 high", "is not supported")
-        if variation is not None and model != "chirp-carp":
-            raise bad("variation_category", "仅适用于 chirp-carp (v5)", "is for chirp-carp only")
-        params = {"clip_id": clip_id, "model_name": model, "variation_category": variation}
-        return self._create("upsample", params, count=2, mv=model)
+        params = upsample_params(body, clip_id)
+        return self._create("upsample", params, count=2, mv=params["model_name"])
 
     def _song_task(self, body: dict[str, Any]) -> tuple[int, str, FakeTask]:
         task_id = integer(body.get("task_id"), "task_id")
@@ -510,55 +583,57 @@ class FakeSunoServer:
 
     def _crop(self, query: MultiMapping[str], body: dict[str, Any]) -> object:
         clip_id, source = self._clip(body, "clip_id")
-        start = number(body, "crop_start_s")
-        end = number(body, "crop_end_s")
-        if not 0 <= start < end:
-            raise bad(
-                "crop_start_s",
-                "必须满足 0 <= crop_start_s < crop_end_s",
-                "must be >= 0 and < crop_end_s",
-            )
-        params = {"clip_id": clip_id, "crop_start_s": start, "crop_end_s": end}
-        return self._create("crop", params, mv=source.mv)[0]
+        return self._create("crop", crop_params(body, clip_id), mv=source.mv)[0]
 
     def _speed(self, query: MultiMapping[str], body: dict[str, Any]) -> object:
         clip_id, source = self._clip(body, "clip_id")
-        multiplier = number(body, "speed_multiplier")
-        if multiplier not in SPEEDS:
-            raise bad("speed_multiplier", "只能是 0.25/0.5/0.75/1/1.25/1.5/2", "is not supported")
-        params = {
-            "clip_id": clip_id,
-            "speed_multiplier": multiplier,
-            "keep_pitch": flag(body, "keep_pitch"),
-            "title": maybe_text(body, "title"),
-        }
-        return self._create("speed", params, mv=source.mv)[0]
+        return self._create("speed", speed_params(body, clip_id), mv=source.mv)[0]
 
     # -- rows and results --------------------------------------------------------------
 
     def _media_stem(self, task_id: int) -> str:
-        return f"{self.origin}/media/{task_id}"
+        return f"{self.media_origin}/media/{task_id}"
 
     # -- media and admin -----------------------------------------------------------------
 
     async def _media(self, request: web.Request) -> web.StreamResponse:
         self.requests["GET /media"] += 1
-        found = media_for(request.match_info["name"])
+        headers = CIMultiDictProxy(CIMultiDict(request.headers))
+        self.media_requests.append(MediaRequest(request.path_qs, headers))
+        found = media_for(request.match_info["name"], self.media_bytes)
         if found is None:
             raise web.HTTPNotFound
-        content_type, payload = found
-        return web.Response(body=payload, content_type=content_type)
+        fault = take_fault(self.faults, "GET /media", 0.0, self._fault_rng, named_only=True)
+        if fault is None:
+            return await serve(request, found)
+        self.faults_injected[fault.kind] += 1
+        if fault.kind == "latency":
+            await asyncio.sleep(fault.delay)
+        elif fault.kind in ("truncated", "slow_body"):
+            trickle = fault.delay if fault.kind == "slow_body" else 0.0
+            return await serve(request, found, cut=fault.kind == "truncated", trickle=trickle)
+        elif fault.kind == "drop_after":
+            return drop(request)
+        else:
+            return await fault_response(request, fault, self._error)
+        return await serve(request, found)
 
     def _stats(self) -> dict[str, Any]:
         return {
             "requests": dict(self.requests),
             "total_requests": self.total_requests,
+            "faults_injected": dict(self.faults_injected),
+            "paid_calls": dict(self.paid_calls),
             "points": self.points,
             "now": self.now(),
         }
 
     async def _admin_stats(self, request: web.Request) -> web.StreamResponse:
         return web.json_response(self._stats())
+
+    async def _admin_paid_calls(self, request: web.Request) -> web.StreamResponse:
+        calls = [attrs.asdict(call) for call in self.accepted_calls]
+        return web.json_response({"paid_calls": calls}, dumps=dumps)
 
     async def _admin_json(self, request: web.Request) -> dict[str, Any]:
         raw = await request.read()
@@ -594,4 +669,6 @@ class FakeSunoServer:
     async def _admin_reset(self, request: web.Request) -> web.StreamResponse:
         self.requests.clear()
         self.batch_sizes.clear()
+        self.faults_injected.clear()
+        self.media_requests.clear()
         return web.json_response(self._stats())
