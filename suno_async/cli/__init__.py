@@ -1,0 +1,117 @@
+"""
+The ``suno-async`` command (also ``python -m suno_async``).
+
+``import suno_async`` never imports this package, so the library stays free of the command's
+optional dependency (rich, from the ``cli`` extra). Parsing lives in ``_parser``, the
+commands in ``_commands`` and ``_bulk``, every printed word in ``_output`` (and the live
+display in ``_live``), exit codes in ``_exit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+
+from .._errors import SunoError
+from ._exit import EXIT_CODES_HELP, ExitCode, exit_code_for
+from ._output import Output, choose_mode
+from ._parser import PAID_COMMANDS, build_parser
+
+__all__ = ["EXIT_CODES_HELP", "ExitCode", "main"]
+
+Command = Callable[[argparse.Namespace, Output], Awaitable[ExitCode]]
+
+
+class _StoppedByUserError(Exception):
+    """Ctrl-C arrived; the command was cancelled and cleaned up after itself."""
+
+
+def _command(name: str) -> Command:
+    from . import _bulk, _commands  # noqa: PLC0415  (each run needs only its own command)
+
+    if name in PAID_COMMANDS:
+        return _commands.run_paid
+    table: dict[str, Command] = {
+        "balance": _commands.run_balance,
+        "task": _commands.run_task,
+        "wait": _commands.run_wait,
+        "bulk": _bulk.run_bulk,
+        "demo": _bulk.run_demo,
+    }
+    return table[name]
+
+
+async def _run(command: Command, args: argparse.Namespace, output: Output) -> ExitCode:
+    """Run a command; the first Ctrl-C cancels it cleanly, a second one is the default."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    interrupted = False
+
+    def on_sigint() -> None:
+        nonlocal interrupted
+        interrupted = True
+        loop.remove_signal_handler(signal.SIGINT)
+        output.note("interrupted: stopping (Ctrl-C again to quit at once)")
+        if task is not None:
+            task.cancel()
+
+    installed = False
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
+        installed = True
+    try:
+        return await command(args, output)
+    except asyncio.CancelledError:
+        if interrupted:
+            raise _StoppedByUserError from None
+        raise
+    finally:
+        if installed and not interrupted:
+            loop.remove_signal_handler(signal.SIGINT)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see ``ExitCode``)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else ExitCode.NOTHING_SENT
+    output = Output(choose_mode(json_lines=args.json, progress=not args.no_progress))
+    if args.debug:
+        logging.basicConfig(
+            level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        )
+    try:
+        return int(asyncio.run(_run(_command(args.command), args, output)))
+    except (_StoppedByUserError, KeyboardInterrupt):
+        code = ExitCode.INTERRUPTED
+        output.error(
+            "interrupted; what was started is recorded: run the same command again to resume",
+            code=code,
+            kind="Interrupted",
+        )
+        return code
+    except Exception as exc:  # every error ends as one line and an exit code
+        return _fail(exc, output, debug=args.debug)
+
+
+def _fail(exc: Exception, output: Output, *, debug: bool) -> int:
+    if debug:
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    if isinstance(exc, SunoError):
+        code = exit_code_for(exc)
+        message = str(exc)
+        if getattr(exc, "may_have_charged", False):
+            message += " (the call may have been charged)"
+    else:
+        code = ExitCode.INTERNAL
+        message = f"unexpected {type(exc).__name__}: {exc}; rerun with --debug and report it"
+    output.error(" ".join(message.split()), code=code, kind=type(exc).__name__)
+    return int(code)

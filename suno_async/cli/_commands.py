@@ -1,0 +1,367 @@
+"""
+The commands that are one call (and maybe a wait): balance, every paid call, task, wait.
+
+Each paid command first builds its request, so bad input is refused (exit 2) before a key is
+even looked for; only then is a session opened and the call sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+import attrs
+
+from .._client import AsyncSuno
+from .._errors import NotFoundError, SunoError
+from .._models import (
+    AlignedLyricsRequest,
+    ConvertWavRequest,
+    CropRequest,
+    GenerateRequest,
+    RemasterRequest,
+    SpeedRequest,
+    StatusChange,
+    TaskHandle,
+    TaskKind,
+    TaskStatus,
+    UploadRequest,
+    VideoRequest,
+    WholeSongRequest,
+)
+from ._exit import CliError, ExitCode
+from ._output import Output, Tally
+from ._session import open_session
+
+__all__ = ["PaidCall", "prepare_paid", "run_balance", "run_paid", "run_task", "run_wait"]
+
+#: Points per call, from the API reference's price list (1 point = 0.01 CNY).
+PRICES: Final = {"generate": 36, "extend": 36, "cover": 36, "remaster": 36}
+_STATES: Final = ("queued", "generating", "succeeded", "failed")
+
+Start = Callable[[AsyncSuno], Awaitable[Sequence[TaskHandle[Any]]]]
+
+
+@attrs.frozen
+class PaidCall:
+    """A validated paid call, ready to send: what it is, what it costs, how to start it."""
+
+    name: str
+    points: int
+    start: Start
+
+
+def _lyrics(args: argparse.Namespace) -> str | None:
+    path: Path | None = getattr(args, "lyrics_file", None)
+    if path is None:
+        lyrics: str | None = args.lyrics
+        return lyrics
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not UTF-8 text"
+        raise CliError(f"cannot read --lyrics-file {str(path)!r}: {reason}") from None
+
+
+def _generate_request(args: argparse.Namespace) -> GenerateRequest:
+    lyrics = _lyrics(args)
+    return GenerateRequest(
+        model=args.model,
+        title=args.title,
+        description=args.description,
+        lyrics=lyrics,
+        tags=args.tags,
+        negative_tags=args.negative_tags,
+        instrumental=args.instrumental,
+        vocal_gender=args.vocal_gender,
+        style_weight=args.style_weight,
+        weirdness=args.weirdness,
+        audio_weight=getattr(args, "audio_weight", None),
+        continue_clip_id=args.clip_id if args.command == "extend" else None,
+        continue_at=args.at if args.command == "extend" else None,
+        cover_clip_id=args.clip_id if args.command == "cover" else None,
+    )
+
+
+def _single(call: Callable[[AsyncSuno], Awaitable[TaskHandle[Any]]]) -> Start:
+    async def start(suno: AsyncSuno) -> Sequence[TaskHandle[Any]]:
+        return (await call(suno),)
+
+    return start
+
+
+def prepare_paid(args: argparse.Namespace) -> PaidCall:
+    """Validate a paid command's input into a call; raises before anything is sent."""
+    name: str = args.command
+    points = PRICES.get(name, 1)
+    if name in ("generate", "extend", "cover"):
+        request = _generate_request(args)
+        return PaidCall(name, points, lambda suno: suno.submit_generate(request))
+    if name == "remaster":
+        remaster = RemasterRequest(clip_id=args.clip_id, model=args.model, variation=args.variation)
+        return PaidCall(
+            name,
+            points,
+            lambda suno: suno.remaster(
+                remaster.clip_id,
+                model=args.model,
+                variation=args.variation,
+            ),
+        )
+    if name == "crop":
+        crop = CropRequest(clip_id=args.clip_id, start_s=args.start, end_s=args.end)
+        return PaidCall(
+            name,
+            points,
+            _single(lambda suno: suno.crop(crop.clip_id, start_s=crop.start_s, end_s=crop.end_s)),
+        )
+    if name == "speed":
+        speed = SpeedRequest(
+            clip_id=args.clip_id,
+            multiplier=args.multiplier,
+            keep_pitch=args.keep_pitch,
+            title=args.title,
+        )
+        return PaidCall(
+            name,
+            points,
+            _single(
+                lambda suno: suno.speed(
+                    speed.clip_id,
+                    multiplier=speed.multiplier,
+                    keep_pitch=speed.keep_pitch,
+                    title=speed.title,
+                )
+            ),
+        )
+    if name == "upload":
+        upload = UploadRequest(args.audio_url)
+        return PaidCall(name, points, _single(lambda suno: suno.upload(upload.audio_url)))
+    if name == "whole-song":
+        whole = WholeSongRequest(args.clip_id)
+        return PaidCall(name, points, _single(lambda suno: suno.whole_song(whole.clip_id)))
+    if name == "align":
+        align = AlignedLyricsRequest(suno_id=args.clip_id, lyrics=_lyrics(args) or "")
+        return PaidCall(
+            name,
+            points,
+            _single(lambda suno: suno.aligned_lyrics(align.suno_id, lyrics=align.lyrics)),
+        )
+    if name in ("video", "wav"):
+        return PaidCall(name, points, _finished_song_call(name, args.task_id, args.clip))
+    msg = f"unknown paid command {name!r}"
+    raise AssertionError(msg)
+
+
+def _finished_song_call(name: str, task_id: int, clip: str | None) -> Start:
+    if clip is not None:
+        kind = VideoRequest if name == "video" else ConvertWavRequest
+        kind(task_id=task_id, suno_id=clip)
+
+    async def start(suno: AsyncSuno) -> Sequence[TaskHandle[Any]]:
+        suno_id = clip
+        if suno_id is None:
+            try:
+                task = await suno.get_task(task_id)
+            except NotFoundError:
+                msg = f"task {task_id} is unknown to the service: nothing to make a {name} of"
+                raise CliError(msg) from None
+            if task.status is not TaskStatus.SUCCEEDED or not task.custom_id:
+                status = task.status.name.lower()
+                msg = (
+                    f"task {task_id} is {status}, not a finished song: nothing to make a {name} of"
+                )
+                raise CliError(msg)
+            suno_id = task.custom_id
+        if name == "video":
+            return (await suno.video(task_id=task_id, suno_id=suno_id),)
+        return (await suno.convert_wav(task_id=task_id, suno_id=suno_id),)
+
+    return start
+
+
+class Tracker:
+    """Counts per state for a set of awaited tasks, fed by the watcher's status changes."""
+
+    def __init__(self) -> None:
+        self.states: dict[int, str] = {}
+        self.points = 0
+        self._tally = Tally(total=0, counts={})
+        self.suno: AsyncSuno | None = None
+        self.view: Any = None
+        self.output: Output | None = None
+
+    def on_change(self, change: StatusChange) -> None:
+        if change.task_id in self.states:
+            self.states[change.task_id] = change.new.name.lower()
+            if self.output is not None:
+                self.output.emit(
+                    "status", None, task_id=change.task_id, status=change.new.name.lower()
+                )
+            self.refresh()
+
+    def tally(self) -> Tally:
+        counts = dict.fromkeys(_STATES, 0)
+        for state in self.states.values():
+            counts[state] = counts.get(state, 0) + 1
+        tally = self._tally
+        tally.total = len(self.states)
+        tally.counts = counts
+        tally.finished = counts["succeeded"] + counts["failed"]
+        tally.points_spent = self.points
+        tally.requests = self.suno.requests_sent if self.suno is not None else 0
+        return tally
+
+    def refresh(self) -> None:
+        if self.view is not None:
+            self.view.update(self.tally())
+
+
+async def run_balance(args: argparse.Namespace, output: Output) -> ExitCode:
+    async with open_session(args) as suno:
+        balance = await suno.balance()
+    points = balance.remaining_points
+    output.emit("balance", f"{points} points", remaining_points=points)
+    return ExitCode.OK
+
+
+async def run_paid(args: argparse.Namespace, output: Output) -> ExitCode:
+    call = prepare_paid(args)
+    _check_download_dir(args.download)
+    tracker = Tracker()
+    async with open_session(args, on_status_change=tracker.on_change) as suno:
+        tracker.suno = suno
+        handles = await call.start(suno)
+        tracker.points = call.points
+        ids = [h.task_id for h in handles]
+        shown = " ".join(map(str, ids))
+        output.emit(
+            "started",
+            f"started {call.name}: task {shown}",
+            command=call.name,
+            task_ids=ids,
+            points=call.points,
+        )
+        if not (args.wait or args.download):
+            output.note(f"follow with: suno-async wait {shown}")
+            return ExitCode.OK
+        return await wait_and_report(
+            suno,
+            list(handles),
+            download=args.download,
+            timeout=args.timeout,
+            output=output,
+            tracker=tracker,
+        )
+
+
+def _check_download_dir(folder: Path | None) -> None:
+    """Make the download folder now: a typo should cost nothing, not a paid song."""
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        msg = f"cannot use --download {str(folder)!r}: {exc.strerror or exc}"
+        raise CliError(msg) from None
+
+
+async def wait_and_report(
+    suno: AsyncSuno,
+    handles: list[TaskHandle[Any]],
+    *,
+    download: Path | None,
+    timeout: float | None,
+    output: Output,
+    tracker: Tracker,
+) -> ExitCode:
+    """Await the tasks with progress, print each result as it comes, download if asked."""
+    for handle in handles:
+        tracker.states.setdefault(handle.task_id, "queued")
+    tracker.output = output
+    view = output.progress(tracker.tally())
+    tracker.view = view
+    failed = 0
+    try:
+        async for result in suno.as_completed(handles, timeout=timeout, return_exceptions=True):
+            if isinstance(result, SunoError):
+                failed += 1
+                task_id = getattr(result, "task_id", None)
+                if task_id in tracker.states:
+                    tracker.states[task_id] = "failed"
+            else:
+                tracker.states[result.task_id] = "succeeded"
+            tracker.refresh()
+            output.result(result)
+            if download is not None and not isinstance(result, SunoError):
+                await _download(suno, result, download, output)
+    except (asyncio.CancelledError, SunoError):
+        pending = [i for i, state in tracker.states.items() if state in ("queued", "generating")]
+        if pending:
+            output.note(
+                "these tasks keep running on the service; collect them with: "
+                f"suno-async wait {' '.join(map(str, pending))}"
+            )
+        raise
+    finally:
+        tracker.view = None
+        view.close(tracker.tally())
+    output.emit(
+        "summary",
+        None,
+        succeeded=len(handles) - failed,
+        failed=failed,
+        requests=suno.requests_sent,
+        points_spent=tracker.points,
+    )
+    return ExitCode.TASKS_FAILED if failed else ExitCode.OK
+
+
+async def _download(suno: AsyncSuno, result: object, folder: Path, output: Output) -> None:
+    del suno, result, folder
+    output.note("downloads are not available yet in this version")
+
+
+async def run_task(args: argparse.Namespace, output: Output) -> ExitCode:
+    async with open_session(args) as suno:
+        tasks = await suno.get_tasks(args.ids)
+    found = {task.id: task for task in tasks}
+    for task in tasks:
+        output.result(task)
+    missing = [i for i in dict.fromkeys(args.ids) if i not in found]
+    for task_id in missing:
+        output.emit(
+            "result",
+            f"{task_id}  not found",
+            task_id=task_id,
+            ok=False,
+            error=f"task {task_id} is unknown to the service",
+        )
+    return ExitCode.TASKS_FAILED if missing else ExitCode.OK
+
+
+_KINDS: Final = {
+    "song": TaskKind.SONG,
+    "video": TaskKind.VIDEO,
+    "wav": TaskKind.WAV,
+    "alignment": TaskKind.ALIGNMENT,
+}
+
+
+async def run_wait(args: argparse.Namespace, output: Output) -> ExitCode:
+    _check_download_dir(args.download)
+    tracker = Tracker()
+    async with open_session(args, on_status_change=tracker.on_change) as suno:
+        tracker.suno = suno
+        handles = [suno.handle(i, _KINDS[args.kind]) for i in dict.fromkeys(args.ids)]
+        return await wait_and_report(
+            suno,
+            handles,
+            download=args.download,
+            timeout=args.timeout,
+            output=output,
+            tracker=tracker,
+        )

@@ -1,0 +1,76 @@
+"""
+Exit codes, and the one place that decides which error means which.
+
+Scripts branch on them, so each names what to do next rather than what went wrong inside:
+retry the failed tasks, fix the input, fix the key or the balance, or try again later.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+from .._errors import (
+    AuthenticationError,
+    ConfigurationError,
+    InsufficientPointsError,
+    SunoError,
+    TaskFailedError,
+    ValidationError,
+)
+
+__all__ = ["EXIT_CODES_HELP", "CliError", "ExitCode", "exit_code_for"]
+
+
+class ExitCode(enum.IntEnum):
+    """What ``suno-async`` exits with."""
+
+    OK = 0
+    #: Everything was sent, and some tasks ended failed (the others are done).
+    TASKS_FAILED = 1
+    #: Nothing was sent: a usage error or invalid input (a bad JSONL line, a bad option).
+    NOTHING_SENT = 2
+    #: No key, a refused key, too few points, a budget reached, an unusable base URL.
+    CONFIG = 3
+    #: The service or the network failed, or a wait timed out: some work may be in flight.
+    SERVICE = 4
+    #: A bug in suno-async itself (an error it did not expect): rerun with --debug, report it.
+    INTERNAL = 70
+    #: Ctrl-C: started work is recorded; run the same command again to resume.
+    INTERRUPTED = 130
+
+
+EXIT_CODES_HELP: Final = """\
+exit codes:
+  0    all done
+  1    some tasks failed (the others are done)
+  2    nothing sent: usage error or invalid input
+  3    configuration, key or points problem (no key, key refused, balance or budget)
+  4    service or network error, or a wait timed out (work may still be running)
+  70   internal error (a bug: rerun with --debug and report it)
+  130  interrupted (Ctrl-C); run the same command again to resume"""
+
+
+class CliError(SunoError):
+    """A problem the command line itself found (a missing file, a bad JSONL line)."""
+
+    def __init__(self, message: str, code: ExitCode = ExitCode.NOTHING_SENT) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def exit_code_for(error: BaseException) -> ExitCode:
+    """The exit code an error ends the command with."""
+    if isinstance(error, CliError):
+        return error.code
+    if isinstance(error, ValidationError):
+        return ExitCode.NOTHING_SENT
+    if isinstance(error, (ConfigurationError, AuthenticationError, InsufficientPointsError)):
+        return ExitCode.CONFIG
+    if isinstance(error, TaskFailedError):
+        return ExitCode.TASKS_FAILED
+    if isinstance(error, KeyboardInterrupt):
+        return ExitCode.INTERRUPTED
+    if isinstance(error, SunoError):
+        return ExitCode.SERVICE
+    return ExitCode.INTERNAL

@@ -1,0 +1,307 @@
+"""The `suno-async` command, run as a subprocess against the fake server in a thread."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cli_harness import (
+    KEY,
+    ThreadedFake,
+    cli_env,
+    finish,
+    run_cli,
+    run_in_pty,
+    start_cli,
+)
+from suno_async.cli import ExitCode, main
+from suno_async.cli._parser import PAID_COMMANDS
+from suno_async.testing import TaskPlan
+
+
+@pytest.fixture
+def fake() -> Iterator[ThreadedFake]:
+    """A fresh fake server whose songs finish within about a tenth of a second."""
+    with ThreadedFake() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def shared() -> Iterator[ThreadedFake]:
+    """One fake server for the follow-up calls, which need a finished song to work on."""
+    with ThreadedFake() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def song(shared: ThreadedFake) -> dict[str, Any]:
+    """A finished song on the shared server, as `generate --wait --json` reports it."""
+    run = run_cli(
+        "--json", "generate", "--title", "Seed", "--description", "x", "--wait", fake=shared
+    )
+    assert run.code == 0, run.stderr
+    result: dict[str, Any] = run.of("result")[0]["song"]
+    return result
+
+
+def test_import_suno_async_leaves_the_cli_out() -> None:
+    """The library never imports the command line or its optional dependency, rich."""
+    code = (
+        "import sys, suno_async; "
+        "assert 'rich' not in sys.modules, 'rich'; "
+        "assert 'suno_async.cli' not in sys.modules, 'cli'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30)
+
+
+def test_console_script_is_installed_and_same_as_module() -> None:
+    """`suno-async` (the installed script) and `python -m suno_async` print the same help."""
+    script = Path(sys.executable).with_name("suno-async")
+    assert script.exists(), "pip install -e . provides the suno-async script"
+    by_script = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, check=True, timeout=30
+    )
+    by_module = run_cli("--help")
+    assert by_module.code == 0
+    assert by_script.stdout.replace("suno-async", "") == by_module.stdout.replace("suno-async", "")
+    assert "exit codes:" in by_script.stdout
+
+
+@pytest.mark.parametrize("name", ["balance", *PAID_COMMANDS, "task", "wait", "bulk", "demo"])
+def test_every_command_has_help_with_an_example(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each subcommand's --help shows an example of itself and the exit codes."""
+    assert main([name, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"example:\n  suno-async {name}" in out
+    assert "130  interrupted" in out
+
+
+def test_usage_error_is_exit_2_and_one_line(fake: ThreadedFake) -> None:
+    """A bad option value is refused by the parser: nothing sent, exit 2."""
+    run = run_cli("generate", "--title", "t", "--description", "d", "--weirdness", "2", fake=fake)
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "must be within 0..1" in run.stderr
+    assert fake.sync(lambda: fake.server.total_requests) == 0
+
+
+def test_balance_plain_and_json(fake: ThreadedFake) -> None:
+    """balance prints the points, or one JSON event with them."""
+    plain = run_cli("balance", fake=fake)
+    assert (plain.code, plain.stdout) == (0, "10000 points\n")
+    as_json = run_cli("balance", "--json", fake=fake)
+    assert as_json.events() == [{"event": "balance", "remaining_points": 10000}]
+
+
+def test_generate_without_wait_prints_ids(fake: ThreadedFake) -> None:
+    """Without --wait the two task ids come back at once, with how to wait for them."""
+    run = run_cli("--json", "generate", "--title", "Rain", "--description", "lo-fi", fake=fake)
+    assert run.code == 0
+    (started,) = run.events()
+    assert started["event"] == "started"
+    assert len(started["task_ids"]) == 2
+    assert started["points"] == 36
+    assert fake.paid_calls() == 1
+    plain = run_cli("generate", "--title", "Rain", "--description", "lo-fi", fake=fake)
+    assert plain.stdout.startswith("started generate: task ")
+    assert "suno-async wait" in plain.stderr
+
+
+def test_generate_wait_json_reports_status_and_results(fake: ThreadedFake) -> None:
+    """--wait --json: started, status events, then one result per song and a summary."""
+    run = run_cli(
+        "generate",
+        "--title",
+        "Blues",
+        "--lyrics",
+        "[Verse] waiting on futures",
+        "--tags",
+        "blues",
+        "--vocal-gender",
+        "f",
+        "--style-weight",
+        "0.5",
+        "--wait",
+        "--json",
+        fake=fake,
+    )
+    assert run.code == ExitCode.OK, run.stderr
+    ids = run.of("started")[0]["task_ids"]
+    results = run.of("result")
+    assert sorted(r["task_id"] for r in results) == sorted(ids)
+    assert all(r["ok"] and r["song"]["title"] == "Blues" for r in results)
+    assert {e["status"] for e in run.of("status")} <= {"queued", "generating", "succeeded"}
+    (summary,) = run.of("summary")
+    assert (summary["succeeded"], summary["failed"], summary["points_spent"]) == (2, 0, 36)
+    sent = fake.sync(lambda: fake.server.task(ids[0]).params)
+    assert sent["metadata"]["vocal_gender"] == "f"
+
+
+def test_a_failed_song_is_exit_1(fake: ThreadedFake) -> None:
+    """One failed song of two: exit 1, the failure reported with the service's reason."""
+    fake.sync(lambda: fake.server.plans.extend([TaskPlan(succeed=False), TaskPlan()]))
+    run = run_cli("generate", "--title", "t", "--description", "d", "--wait", "--json", fake=fake)
+    assert run.code == ExitCode.TASKS_FAILED
+    results = run.of("result")
+    assert sorted(r["ok"] for r in results) == [False, True]
+    failed = next(r for r in results if not r["ok"])
+    assert failed["errormsg_en"]
+
+
+def test_invalid_input_sends_nothing_even_without_a_key(fake: ThreadedFake) -> None:
+    """Lyrics without tags fail validation first: exit 2, no key needed, no request."""
+    env = cli_env(fake)
+    del env["SUNO_API_KEY"]
+    run = run_cli("generate", "--title", "t", "--lyrics", "la la", env=env)
+    assert run.code == ExitCode.NOTHING_SENT
+    assert run.stderr.strip() == (
+        "suno-async: error: tags: is required with lyrics (custom mode), e.g. 'pop, rock'"
+    )
+    assert fake.sync(lambda: fake.server.total_requests) == 0
+
+
+def test_key_problems_are_exit_3(fake: ThreadedFake, tmp_path: Path) -> None:
+    """No key, a refused key, a missing key file and too few points all exit 3."""
+    env = cli_env(fake)
+    del env["SUNO_API_KEY"]
+    missing = run_cli("balance", env=env)
+    assert missing.code == ExitCode.CONFIG
+    assert "SUNO_API_KEY" in missing.stderr
+    refused = run_cli("balance", env=cli_env(fake, SUNO_API_KEY="wrong-key"))
+    assert refused.code == ExitCode.CONFIG
+    no_file = run_cli("balance", "--api-key-file", str(tmp_path / "nope"), fake=fake)
+    assert no_file.code == ExitCode.CONFIG
+    assert "No such file" in no_file.stderr
+    fake.sync(lambda: setattr(fake.server, "points", 10))
+    poor = run_cli("generate", "--title", "t", "--description", "d", fake=fake)
+    assert poor.code == ExitCode.CONFIG
+    assert len(poor.stderr.strip().splitlines()) == 1
+
+
+def test_api_key_file(fake: ThreadedFake, tmp_path: Path) -> None:
+    """--api-key-file is read (whitespace trimmed) in place of SUNO_API_KEY."""
+    key_file = tmp_path / "key"
+    key_file.write_text(KEY + "\n", encoding="utf-8")
+    env = cli_env(fake)
+    del env["SUNO_API_KEY"]
+    run = run_cli("balance", "--api-key-file", str(key_file), env=env)
+    assert run.code == 0, run.stderr
+
+
+def test_debug_shows_the_traceback_but_never_the_key(fake: ThreadedFake) -> None:
+    """--debug adds the traceback and the library's logs; the key stays out of both."""
+    fake.sync(lambda: setattr(fake.server, "points", 10))
+    args = ("generate", "--title", "t", "--description", "d", "--wait")
+    quiet = run_cli(*args, fake=fake)
+    assert "Traceback" not in quiet.stderr
+    loud = run_cli("--debug", *args, fake=fake)
+    assert loud.code == ExitCode.CONFIG
+    assert "Traceback" in loud.stderr
+    assert "InsufficientPointsError" in loud.stderr
+    assert "DEBUG" in loud.stderr  # the library's own logs, which must not hold the key either
+
+
+def test_follow_up_calls(shared: ThreadedFake, song: dict[str, Any]) -> None:
+    """Every other paid call, each waited for, against a song the fake server made."""
+    clip, task = song["id"], str(song["task_id"])
+    calls = {
+        "extend": ["extend", clip, "--at", "30", "--title", "t2", "--description", "more"],
+        "cover": ["cover", clip, "--title", "t3", "--lyrics", "la", "--tags", "jazz"],
+        "remaster": ["remaster", clip, "--model", "chirp-carp", "--variation", "subtle"],
+        "crop": ["crop", clip, "--start", "1", "--end", "5"],
+        "speed": ["speed", clip, "--multiplier", "1.25", "--keep-pitch"],
+        "upload": ["upload", "https://example.com/riff.mp3"],
+        "whole-song": ["whole-song", clip],
+        "align": ["align", clip, "--lyrics", "la la la"],
+        "video": ["video", task],
+        "wav": ["wav", task, "--clip", clip],
+    }
+    assert set(calls) | {"generate"} == set(PAID_COMMANDS)
+    # All at once: each is a process of its own, and the suite stays fast.
+    procs = {
+        name: start_cli("--json", *args, "--wait", fake=shared) for name, args in calls.items()
+    }
+    runs = {name: finish(proc) for name, proc in procs.items()}
+    for name, run in runs.items():
+        assert run.code == ExitCode.OK, (name, run.stderr)
+        results = run.of("result")
+        assert results, name
+        assert all(r["ok"] for r in results), (name, results)
+    assert {r["kind"] for r in runs["wav"].of("result")} == {"wav"}
+    assert {r["kind"] for r in runs["video"].of("result")} == {"video"}
+    assert {r["kind"] for r in runs["align"].of("result")} == {"alignment"}
+    assert len(runs["remaster"].of("result")) == 2
+
+
+def test_video_of_an_unknown_task_sends_no_paid_call(fake: ThreadedFake) -> None:
+    """The clip lookup fails first (free), so nothing paid is sent."""
+    run = run_cli("video", "424242", fake=fake)
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "424242" in run.stderr
+    assert fake.paid_calls() == 0
+
+
+def test_task_and_wait(fake: ThreadedFake) -> None:
+    """task shows status now; wait collects tasks started by an earlier command."""
+    started = run_cli("--json", "generate", "--title", "t", "--description", "d", fake=fake)
+    ids = [str(i) for i in started.of("started")[0]["task_ids"]]
+    now = run_cli("task", *ids, "--json", fake=fake)
+    assert now.code == 0
+    assert [r["task_id"] for r in now.of("result")] == [int(i) for i in ids]
+    waited = run_cli("wait", *ids, "--json", fake=fake)
+    assert waited.code == 0, waited.stderr
+    assert all(r["ok"] and r["kind"] == "song" for r in waited.of("result"))
+    unknown = run_cli("task", ids[0], "999999", fake=fake)
+    assert unknown.code == ExitCode.TASKS_FAILED
+    assert "999999  not found" in unknown.stdout
+    bad = run_cli("task", "3f1c9a52-0000-4000-8000-000000000000", fake=fake)
+    assert bad.code == ExitCode.NOTHING_SENT
+    assert "looks like a Suno id" in bad.stderr
+
+
+def test_wait_timeout_is_exit_4_and_names_the_ids(fake: ThreadedFake) -> None:
+    """A wait that times out exits 4 and says how to collect the tasks later."""
+    fake.sync(lambda: fake.server.plans.extend([TaskPlan(generating_s=1e6)] * 2))
+    started = run_cli("--json", "generate", "--title", "t", "--description", "d", fake=fake)
+    ids = [str(i) for i in started.of("started")[0]["task_ids"]]
+    run = run_cli("wait", *ids, "--timeout", "0.3", fake=fake)
+    assert run.code == ExitCode.SERVICE
+    assert f"suno-async wait {' '.join(ids)}" in run.stderr
+
+
+def test_progress_on_a_terminal_and_in_a_pipe(fake: ThreadedFake) -> None:
+    """A terminal gets rich's live display; a pipe gets plain progress lines."""
+    args = ["generate", "--title", "t", "--description", "d", "--wait"]
+    tty = run_in_pty(args, cli_env(fake))
+    assert tty.code == 0, tty.stdout
+    assert "\x1b[" in tty.stdout  # drawn, not printed
+    assert "2/2" in tty.stdout
+    assert "pts" in tty.stdout
+    piped = run_cli(*args, fake=fake)
+    assert "\x1b" not in piped.stdout + piped.stderr
+    assert "2/2 finished" in piped.stderr
+    assert "36 points spent" in piped.stderr
+    assert len(piped.stdout.splitlines()) == 3  # started, then one line per song
+
+
+def test_ctrl_c_while_waiting_is_exit_130(fake: ThreadedFake) -> None:
+    """SIGINT mid-wait: a clean stop (no traceback) that says how to collect the tasks."""
+    fake.sync(lambda: fake.server.plans.extend([TaskPlan(generating_s=1e6)] * 2))
+    proc = start_cli("generate", "--title", "t", "--description", "d", "--wait", fake=fake)
+    deadline = time.monotonic() + 20
+    while fake.paid_calls() == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    run = finish(proc)
+    assert run.code == ExitCode.INTERRUPTED
+    assert "Traceback" not in run.stderr
+    assert "suno-async wait" in run.stderr
