@@ -154,7 +154,11 @@ class APIError(SunoError):
         api_message: the envelope's ``message`` as the service wrote it.
         request: the call this answers.
         may_have_charged: whether the call may have cost points.
+        task_id: the task whose wait this error ended (an unknown id, an id refused again
+            and again), so ``as_completed`` can say which; None otherwise.
     """
+
+    task_id: int | None = None
 
     def __init__(
         self,

@@ -926,6 +926,8 @@ class TaskWatcher:
                         entry.refusals,
                         _brief(exc),
                     )
+                    if isinstance(exc, APIError):
+                        exc.task_id = entry.task_id
                     self._settle(entry, exc)
                     continue
             backoff = min(policy.interval * 2 ** (entry.failures - 1), policy.max_backoff)
@@ -1067,7 +1069,7 @@ def _other_loop_error() -> SunoError:
 
 
 def _unknown_task(task_id: int, cause: APIError) -> NotFoundError:
-    return NotFoundError(
+    error = NotFoundError(
         f"task {task_id} is unknown to the service (never created, expired, or another "
         "account's): check the id",
         status=cause.status,
@@ -1075,6 +1077,8 @@ def _unknown_task(task_id: int, cause: APIError) -> NotFoundError:
         api_message=cause.api_message,
         request=cause.request,
     )
+    error.task_id = task_id
+    return error
 
 
 def _undecodable(task_id: int, exc: Exception) -> UndecodableResponseError:

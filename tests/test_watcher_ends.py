@@ -135,6 +135,7 @@ async def test_one_unknown_id_holds_back_no_other_id_of_its_batch() -> None:
     assert [task.id for task in tasks if isinstance(task, Task)] == sorted(known)
     assert isinstance(unknown, NotFoundError)
     assert "task 99 is unknown to the service" in str(unknown)
+    assert unknown.task_id == 99
     # Halving 13 ids takes at most 2 * ceil(log2(13)) queries, then one single query.
     assert server.count("batch") <= 1 + 2 * 4
     assert server.asked[-1] == ("single", [99])
@@ -152,7 +153,7 @@ async def test_a_lone_id_refused_again_and_again_ends_with_the_last_error() -> N
             with anyio.fail_after(5), pytest.raises(ServerError) as info:
                 await suno.watch(7)
             assert suno.watcher.outstanding() == []
-    assert info.value.api_message == "系统繁忙"
+    assert (info.value.api_message, info.value.task_id) == ("系统繁忙", 7)
     # One batch query traces the refusal to the id; then three single queries end it.
     assert [kind for kind, _ in server.asked] == ["batch", "single", "single", "single"]
 
