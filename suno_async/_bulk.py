@@ -26,7 +26,6 @@ import attrs
 
 from ._errors import (
     AuthenticationError,
-    ConfigurationError,
     InsufficientPointsError,
     SessionClosedError,
     SunoError,
@@ -172,10 +171,6 @@ class BulkRun:
             isinstance(budget, bool) or not isinstance(budget, int) or budget < 0
         ):
             raise ValidationError("max_points", f"must be a whole number >= 0, got {max_points!r}")
-        self._download: Any = getattr(suno, "download", None)
-        if download_to is not None and self._download is None:
-            msg = "download_to needs AsyncSuno.download, which this version does not have"
-            raise ConfigurationError(msg)
         self._suno = suno
         self._requests = tuple(requests)
         self.journal_path = None if journal is None else Path(journal)
@@ -474,7 +469,7 @@ class BulkRun:
         errors: list[SunoError] = [r for r in results if isinstance(r, SunoError)]
         paths: list[Path] = []
         if self._download_to is not None:
-            paths, download_errors = await self._fetch(songs)
+            paths, download_errors = await self._fetch(self._download_to, songs)
             errors.extend(download_errors)
         task_ids = tuple(h.task_id for h in handles)
         failed = len(songs) < len(results)
@@ -499,14 +494,16 @@ class BulkRun:
             )
         )
 
-    async def _fetch(self, songs: tuple[Song, ...]) -> tuple[list[Path], list[SunoError]]:
+    async def _fetch(
+        self, folder: Path, songs: tuple[Song, ...]
+    ) -> tuple[list[Path], list[SunoError]]:
         """Every asked-for file of the songs (a complete file on disk is kept as it is)."""
         paths: list[Path] = []
         errors: list[SunoError] = []
 
         async def one(song: Song, media: Media) -> None:
             try:
-                paths.append(await self._download(song, self._download_to, media=media))
+                paths.append(await self._suno.download(song, folder, media=media))
             except SunoError as exc:
                 errors.append(exc)
 

@@ -270,3 +270,45 @@ async def test_bad_arguments_are_refused_before_anything_runs(suno: AsyncSuno) -
         suno.generate_many(requests(1), media=("flac",))  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="max_points"):
         suno.generate_many(requests(1), max_points=-1)
+
+
+async def test_songs_are_downloaded_once_and_the_journal_knows(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """Each song's asked-for media land in the folder; a re-run fetches nothing again."""
+    path, out = tmp_path / "run.db", tmp_path / "out"
+    outcomes = await run_all(
+        suno, requests(3), journal=path, download_to=out, media=("audio", "cover")
+    )
+    assert all(o.ok for o in outcomes)
+    files = sorted(out.iterdir())
+    assert len(files) == 3 * 2 * 2
+    assert sorted(p for o in outcomes for p in o.paths) == files
+    assert all(f.stat().st_size > 0 for f in files)
+    for outcome in outcomes:
+        assert {int(p.name.partition("-")[0]) for p in outcome.paths} == set(outcome.task_ids)
+    assert states(path) == ["downloaded"] * 3
+    assert sorted(p for row in read_journal(path) for p in row["paths"]) == [str(f) for f in files]
+    media_gets = fake.requests["GET /media"]
+    async with suno.generate_many(
+        requests(3), journal=path, download_to=out, media=("audio", "cover")
+    ) as run:
+        assert [o async for o in run] == []
+        assert run.progress.downloaded == 3
+    assert fake.requests["GET /media"] == media_gets
+    assert fake.requests[GENERATE] == 3
+
+
+async def test_missing_downloads_are_fetched_on_a_rerun_without_sending(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """Finished without downloads, then run with a folder: files come, no paid call."""
+    path, out = tmp_path / "run.db", tmp_path / "out"
+    await run_all(suno, requests(2), journal=path)
+    assert states(path) == ["done", "done"]
+    outcomes = await run_all(suno, requests(2), journal=path, download_to=out)
+    assert sorted(o.index for o in outcomes) == [0, 1]
+    assert all(len(o.paths) == 2 and o.ok for o in outcomes)
+    assert len(list(out.iterdir())) == 4
+    assert states(path) == ["downloaded", "downloaded"]
+    assert fake.requests[GENERATE] == 2
