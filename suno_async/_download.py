@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import filecmp
-import hashlib
 import logging
 import os
 import re
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import IO, Final, Literal, Protocol
+from typing import Final, Literal
 
 import aiohttp
 import anyio
@@ -36,19 +33,17 @@ import attrs
 import stamina
 from yarl import URL
 
+from ._checks import check_count, check_seconds, misconfigured
 from ._errors import (
-    ConfigurationError,
-    DestinationExistsError,
     DownloadError,
     DownloadTimeoutError,
     MediaTooLargeError,
     ValidationError,
 )
 from ._models import Song, Video, Wav
-from ._names import NAME_MAX_BYTES, check_filename, safe_filename
-
-if sys.platform != "win32":
-    import fcntl
+from ._names import check_filename, safe_filename
+from ._sinks import Answer, FileSink, MemorySink, Sink, prepare_folder
+from ._transport import parse_retry_after
 
 __all__ = ["DEFAULT_MAX_BYTES", "DownloadPolicy", "Downloader", "MediaKind"]
 
@@ -83,6 +78,8 @@ _TYPE_EXT: Final[dict[str, str]] = {
     "image/gif": "gif",
 }
 _KNOWN_EXT: Final = frozenset(_TYPE_EXT.values()) | {"jpg"}
+#: A media host's Retry-After is honoured up to this; the file's deadline bounds it anyway.
+_MAX_RETRY_AFTER: Final = 60.0
 _REDIRECTS: Final = frozenset({301, 302, 303, 307, 308})
 _CONTENT_RANGE: Final = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)", re.IGNORECASE)
 
@@ -112,18 +109,18 @@ class DownloadPolicy:
     chunk_size: int = 64 * 1024
 
     def __attrs_post_init__(self) -> None:
-        for name in ("max_concurrent", "attempts", "chunk_size"):
-            if getattr(self, name) < 1:
-                msg = f"DownloadPolicy.{name} must be at least 1, got {getattr(self, name)}"
-                raise ConfigurationError(msg)
-        if self.max_redirects < 0:
-            msg = f"DownloadPolicy.max_redirects must be 0 or more, got {self.max_redirects}"
-            raise ConfigurationError(msg)
+        for name in ("max_concurrent", "attempts", "chunk_size", "max_redirects"):
+            floor = 0 if name == "max_redirects" else 1
+            check_count(
+                f"DownloadPolicy.{name}", getattr(self, name), minimum=floor, error=misconfigured
+            )
         for name in ("deadline", "connect", "read"):
-            value = getattr(self, name)
-            if value is not None and not value > 0:
-                msg = f"DownloadPolicy.{name} must be positive seconds or None, got {value}"
-                raise ConfigurationError(msg)
+            field = f"DownloadPolicy.{name}"
+            check_seconds(
+                field, getattr(self, name), positive=True, optional=True, error=misconfigured
+            )
+        for name in ("wait_initial", "wait_max", "wait_jitter"):
+            check_seconds(f"DownloadPolicy.{name}", getattr(self, name), error=misconfigured)
 
 
 @attrs.frozen
@@ -208,215 +205,16 @@ def _item_source(
     return _Source(url, f"{what}'s {kind}", title, task_id, _url_ext(url), _DEFAULT_EXT[kind])
 
 
-@attrs.frozen
-class _Answer:
-    """What a media host said about the body it is sending."""
-
-    total: int | None
-    content_type: str | None
-
-
 class _Retry(Exception):  # noqa: N818  (not an error users see: a reason to try again)
     """A transient failure worth another attempt; turned into a DownloadError if they run out."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
-
-
-class _Sink(Protocol):
-    """Where the body goes: a file beside its final name, or memory."""
-
-    offset: int
-    final: Path | None
-
-    async def begin(self, answer: _Answer) -> bool:
-        """Get ready for the body; False when it is not needed (the file is already there)."""
-
-    def write(self, chunk: bytes) -> None: ...
-
-    def restart(self) -> None:
-        """Forget what was written: the host is sending the whole body again."""
-
-
-class _MemorySink:
-    def __init__(self) -> None:
-        self.buffer = bytearray()
-        self.offset = 0
-        self.final: Path | None = None
-
-    async def begin(self, answer: _Answer) -> bool:
-        return True
-
-    def write(self, chunk: bytes) -> None:
-        self.buffer += chunk
-        self.offset += len(chunk)
-
-    def restart(self) -> None:
-        self.buffer.clear()
-        self.offset = 0
-
-
-class _FileSink:
-    """
-    A ``.part`` file beside the final name, then a no-clobber link into place.
-
-    The final name is known before the first request when the URL or the caller gives the
-    extension, so a ``.part`` from a killed run is resumed from its size; otherwise the
-    name waits for the host's Content-Type.
-    """
-
-    def __init__(self, downloader: Downloader, source: _Source, folder: Path) -> None:
-        self._downloader = downloader
-        self._source = source
-        self.folder = folder
-        self.final: Path | None = None
-        self.part: Path | None = None
-        self._file: IO[bytes] | None = None
-        self._stack = contextlib.AsyncExitStack()
-        self.offset = 0
-        self.skipped = False
-        self._compare = False
-
-    async def open(self, name: str) -> None:
-        final = self.folder / name
-        await self._stack.enter_async_context(self._downloader.path_lock(final))
-        part_name = f".{name}.part"
-        if len(part_name.encode()) > NAME_MAX_BYTES:
-            part_name = f".{hashlib.sha256(name.encode()).hexdigest()[:32]}.part"
-        self.final, self.part = final, self.folder / part_name
-        self._file, self.offset = await anyio.to_thread.run_sync(self._open_part)
-
-    def _paths(self) -> tuple[Path, Path]:
-        if self.final is None or self.part is None:  # pragma: no cover  (open sets both)
-            msg = "the download's file is not open yet"
-            raise RuntimeError(msg)
-        return self.final, self.part
-
-    def _open_part(self) -> tuple[IO[bytes], int]:
-        final, part = self._paths()
-        if final.is_symlink() or part.is_symlink():
-            msg = f"{final} or its .part is a symbolic link; refusing to write through it"
-            raise DestinationExistsError(msg, url=str(self._source.url), path=final)
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        fd = os.open(part, flags, 0o644)
-        try:
-            if sys.platform != "win32":
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            file = os.fdopen(fd, "r+b")
-        except BlockingIOError:
-            os.close(fd)
-            msg = f"another process is downloading to {part}; let it finish, or pick another folder"
-            raise DownloadError(msg, url=str(self._source.url), path=final) from None
-        except BaseException:
-            os.close(fd)
-            raise
-        return file, file.seek(0, os.SEEK_END)
-
-    async def begin(self, answer: _Answer) -> bool:
-        if self.final is None:
-            await self.open(self._source.name(answer.content_type))
-        final, _ = self._paths()
-        try:
-            size = final.stat().st_size
-        except FileNotFoundError:
-            return True
-        if answer.total is None:
-            self._compare = True
-            return True
-        if size == answer.total:
-            self.skipped = True
-            return False
-        raise self._exists(f"{size} bytes, while the host's file has {answer.total}")
-
-    def _exists(self, detail: str) -> DestinationExistsError:
-        msg = (
-            f"{self.final} already exists and is a different file ({detail}); it was left "
-            "untouched: move it away, or pass another filename"
-        )
-        return DestinationExistsError(msg, url=str(self._source.url), path=self.final)
-
-    def write(self, chunk: bytes) -> None:
-        if self._file is None:  # pragma: no cover  (begin opened it)
-            msg = "the download's file is not open yet"
-            raise RuntimeError(msg)
-        try:
-            self._file.write(chunk)
-        except OSError as exc:
-            msg = f"cannot write {self.part} ({exc}); free some space or choose another folder"
-            raise DownloadError(msg, url=str(self._source.url), path=self.final) from exc
-        self.offset += len(chunk)
-
-    def restart(self) -> None:
-        if self._file is not None:
-            self._file.seek(0)
-            self._file.truncate()
-        self.offset = 0
-
-    async def commit(self) -> Path:
-        """fsync, then link the ``.part`` into its final name; never replaces a file."""
-        final, _ = self._paths()
-        if not self.skipped:
-            await anyio.to_thread.run_sync(self._commit)
-        await self.close()
-        return final
-
-    def _commit(self) -> None:
-        final, part = self._paths()
-        if self._file is not None:
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
-            self._file = None
-        if self._compare and final.exists():
-            same = filecmp.cmp(part, final, shallow=False)
-            if not same:
-                raise self._exists("the bytes differ")
-            self.skipped = True
-            return
-        try:
-            os.link(part, final)
-        except FileExistsError:
-            raise self._exists("it appeared while downloading") from None
-        except OSError:
-            # No hard links here (FAT, some network shares): rename, refused if it exists.
-            if final.exists():
-                raise self._exists("it appeared while downloading") from None
-            os.rename(part, final)
-        _fsync_folder(self.folder)
-
-    async def close(self) -> None:
-        """Drop the ``.part`` (kept only by a kill that runs no code) and release the lock."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        if self.part is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.part.unlink()
-        await self._stack.aclose()
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the new name durable too (POSIX); Windows cannot open a folder for this."""
-    if sys.platform == "win32":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover  (some filesystems refuse to fsync a folder)
-        pass
-    finally:
-        os.close(fd)
-
-
-def _prepare_folder(dest: str | os.PathLike[str]) -> Path:
-    folder = Path(dest).expanduser()
-    if folder.exists() and not folder.is_dir():
-        rule = f"{str(folder)!r} is a file: pass the folder as dest and the name as filename="
-        raise ValidationError("dest", rule)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder.resolve(strict=True)
+        self.retry_after = retry_after
 
 
 def _content_range(value: str | None) -> tuple[int, int | None] | None:
@@ -427,8 +225,10 @@ def _content_range(value: str | None) -> tuple[int, int | None] | None:
     return int(match.group(1)), None if total == "*" else int(total)
 
 
-def _retryable(exc: Exception) -> bool:
+def _retryable(exc: Exception) -> bool | float:
     if isinstance(exc, _Retry):
+        if exc.retry_after is not None:
+            return min(exc.retry_after, _MAX_RETRY_AFTER)
         return True
     if isinstance(exc, (DownloadError, ValidationError, aiohttp.InvalidURL)):
         return False
@@ -493,7 +293,7 @@ class Downloader:
                 del self._locks[path]
 
     @contextlib.asynccontextmanager
-    async def _turn(self, source: _Source, path: Path | None) -> AsyncIterator[None]:
+    async def _turn(self, source: _Source, sink: Sink) -> AsyncIterator[None]:
         """A download slot, then the per-file deadline from the moment the slot is taken."""
         if self._closed:
             msg = "this AsyncSuno session is closed; create a new one to download"
@@ -509,7 +309,7 @@ class Downloader:
                     f"{source.what}: not downloaded within its {deadline:g}s deadline (the "
                     "host is too slow); try again later or raise DownloadPolicy.deadline"
                 )
-                raise DownloadTimeoutError(msg, url=str(source.url), path=path)
+                raise DownloadTimeoutError(msg, url=str(source.url), path=sink.final)
 
     async def download(
         self,
@@ -525,10 +325,10 @@ class Downloader:
         if name is None and source.url_ext:
             name = source.name(None)
         _check_max_bytes(max_bytes, allow_none=True)
-        folder = await anyio.to_thread.run_sync(_prepare_folder, dest)
-        sink = _FileSink(self, source, folder)
+        folder = await anyio.to_thread.run_sync(prepare_folder, dest)
+        sink = FileSink(folder, url=str(source.url), name_for=source.name, lock=self.path_lock)
         result: Path | None = None
-        async with self._turn(source, folder / name if name else None):
+        async with self._turn(source, sink):
             try:
                 if name is not None:
                     await sink.open(name)
@@ -549,12 +349,12 @@ class Downloader:
     ) -> bytes:
         source = media_source(item, media)
         _check_max_bytes(max_bytes, allow_none=False)
-        sink = _MemorySink()
-        async with self._turn(source, None):
+        sink = MemorySink()
+        async with self._turn(source, sink):
             await self._fetch(source, sink, max_bytes)
         return bytes(sink.buffer)
 
-    async def _fetch(self, source: _Source, sink: _Sink, max_bytes: int | None) -> None:
+    async def _fetch(self, source: _Source, sink: Sink, max_bytes: int | None) -> None:
         policy = self.policy
         validator: list[str | None] = [None]
         attempts = 0
@@ -570,6 +370,9 @@ class Downloader:
                 with attempt:
                     attempts = attempt.num
                     await self._attempt(source, sink, max_bytes, validator)
+        except DownloadError as exc:
+            exc.path = exc.path or sink.final
+            raise
         except _Retry as exc:
             msg = f"{source.what}: {exc.message} ({attempts} attempts); try again later"
             raise DownloadError(
@@ -577,8 +380,9 @@ class Downloader:
             ) from exc
         except asyncio.TimeoutError as exc:
             msg = (
-                f"{source.what}: the host sent nothing for {policy.read:g}s or never "
-                f"connected ({attempts} attempts); try again later"
+                f"{source.what}: {source.url.host} stopped sending or never connected "
+                f"(read timeout {policy.read}s, connect {policy.connect}s; {attempts} "
+                "attempts); try again later"
             )
             raise DownloadTimeoutError(msg, url=str(source.url), path=sink.final) from exc
         except aiohttp.ClientError as exc:
@@ -589,7 +393,7 @@ class Downloader:
             raise DownloadError(msg, url=str(source.url), path=sink.final) from exc
 
     async def _attempt(
-        self, source: _Source, sink: _Sink, max_bytes: int | None, validator: list[str | None]
+        self, source: _Source, sink: Sink, max_bytes: int | None, validator: list[str | None]
     ) -> None:
         offset = sink.offset
         headers = {"Accept-Encoding": "identity"}
@@ -618,8 +422,8 @@ class Downloader:
             raise _Retry(f"the body ended early ({got}) and could not be completed")
 
     def _read_answer(
-        self, source: _Source, response: aiohttp.ClientResponse, sink: _Sink, offset: int
-    ) -> _Answer:
+        self, source: _Source, response: aiohttp.ClientResponse, sink: Sink, offset: int
+    ) -> Answer:
         status = response.status
         content_type = response.content_type
         encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
@@ -628,17 +432,18 @@ class Downloader:
             if span is None or span[0] != offset:
                 sink.restart()
                 raise _Retry("the host resumed at the wrong place", status)
-            return _Answer(span[1], content_type)
+            return Answer(span[1], content_type)
         if status == 200:
             if offset:
                 sink.restart()  # no Range support, or the file changed (If-Range): start over
             total = None if encoded else response.content_length
-            return _Answer(total, content_type)
+            return Answer(total, content_type)
         if status == 416 and offset:
             sink.restart()
             raise _Retry("the host refused to resume past the end", status)
         if status in {408, 425, 429} or status >= 500:
-            raise _Retry(f"{source.url.host} answered HTTP {status}", status)
+            retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            raise _Retry(f"{source.url.host} answered HTTP {status}", status, retry_after)
         hint = (
             "the link may have expired: fetch the task again (suno.get_task) for fresh URLs"
             if status in {401, 403, 404, 410}

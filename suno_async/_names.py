@@ -109,6 +109,8 @@ def check_filename(filename: object) -> str:
     problem = ""
     if any(char in "/\\" for char in filename):
         problem = "holds a folder separator: pass the folder as dest and only the name here"
+    elif any(char in _FORBIDDEN for char in filename):
+        problem = 'holds a character Windows forbids in names (:*?"<>|)'
     elif filename.strip(" .") != filename or _DOTS.search(filename):
         problem = "starts or ends with a dot or space, or holds '..'"
     elif any(unicodedata.category(char) in {"Cc", "Cs"} or char in _BIDI for char in filename):

@@ -394,8 +394,9 @@ async def test_a_trickling_host_hits_the_deadline(tmp_path: Path) -> None:
     policy = DownloadPolicy(deadline=0.3, read=5.0)
     async with hosting(host) as base, AsyncSuno("k", downloads=policy) as suno:
         started = time.monotonic()
-        with pytest.raises(DownloadTimeoutError, match="deadline"):
+        with pytest.raises(DownloadTimeoutError, match="deadline") as caught:
             await suno.download(f"{base}/a.mp3", tmp_path)
+        assert caught.value.path == inside(tmp_path) / "a.mp3"
         assert time.monotonic() - started < 2.0
     assert 0 < host.sent < len(BODY)
     assert leftovers(tmp_path) == []
@@ -569,7 +570,9 @@ async def test_a_300_emoji_title(offline: AsyncSuno, tmp_path: Path) -> None:
     assert leftovers(tmp_path) == [path.name]
 
 
-@pytest.mark.parametrize("filename", ["../x.mp3", "a/b.mp3", "..", "CON.mp3", "x.mp3.", ""])
+@pytest.mark.parametrize(
+    "filename", ["../x.mp3", "a/b.mp3", "..", "CON.mp3", "x.mp3.", "", "a.mp3:evil", "a\x00.mp3"]
+)
 async def test_a_bad_filename_is_refused(offline: AsyncSuno, tmp_path: Path, filename: str) -> None:
     """A filename that is not one plain name is refused before any request."""
     with pytest.raises(ValidationError, match="filename"):
@@ -590,9 +593,28 @@ async def test_bad_items_and_options(offline: AsyncSuno, tmp_path: Path) -> None
     (tmp_path / "file").write_bytes(b"")
     with pytest.raises(ValidationError, match="dest"):
         await offline.download("http://h/a.mp3", tmp_path / "file")
-    with pytest.raises(ConfigurationError, match="max_concurrent"):
-        DownloadPolicy(max_concurrent=0)
+    with pytest.raises(ConfigurationError, match="downloads"):
+        AsyncSuno("k", downloads=4)  # type: ignore[arg-type]
     assert offline.downloads.requests_sent == 0
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("max_concurrent", 0),
+        ("max_concurrent", 1.5),
+        ("attempts", True),
+        ("deadline", 0),
+        ("deadline", float("nan")),
+        ("read", "30"),
+        ("wait_initial", -1),
+        ("max_redirects", -1),
+    ],
+)
+def test_policy_refuses_bad_values(option: str, value: object) -> None:
+    """Each DownloadPolicy setting is checked and named."""
+    with pytest.raises(ConfigurationError, match=f"DownloadPolicy.{option}"):
+        DownloadPolicy(**{option: value})  # type: ignore[arg-type]
 
 
 async def test_a_missing_folder_is_made(offline: AsyncSuno, tmp_path: Path) -> None:
@@ -617,10 +639,39 @@ async def test_http_errors_say_what_to_do(offline: AsyncSuno, tmp_path: Path) ->
         with pytest.raises(DownloadError, match="get_task") as caught:
             await offline.download(f"{base}/404.mp3", tmp_path)
         assert caught.value.status == 404
+        assert caught.value.path == inside(tmp_path) / "404.mp3"
         with pytest.raises(DownloadError, match="503") as caught:
             await offline.download_bytes(f"{base}/503.mp3")
     assert calls.count("/404.mp3") == 1
     assert calls.count("/503.mp3") == FAST.attempts
+
+
+async def test_retry_after_is_honoured(offline: AsyncSuno) -> None:
+    """A 429 with Retry-After waits that long before asking again."""
+    times: list[float] = []
+
+    async def busy(request: web.Request) -> web.StreamResponse:
+        times.append(time.monotonic())
+        if len(times) == 1:
+            return web.Response(status=429, headers={"Retry-After": "0.2"})
+        return web.Response(body=BODY, content_type="audio/mpeg")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", busy)
+    async with serving(app) as base:
+        assert await offline.download_bytes(f"{base}/a.mp3") == BODY
+    assert times[1] - times[0] >= 0.19
+
+
+async def test_one_path_at_a_time(offline: AsyncSuno, tmp_path: Path) -> None:
+    """Two downloads to one name in a session: one writes, the other finds it complete."""
+    host = MediaHost(piece=4096, delay=0.002)
+    async with hosting(host) as base, anyio.create_task_group() as group:
+        for _ in range(2):
+            group.start_soon(offline.download, f"{base}/a.mp3", tmp_path)
+    assert (tmp_path / "a.mp3").read_bytes() == BODY
+    assert offline.downloads.bytes_received == len(BODY)
+    assert leftovers(tmp_path) == ["a.mp3"]
 
 
 async def test_a_closed_session_refuses_downloads(tmp_path: Path) -> None:

@@ -6,8 +6,12 @@ If a change makes these lines need a cast or an ignore, the API got worse for us
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from suno_async import (
     AsyncSuno,
+    DownloadError,
+    DownloadPolicy,
     LyricsAlignment,
     PollPolicy,
     RetryPolicy,
@@ -20,6 +24,7 @@ from suno_async import (
     Timeouts,
     Video,
     Wav,
+    safe_filename,
 )
 from suno_async.testing import FakeSunoServer
 
@@ -76,3 +81,17 @@ async def offline() -> int:
     ):
         balance = await suno.balance()
         return balance.remaining_points
+
+
+async def downloads(song: Song, video: Video, wav: Wav) -> bytes:
+    policy = DownloadPolicy(max_concurrent=8, deadline=120)
+    async with AsyncSuno("key", downloads=policy) as suno:
+        audio: Path = await suno.download(song, "songs")
+        cover: Path = await suno.download(song, Path("songs"), media="cover", filename="c.jpeg")
+        others: list[Path] = [await suno.download(v, "media") for v in (video, wav)]
+        try:
+            await suno.download("https://cdn.example/a.mp3", "media", max_bytes=10_000_000)
+        except DownloadError as exc:
+            print(exc.url, exc.path, exc.status)
+        print(audio, cover, others, safe_filename(song.title, task_id=song.task_id, ext="mp3"))
+        return await suno.download_bytes(song, max_bytes=2**20)

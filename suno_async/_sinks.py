@@ -1,0 +1,243 @@
+"""
+Where a download's body goes: memory, or a ``.part`` file linked into place when whole.
+
+The fetching side (``_download.py``) knows HTTP and retries; this side knows files: the
+``.part`` beside its final name, the lock against another writer, the size check, fsync and
+the no-clobber link. A file is either whole under its final name or absent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import filecmp
+import hashlib
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Protocol
+
+import anyio
+import anyio.to_thread
+import attrs
+
+from ._errors import DestinationExistsError, DownloadError, ValidationError
+from ._names import NAME_MAX_BYTES
+
+if sys.platform != "win32":
+    import fcntl
+
+__all__ = ["Answer", "FileSink", "MemorySink", "Sink", "prepare_folder"]
+
+
+@attrs.frozen
+class Answer:
+    """What a media host said about the body it is sending."""
+
+    total: int | None
+    content_type: str | None
+
+
+class Sink(Protocol):
+    """Where the body goes: a file beside its final name, or memory."""
+
+    offset: int
+    final: Path | None
+
+    async def begin(self, answer: Answer) -> bool:
+        """Get ready for the body; False when it is not needed (the file is already there)."""
+
+    def write(self, chunk: bytes) -> None: ...
+
+    def restart(self) -> None:
+        """Forget what was written: the host is sending the whole body again."""
+
+
+class MemorySink:
+    def __init__(self) -> None:
+        self.buffer = bytearray()
+        self.offset = 0
+        self.final: Path | None = None
+
+    async def begin(self, answer: Answer) -> bool:
+        return True
+
+    def write(self, chunk: bytes) -> None:
+        self.buffer += chunk
+        self.offset += len(chunk)
+
+    def restart(self) -> None:
+        self.buffer.clear()
+        self.offset = 0
+
+
+class FileSink:
+    """
+    A ``.part`` file beside the final name, then a no-clobber link into place.
+
+    The final name is known before the first request when the URL or the caller gives the
+    extension, so a ``.part`` from a killed run is resumed from its size; otherwise the
+    name waits for the host's Content-Type.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        url: str,
+        name_for: Callable[[str | None], str],
+        lock: Callable[[Path], contextlib.AbstractAsyncContextManager[None]],
+    ) -> None:
+        self.folder = folder
+        self._url = url
+        self._name_for = name_for
+        self._lock = lock
+        self.final: Path | None = None
+        self.part: Path | None = None
+        self._file: IO[bytes] | None = None
+        self._stack = contextlib.AsyncExitStack()
+        self.offset = 0
+        self.skipped = False
+        self._compare = False
+
+    async def open(self, name: str) -> None:
+        final = self.folder / name
+        await self._stack.enter_async_context(self._lock(final))
+        part_name = f".{name}.part"
+        if len(part_name.encode()) > NAME_MAX_BYTES:
+            part_name = f".{hashlib.sha256(name.encode()).hexdigest()[:32]}.part"
+        self.final, self.part = final, self.folder / part_name
+        self._file, self.offset = await anyio.to_thread.run_sync(self._open_part)
+
+    def _paths(self) -> tuple[Path, Path]:
+        if self.final is None or self.part is None:  # pragma: no cover  (open sets both)
+            msg = "the download's file is not open yet"
+            raise RuntimeError(msg)
+        return self.final, self.part
+
+    def _open_part(self) -> tuple[IO[bytes], int]:
+        final, part = self._paths()
+        if final.is_symlink() or part.is_symlink():
+            msg = f"{final} or its .part is a symbolic link; refusing to write through it"
+            raise DestinationExistsError(msg, url=self._url, path=final)
+        if final.resolve().parent != self.folder or part.resolve().parent != self.folder:
+            msg = f"{final} would land outside {self.folder}; refusing to write it"
+            raise DownloadError(msg, url=self._url, path=final)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(part, flags, 0o644)
+        try:
+            if sys.platform != "win32":
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            file = os.fdopen(fd, "r+b")
+        except BlockingIOError:
+            os.close(fd)
+            msg = f"another process is downloading to {part}; let it finish, or pick another folder"
+            raise DownloadError(msg, url=self._url, path=final) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        return file, file.seek(0, os.SEEK_END)
+
+    async def begin(self, answer: Answer) -> bool:
+        if self.final is None:
+            await self.open(self._name_for(answer.content_type))
+        final, _ = self._paths()
+        try:
+            size = final.stat().st_size
+        except FileNotFoundError:
+            return True
+        if answer.total is None:
+            self._compare = True
+            return True
+        if size == answer.total:
+            self.skipped = True
+            return False
+        raise self._exists(f"{size} bytes, while the host's file has {answer.total}")
+
+    def _exists(self, detail: str) -> DestinationExistsError:
+        msg = (
+            f"{self.final} already exists and is a different file ({detail}); it was left "
+            "untouched: move it away, or pass another filename"
+        )
+        return DestinationExistsError(msg, url=self._url, path=self.final)
+
+    def write(self, chunk: bytes) -> None:
+        if self._file is None:  # pragma: no cover  (begin opened it)
+            msg = "the download's file is not open yet"
+            raise RuntimeError(msg)
+        try:
+            self._file.write(chunk)
+        except OSError as exc:
+            msg = f"cannot write {self.part} ({exc}); free some space or choose another folder"
+            raise DownloadError(msg, url=self._url, path=self.final) from exc
+        self.offset += len(chunk)
+
+    def restart(self) -> None:
+        if self._file is not None:
+            self._file.seek(0)
+            self._file.truncate()
+        self.offset = 0
+
+    async def commit(self) -> Path:
+        """fsync, then link the ``.part`` into its final name; never replaces a file."""
+        final, _ = self._paths()
+        if not self.skipped:
+            await anyio.to_thread.run_sync(self._commit)
+        await self.close()
+        return final
+
+    def _commit(self) -> None:
+        final, part = self._paths()
+        if self._file is not None:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+        if self._compare and final.exists():
+            same = filecmp.cmp(part, final, shallow=False)
+            if not same:
+                raise self._exists("the bytes differ")
+            self.skipped = True
+            return
+        try:
+            os.link(part, final)
+        except FileExistsError:
+            raise self._exists("it appeared while downloading") from None
+        except OSError:
+            # No hard links here (FAT, some network shares): rename, refused if it exists.
+            if final.exists():
+                raise self._exists("it appeared while downloading") from None
+            os.rename(part, final)
+        _fsync_folder(self.folder)
+
+    async def close(self) -> None:
+        """Drop the ``.part`` (kept only by a kill that runs no code) and release the lock."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        if self.part is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self.part.unlink()
+        await self._stack.aclose()
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the new name durable too (POSIX); Windows cannot open a folder for this."""
+    if sys.platform == "win32":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover  (some filesystems refuse to fsync a folder)
+        pass
+    finally:
+        os.close(fd)
+
+
+def prepare_folder(dest: str | os.PathLike[str]) -> Path:
+    folder = Path(dest).expanduser()
+    if folder.exists() and not folder.is_dir():
+        rule = f"{str(folder)!r} is a file: pass the folder as dest and the name as filename="
+        raise ValidationError("dest", rule)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder.resolve(strict=True)
