@@ -7,6 +7,7 @@ import contextlib
 import logging
 import math
 import os
+import ssl as _ssl
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -16,7 +17,7 @@ import aiohttp
 import anyio
 
 from ._bulk import BulkRun, Media
-from ._checks import check_bool, check_seconds, is_number, misconfigured, show
+from ._checks import check_bool, check_count, check_seconds, is_number, misconfigured, show
 from ._convert import (
     WireFormatError,
     decode_row,
@@ -30,6 +31,7 @@ from ._errors import (
     ConfigurationError,
     NotFoundError,
     RequestInfo,
+    SessionClosedError,
     SunoError,
     TaskFailedError,
     UndecodableResponseError,
@@ -60,7 +62,15 @@ from ._models import (
     check_suno_id,
     check_task_id,
 )
-from ._transport import RawResponse, RetryPolicy, Timeouts, Transport, check_base_url
+from ._transport import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    RawResponse,
+    RetryPolicy,
+    Secret,
+    Timeouts,
+    Transport,
+    check_base_url,
+)
 from ._watcher import Finished, PollPolicy, TaskWatcher, WatcherStats, first_polls
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncSuno"]
@@ -70,6 +80,9 @@ logger: Final = logging.getLogger("suno_async")
 
 R = TypeVar("R", Song, LyricsAlignment, Video, Wav, Task)
 Waitable = TaskHandle[Any] | int
+#: Called with a paid call's task ids as soon as they are read, even if its caller was
+#: cancelled meanwhile.
+OnStarted = Callable[[tuple[int, ...]], object]
 
 
 def _user_agent() -> str:
@@ -84,8 +97,13 @@ class AsyncSuno:
     started task of the session together in batch queries.
 
     Use it as ``async with AsyncSuno() as suno:``; it is safe to share among any number of
-    coroutines. The key comes from ``api_key`` or ``SUNO_API_KEY``, the base URL from
-    ``base_url`` or ``SUNO_BASE_URL``.
+    coroutines of one event loop. The key comes from ``api_key`` or ``SUNO_API_KEY``, the
+    base URL from ``base_url`` or ``SUNO_BASE_URL``.
+
+    ``ssl`` is the TLS context for the service (certificates are verified by default; pass
+    one for a private CA). ``max_response_bytes`` caps any answer's size. At most
+    ``max_paid_in_flight`` paid POSTs are in flight at once, and no more than ``paid_rate``
+    start per second when it is given.
     """
 
     def __init__(
@@ -100,9 +118,17 @@ class AsyncSuno:
         allow_insecure_http: bool = False,
         on_status_change: Callable[[StatusChange], object] | None = None,
         downloads: DownloadPolicy | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_paid_in_flight: int = 4,
+        paid_rate: float | None = None,
     ) -> None:
+        # Held in a Secret at once: should a later check raise, no frame's locals show the key.
+        key = Secret(api_key if api_key is not None else os.environ.get("SUNO_API_KEY"))
+        key_field = "api_key" if api_key is not None else "SUNO_API_KEY"
+        del api_key
         _check_settings(
-            api_key=api_key,
+            api_key=None,
             base_url=base_url,
             session=session,
             timeouts=timeouts,
@@ -112,10 +138,15 @@ class AsyncSuno:
             on_status_change=on_status_change,
             downloads=downloads,
         )
-        key = api_key if api_key is not None else os.environ.get("SUNO_API_KEY")
-        if key is not None and api_key is None:
-            _check_key("SUNO_API_KEY", key)
-        if not key or not key.strip():
+        _check_transport_settings(
+            ssl=ssl,
+            max_response_bytes=max_response_bytes,
+            max_paid_in_flight=max_paid_in_flight,
+            paid_rate=paid_rate,
+        )
+        if key.reveal() is not None:
+            _check_key(key_field, key.reveal())
+        if not key.reveal() or not str(key.reveal()).strip():
             msg = (
                 "no API key: pass AsyncSuno(api_key=...) or set SUNO_API_KEY "
                 "(for offline use, start suno_async.testing.FakeSunoServer)"
@@ -124,12 +155,16 @@ class AsyncSuno:
         url = base_url or os.environ.get("SUNO_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = check_base_url(url, allow_insecure_http=allow_insecure_http)
         self._transport = Transport(
-            api_key=key.strip(),
+            api_key=str(key.reveal()).strip(),
             base_url=self.base_url,
             timeouts=timeouts or Timeouts(),
             retry=retry or RetryPolicy(),
             session=session,
             user_agent=_user_agent(),
+            ssl=ssl,
+            max_response_bytes=max_response_bytes,
+            max_paid_in_flight=max_paid_in_flight,
+            paid_rate=paid_rate,
         )
         self._watcher = TaskWatcher(
             self._transport, poll or PollPolicy(), on_status_change=on_status_change
@@ -137,17 +172,17 @@ class AsyncSuno:
         self._downloader = Downloader(downloads or DownloadPolicy(), user_agent=_user_agent())
         self._host: asyncio.Task[None] | None = None
         self._closed = False
+        self._orphaned: list[int] = []
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else "open"
-        return f"<AsyncSuno base_url={str(self.base_url)!r} {state}>"
+        # Also shown half-built, as a traceback's locals show the constructor's self.
+        state = "closed" if getattr(self, "_closed", False) else "open"
+        return f"<AsyncSuno base_url={str(getattr(self, 'base_url', None))!r} {state}>"
 
     # --- lifecycle ----------------------------------------------------------------------
 
     async def __aenter__(self) -> AsyncSuno:
-        if self._closed:
-            msg = "this AsyncSuno session is closed; create a new one"
-            raise RuntimeError(msg)
+        self._transport.check_usable("async with AsyncSuno()")
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -158,7 +193,9 @@ class AsyncSuno:
         Stop watching and close the HTTP session (unless the caller passed it in).
 
         Pending awaiters get :class:`SessionClosedError` naming their task id: the tasks go on
-        on the service and can be awaited by id from a new session.
+        on the service and can be awaited by id from a new session. Free calls in flight end
+        with :class:`SessionClosedError` and are not retried; paid POSTs in flight are let
+        finish first, so their task ids still reach their callers (within their deadline).
         """
         if self._closed:
             return
@@ -180,7 +217,8 @@ class AsyncSuno:
         """Start the poll loop on first use, in a task group this session owns."""
         if self._closed:
             msg = "this AsyncSuno session is closed; create a new one to wait on tasks"
-            raise RuntimeError(msg)
+            raise SessionClosedError(message=msg)
+        self._transport.check_usable("waiting on tasks")
         if self._host is None:
             self._host = asyncio.get_running_loop().create_task(
                 self._host_watcher(), name="suno-async task watcher"
@@ -207,6 +245,15 @@ class AsyncSuno:
     @property
     def watcher(self) -> TaskWatcher:
         return self._watcher
+
+    @property
+    def orphaned_task_ids(self) -> tuple[int, ...]:
+        """
+        Ids of tasks a paid call started whose caller never got them (it was cancelled, or
+        its ``on_started`` raised): they cost points and run on the service; wait on them
+        by id. Each is also logged as a warning.
+        """
+        return tuple(self._orphaned)
 
     @property
     def requests_sent(self) -> int:
@@ -325,13 +372,25 @@ class AsyncSuno:
         )
         return await self.submit_generate(request)
 
-    async def submit_generate(self, request: GenerateRequest) -> tuple[TaskHandle[Song], ...]:
-        """Send a prepared :class:`GenerateRequest` (new song, extend or cover)."""
+    async def submit_generate(
+        self, request: GenerateRequest, *, on_started: OnStarted | None = None
+    ) -> tuple[TaskHandle[Song], ...]:
+        """
+        Send a prepared :class:`GenerateRequest` (new song, extend or cover).
+
+        ``on_started(task_ids)`` is called once, as soon as the service's answer is read and
+        before this returns, even if the caller was cancelled meanwhile: the POST runs
+        shielded, so a cancellation takes effect only once it is answered (or times out).
+        """
         if not isinstance(request, GenerateRequest):
             raise ValidationError(
                 "request", f"must be a GenerateRequest, got {type(request).__name__}"
             )
-        ids = await self._start("/music/generate", request)
+        if on_started is not None and not callable(on_started):
+            raise ValidationError(
+                "on_started", f"must be a function taking the task ids, got {show(on_started)}"
+            )
+        ids = await self._start("/music/generate", request, on_started)
         return self._new_handles(ids, TaskKind.SONG)
 
     async def upload(self, audio_url: str) -> TaskHandle[Song]:
@@ -622,12 +681,37 @@ class AsyncSuno:
 
     # --- plumbing -----------------------------------------------------------------------
 
-    async def _start(self, path: str, request: object) -> list[int]:
+    async def _start(
+        self, path: str, request: object, on_started: OnStarted | None = None
+    ) -> list[int]:
         body = encode_request(request)
-        data = await self._transport.call("POST", path, paid=True, json_body=body)
-        ids: list[int] = self._decode(lambda: parse_task_ids(data), "POST", path, data, paid=True)
-        logger.info("POST %s started task(s) %s", path, ", ".join(map(str, ids)))
-        return ids
+        started: list[int] = []
+
+        def deliver(data: object) -> list[int]:
+            ids: list[int] = self._decode(
+                lambda: parse_task_ids(data), "POST", path, data, paid=True
+            )
+            started.extend(ids)
+            logger.info("POST %s started task(s) %s", path, ", ".join(map(str, ids)))
+            if on_started is not None:
+                on_started(tuple(ids))
+            return ids
+
+        try:
+            result: list[int] = await self._transport.call(
+                "POST", path, paid=True, json_body=body, deliver=deliver
+            )
+        except BaseException:
+            if started:
+                self._orphaned.extend(started)
+                logger.warning(
+                    "POST %s started task(s) %s but its caller did not get them; they are "
+                    "kept in AsyncSuno.orphaned_task_ids",
+                    path,
+                    ", ".join(map(str, started)),
+                )
+            raise
+        return result
 
     async def _start_one(self, path: str, request: object, kind: TaskKind) -> TaskHandle[Any]:
         ids = await self._start(path, request)
@@ -752,6 +836,22 @@ def _check_settings(
         raise misconfigured(
             "on_status_change",
             f"must be a function taking a StatusChange, got {type(on_status_change).__name__}",
+        )
+
+
+def _check_transport_settings(
+    *, ssl: object, max_response_bytes: object, max_paid_in_flight: object, paid_rate: object
+) -> None:
+    """The transport's own settings of :class:`AsyncSuno`, before anything is built."""
+    if ssl is not None and not isinstance(ssl, _ssl.SSLContext):
+        raise misconfigured("ssl", f"must be an ssl.SSLContext or None, got {show(ssl)}")
+    check_count("max_response_bytes", max_response_bytes, minimum=1024, error=misconfigured)
+    check_count("max_paid_in_flight", max_paid_in_flight, error=misconfigured)
+    if paid_rate is not None and (
+        not is_number(paid_rate) or not 0 < paid_rate < math.inf  # type: ignore[operator]
+    ):
+        raise misconfigured(
+            "paid_rate", f"must be a positive number of calls per second, got {show(paid_rate)}"
         )
 
 

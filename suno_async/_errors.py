@@ -6,8 +6,11 @@ Every exception suno-async raises, in one tree::
     ├── ConfigurationError       no API key, an unsafe base URL
     ├── TransportError           the request got no usable answer
     │   ├── NetworkError         connection refused, reset or dropped
-    │   ├── SunoTimeoutError     connect or read timeout (also a TimeoutError)
-    │   └── UndecodableResponseError   an HTML proxy page, truncated JSON
+    │   │   └── TLSError         the service's certificate was not trusted
+    │   ├── SunoTimeoutError     connect, read or whole-call timeout (also a TimeoutError)
+    │   ├── UndecodableResponseError   an HTML proxy page, truncated or too deep JSON
+    │   ├── RedirectError        a 3xx answer: API calls never follow redirects
+    │   └── ResponseTooLargeError      a body over the session's size cap, refused unread
     ├── APIError                 the service answered with an error envelope or status
     │   ├── AuthenticationError  the key was refused (401/403)
     │   ├── InsufficientPointsError   the balance cannot pay for the call
@@ -17,7 +20,8 @@ Every exception suno-async raises, in one tree::
     ├── TaskFailedError          a task ended with status 4 (errormsg / errormsgEn)
     ├── WaitTimeoutError         a wait's own deadline passed (also a TimeoutError)
     │   └── TaskStalledError     a task showed no progress for PollPolicy.stall_timeout
-    ├── SessionClosedError       the session closed while a task was awaited
+    ├── SessionClosedError       the session is (or was, mid-call) closed
+    ├── WrongEventLoopError      the session was used from another event loop
     └── DownloadError            a media file could not be fetched or saved
         ├── DownloadTimeoutError     the per-file deadline or a read timeout (a TimeoutError)
         ├── MediaTooLargeError       the body is larger than the caller's max_bytes
@@ -49,17 +53,21 @@ __all__ = [
     "NetworkError",
     "NotFoundError",
     "RateLimitError",
+    "RedirectError",
     "RequestInfo",
+    "ResponseTooLargeError",
     "ServerError",
     "SessionClosedError",
     "SunoError",
     "SunoTimeoutError",
+    "TLSError",
     "TaskFailedError",
     "TaskStalledError",
     "TransportError",
     "UndecodableResponseError",
     "ValidationError",
     "WaitTimeoutError",
+    "WrongEventLoopError",
 ]
 
 
@@ -85,7 +93,14 @@ class RequestInfo:
 
 
 class SunoError(Exception):
-    """Base of every error raised by suno-async."""
+    """
+    Base of every error raised by suno-async.
+
+    ``may_have_charged`` is readable on every error: ``True`` only when a paid call may have
+    reached the service and cost points.
+    """
+
+    may_have_charged: bool = False
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -123,8 +138,12 @@ class NetworkError(TransportError):
     """The connection failed: refused, reset, or dropped before an answer."""
 
 
+class TLSError(NetworkError):
+    """The service's TLS certificate was not trusted (or TLS failed): nothing was sent."""
+
+
 class SunoTimeoutError(TransportError, TimeoutError):
-    """The service did not connect or answer in time."""
+    """The service did not connect or answer in time (a phase, or the whole call)."""
 
 
 class UndecodableResponseError(TransportError):
@@ -142,6 +161,48 @@ class UndecodableResponseError(TransportError):
         super().__init__(message, request=request, may_have_charged=may_have_charged)
         self.status = status
         self.snippet = snippet
+
+
+class RedirectError(TransportError):
+    """
+    The service answered with a redirect, which API calls never follow.
+
+    Following one could replay a paid body to another host or downgrade it to a GET, and
+    send the key along; ``location`` says where it pointed, ``status`` is the 3xx status.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        location: str | None,
+        request: RequestInfo | None = None,
+        may_have_charged: bool = False,
+    ) -> None:
+        super().__init__(message, request=request, may_have_charged=may_have_charged)
+        self.status = status
+        self.location = location
+
+
+class ResponseTooLargeError(TransportError):
+    """
+    An answer larger than the session's ``max_response_bytes``; refused without reading it
+    all, and never downloaded again by a retry.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        limit: int,
+        size: int | None = None,
+        request: RequestInfo | None = None,
+        may_have_charged: bool = False,
+    ) -> None:
+        super().__init__(message, request=request, may_have_charged=may_have_charged)
+        self.limit = limit
+        self.size = size
 
 
 class APIError(SunoError):
@@ -241,16 +302,44 @@ class WaitTimeoutError(SunoError, TimeoutError):
         self.pending = tuple(pending)
 
 
-class SessionClosedError(SunoError):
-    """The session closed while tasks were awaited; they keep running on the service."""
+class SessionClosedError(SunoError, RuntimeError):
+    """
+    The session is closed: a call on it, or a wait or call in flight when it closed.
 
-    def __init__(self, task_id: int, last_status: TaskStatus | None = None) -> None:
-        super().__init__(
-            f"the AsyncSuno session closed while waiting for task {task_id}; "
-            f"it keeps running on the service: wait on id {task_id} from a new session"
-        )
+    Awaited tasks keep running on the service: wait on their ids from a new session.
+    ``task_id`` names the awaited task (``None`` for a call); ``request`` names the call.
+    """
+
+    def __init__(
+        self,
+        task_id: int | None = None,
+        last_status: TaskStatus | None = None,
+        *,
+        request: RequestInfo | None = None,
+        message: str | None = None,
+    ) -> None:
+        if message is None:
+            if task_id is not None:
+                message = (
+                    f"the AsyncSuno session closed while waiting for task {task_id}; "
+                    f"it keeps running on the service: wait on id {task_id} from a new session"
+                )
+            else:
+                what = f"{request}: " if request is not None else ""
+                message = f"{what}this AsyncSuno session is closed; create a new one"
+        super().__init__(message)
         self.task_id = task_id
         self.last_status = last_status
+        self.request = request
+
+
+class WrongEventLoopError(SunoError, RuntimeError):
+    """
+    The session was used from an event loop other than the one it first ran on.
+
+    aiohttp sessions and the watcher belong to one loop: create one AsyncSuno per loop
+    (e.g. inside the ``asyncio.run`` that uses it), and close it there.
+    """
 
 
 class TaskStalledError(WaitTimeoutError):

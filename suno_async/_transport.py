@@ -3,7 +3,17 @@ The one request path: auth header, envelope, error mapping and retries.
 
 Free calls (balance, task queries) are retried on anything transient. Calls that cost points
 are retried only when the request provably never reached the service (the connection was
-refused or never opened), so a song is never paid for twice by accident.
+refused or never opened) or the service refused it with 429, so a song is never paid for twice
+by accident.
+
+The rules every call keeps: each attempt has an overall deadline (``Timeouts.total``) that
+includes reading the body; every Retry-After is capped; redirects are never followed (a 3xx
+is a :class:`RedirectError` saying where it pointed); a body over ``max_response_bytes`` is
+refused, from its Content-Length without reading it or as soon as a streamed body passes the
+cap; aiohttp's exceptions are translated into :class:`SunoError` subclasses whose causes carry no
+request headers and no frames, so the key reaches no traceback, log or repr. Paid POSTs go
+on a fresh connection (when the session is ours) and run shielded, so a cancelled caller
+never loses the task ids the service answered.
 """
 
 from __future__ import annotations
@@ -12,15 +22,19 @@ import asyncio
 import contextvars
 import email.utils
 import ipaddress
-import json
 import logging
 import math
+import ssl as _ssl
 import time
-from collections.abc import Mapping
-from typing import Any, Final
+import weakref
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Final, Generic, TypeVar
 
 import aiohttp
+import aiolimiter
+import anyio
 import attrs
+import orjson
 import stamina
 from multidict import CIMultiDictProxy
 from yarl import URL
@@ -35,29 +49,46 @@ from ._errors import (
     NetworkError,
     NotFoundError,
     RateLimitError,
+    RedirectError,
     RequestInfo,
+    ResponseTooLargeError,
     ServerError,
+    SessionClosedError,
+    SunoError,
     SunoTimeoutError,
+    TLSError,
     TransportError,
     UndecodableResponseError,
+    WrongEventLoopError,
 )
 
-__all__ = ["RawResponse", "RetryPolicy", "Timeouts", "Transport"]
+__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "RawResponse", "RetryPolicy", "Timeouts", "Transport"]
 
 logger: Final = logging.getLogger("suno_async")
+T = TypeVar("T")
 
 _INSUFFICIENT_HINTS: Final = ("积分不足", "余额不足", "insufficient", "not enough points")
+
+#: 64 MiB: a 1,000-row batch page is a few MB; anything far larger is not an API answer.
+DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+
+#: Failures a retry cannot mend: the same certificate, redirect or oversized body again.
+_NEVER_RETRIED: Final = (TLSError, RedirectError, ResponseTooLargeError)
 
 
 @attrs.frozen
 class Timeouts:
     """
-    Seconds per phase, not one total: aiohttp's total also counts the wait for a pooled
-    connection, which under a thousand concurrent calls says nothing about the service.
+    Seconds per phase, and one deadline per attempt.
+
+    ``connect`` bounds opening a connection, ``read`` any silence while the answer arrives,
+    and ``total`` one whole attempt, body included: a body trickled a few bytes a second
+    ends at ``total`` however often bytes come. ``RetryPolicy.budget`` bounds all attempts.
     """
 
     connect: float | None = 10.0
     read: float | None = 60.0
+    total: float | None = 90.0
 
     def __attrs_post_init__(self) -> None:
         for name in ("connect", "read"):
@@ -113,8 +144,15 @@ class RawResponse:
     attempts: int
 
 
-def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
-    """Retry-After in seconds or as an HTTP date, as a non-negative delay."""
+def parse_retry_after(
+    value: str | None, *, now: float | None = None, cap: float | None = None
+) -> float | None:
+    """
+    Retry-After in seconds or as an HTTP date, as a delay from 0 to ``cap``.
+
+    Every answer's value is capped here, so nothing downstream (retries, the watcher's
+    pause) can be stopped for long by ``1e9``, ``inf`` or a date in the year 9999.
+    """
     if not value:
         return None
     value = value.strip()
@@ -123,12 +161,13 @@ def parse_retry_after(value: str | None, *, now: float | None = None) -> float |
     except ValueError:
         try:
             when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+            seconds = when.timestamp() - (time.time() if now is None else now)
+        except (TypeError, ValueError, OverflowError, IndexError):
             return None
-        seconds = when.timestamp() - (time.time() if now is None else now)
     if math.isnan(seconds):
         return None
-    return max(0.0, seconds)
+    seconds = max(0.0, seconds)
+    return seconds if cap is None else min(seconds, cap)
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -154,15 +193,15 @@ def check_base_url(base_url: str, *, allow_insecure_http: bool) -> URL:
     return url
 
 
-class _Secret:
-    """Keeps the key out of every repr, str and traceback local dump."""
+class Secret(Generic[T]):
+    """Keeps the key (or headers holding it) out of every repr, str and traceback local dump."""
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str) -> None:
+    def __init__(self, value: T) -> None:
         self._value = value
 
-    def reveal(self) -> str:
+    def reveal(self) -> T:
         return self._value
 
     def __repr__(self) -> str:
@@ -172,7 +211,11 @@ class _Secret:
 
 
 def _api_error(
-    status: int, envelope: Envelope | None, headers: Mapping[str, str], request: RequestInfo
+    status: int,
+    envelope: Envelope | None,
+    headers: Mapping[str, str],
+    request: RequestInfo,
+    max_retry_after: float,
 ) -> APIError:
     code = envelope.code if envelope else None
     api_message = envelope.message if envelope else ""
@@ -193,7 +236,7 @@ def _api_error(
     if effective == 402:
         return _insufficient(where, said, kwargs)
     if effective == 429:
-        retry_after = parse_retry_after(headers.get("Retry-After"))
+        retry_after = parse_retry_after(headers.get("Retry-After"), cap=max_retry_after)
         wait = f"; retry after {retry_after:g}s" if retry_after is not None else ""
         return RateLimitError(f"{where}rate limited{said}{wait}", retry_after=retry_after, **kwargs)
     if effective >= 500:
@@ -222,6 +265,19 @@ def _insufficient(where: str, said: str, kwargs: dict[str, Any]) -> Insufficient
     )
 
 
+def _sanitised(exc: BaseException) -> BaseException | None:
+    """
+    aiohttp's exception as a cause that reaches no request headers: without its frames
+    (their locals hold the headers) and its own chain; none when it carries the request.
+    """
+    if hasattr(exc, "request_info") or hasattr(exc, "history"):
+        return None
+    exc.__traceback__ = None
+    exc.__cause__ = None
+    exc.__context__ = None
+    return exc
+
+
 class Transport:
     """Sends one API call, maps every failure to a :class:`SunoError`, retries what is safe."""
 
@@ -234,15 +290,28 @@ class Transport:
         retry: RetryPolicy,
         session: aiohttp.ClientSession | None,
         user_agent: str,
+        ssl: _ssl.SSLContext | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_paid_in_flight: int = 4,
+        paid_rate: float | None = None,
     ) -> None:
-        self._key = _Secret(api_key)
+        self._headers = Secret({"Authorization": f"Bearer {api_key}", "Accept": "application/json"})
         self._base_url = base_url
         self._client_timeout = timeouts.to_aiohttp()
+        self._total = timeouts.total
         self._urls: dict[str, URL] = {}
         self.retry = retry
         self._session = session
+        self._paid_session: aiohttp.ClientSession | None = None
         self._owns_session = session is None
         self._user_agent = user_agent
+        self._ssl: _ssl.SSLContext | bool = True if ssl is None else ssl
+        self._max_bytes = max_response_bytes
+        self._paid_slots = asyncio.Semaphore(max_paid_in_flight)
+        self._paid_rate = paid_rate
+        self._limiter: aiolimiter.AsyncLimiter | None = None
+        self._paid_in_flight: set[asyncio.Future[Any]] = set()
+        self._loop: weakref.ReferenceType[asyncio.AbstractEventLoop] | None = None
         self.last_response: contextvars.ContextVar[RawResponse | None] = contextvars.ContextVar(
             "suno_async_last_response", default=None
         )
@@ -252,20 +321,61 @@ class Transport:
     def __repr__(self) -> str:
         return f"Transport(base_url={str(self._base_url)!r})"
 
-    def _client_session(self) -> aiohttp.ClientSession:
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=self._client_timeout,
-                headers={"User-Agent": self._user_agent},
-                raise_for_status=False,
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def check_usable(self, what: str) -> None:
+        """
+        Refuse at once a closed session or a loop other than the session's first one.
+
+        ``what`` names the call in the error. The first use binds the session to its loop.
+        """
+        if self._closed:
+            raise SessionClosedError(
+                message=f"{what}: this AsyncSuno session is closed; create a new one"
             )
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = weakref.ref(loop)
+        elif self._loop() is not loop:
+            msg = (
+                f"{what}: this AsyncSuno session belongs to the event loop it was first used "
+                "in, and this is another one; create one AsyncSuno per event loop (e.g. "
+                "inside the asyncio.run that uses it) and close it there"
+            )
+            raise WrongEventLoopError(msg)
+
+    def _client_session(self, paid: bool) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = self._new_session(force_close=False)
+        if paid and self._owns_session:
+            # A pooled connection the service closes as the POST leaves makes the call's fate
+            # unknowable; a fresh connection costs one handshake per paid call, and they are
+            # few and slow anyway.
+            if self._paid_session is None:
+                self._paid_session = self._new_session(force_close=True)
+            return self._paid_session
         return self._session
 
+    def _new_session(self, *, force_close: bool) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(force_close=force_close),
+            timeout=self._client_timeout,
+            headers={"User-Agent": self._user_agent},
+            raise_for_status=False,
+        )
+
     async def aclose(self) -> None:
+        """Let paid POSTs in flight finish (their ids matter), then close what we opened."""
         self._closed = True
-        if self._owns_session and self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
+        if self._paid_in_flight:
+            await asyncio.wait(set(self._paid_in_flight))
+        if self._owns_session:
+            for session in (self._session, self._paid_session):
+                if session is not None:
+                    await session.close()
+            self._session = self._paid_session = None
 
     async def call(
         self,
@@ -277,32 +387,41 @@ class Transport:
         json_body: Mapping[str, Any] | None = None,
         retry: RetryPolicy | None = None,
         remember: bool = True,
+        deliver: Callable[[Any], Any] | None = None,
     ) -> Any:
         """
         Send the call (retrying what is safe) and return the envelope's ``data``.
 
         ``remember`` false leaves :attr:`last_response` alone: for the watcher's own polls,
-        made in a task whose context no caller reads.
+        made in a task whose context no caller reads. ``deliver`` turns the data into the
+        result inside the attempt; for a paid call it runs even when the caller was
+        cancelled meanwhile, so the ids it reads are never lost.
         """
-        if self._closed:
-            msg = f"{method} {path}: this AsyncSuno session is closed; create a new one"
-            raise RuntimeError(msg)
-        policy = retry or self.retry
         request = RequestInfo(method, path, paid=paid)
+        self.check_usable(str(request))
+        policy = retry or self.retry
         started = time.monotonic()
         if policy.attempts == 1:
             # The watcher's polls: it retries on later ticks, so no retry machinery per call.
-            return await self._once(request, params, json_body, started, remember)
+            return await self._attempt(
+                request,
+                params=params,
+                json_body=json_body,
+                started=started,
+                remember=remember,
+                deliver=deliver,
+            )
 
         def retry_hook(exc: Exception) -> bool | float:
+            if self._closed or isinstance(exc, _NEVER_RETRIED):
+                return False
+            if isinstance(exc, RateLimitError):
+                # Refused, so not charged: a paid call waits it out too.
+                return True if exc.retry_after is None else exc.retry_after
             if isinstance(exc, TransportError) and not exc.may_have_charged:
                 return True
             if paid:
                 return False
-            if isinstance(exc, RateLimitError):
-                if exc.retry_after is None:
-                    return True
-                return min(exc.retry_after, policy.max_retry_after)
             return isinstance(exc, (TransportError, ServerError))
 
         async for attempt in stamina.retry_context(
@@ -315,66 +434,121 @@ class Transport:
         ):
             with attempt:
                 request.attempts = attempt.num
-                return await self._once(request, params, json_body, started, remember)
+                return await self._attempt(
+                    request,
+                    params=params,
+                    json_body=json_body,
+                    started=started,
+                    remember=remember,
+                    deliver=deliver,
+                )
         msg = "unreachable: stamina always yields at least one attempt"  # pragma: no cover
         raise AssertionError(msg)  # pragma: no cover
 
-    async def _once(
+    async def _attempt(
+        self,
+        request: RequestInfo,
+        *,
+        params: Mapping[str, str] | None,
+        json_body: Mapping[str, Any] | None,
+        started: float,
+        remember: bool,
+        deliver: Callable[[Any], Any] | None,
+    ) -> Any:
+        if self._closed:
+            raise SessionClosedError(
+                request=request,
+                message=f"{request}: the AsyncSuno session was closed; the call was not sent again",
+            )
+        answered: list[RawResponse] = []
+        try:
+            if not request.paid:
+                data = await self._once(request, params, json_body, started, answered)
+                return data if deliver is None else deliver(data)
+            async with self._paid_slots:
+                if self._paid_rate is not None:
+                    await self._rate_limiter().acquire()
+                return await self._shielded(
+                    self._once(request, params, json_body, started, answered, deliver)
+                )
+        finally:
+            if remember and answered:
+                self.last_response.set(answered[0])
+
+    def _rate_limiter(self) -> aiolimiter.AsyncLimiter:
+        if self._limiter is None:
+            rate = self._paid_rate
+            assert rate is not None  # noqa: S101  (only called with a rate)
+            # One call per 1/rate seconds, no burst: a paid call's pace is what it says.
+            self._limiter = aiolimiter.AsyncLimiter(1, 1 / rate)
+        return self._limiter
+
+    async def _shielded(self, work: Awaitable[T]) -> T:
+        """
+        Run ``work`` to its end even if the caller is cancelled meanwhile; then re-raise
+        that cancellation. The attempt's own deadline bounds the wait.
+        """
+        task = asyncio.ensure_future(work)
+        self._paid_in_flight.add(task)
+        task.add_done_callback(self._paid_in_flight.discard)
+        cancelled: asyncio.CancelledError | None = None
+        with anyio.CancelScope(shield=True):
+            while not task.done():
+                try:
+                    await asyncio.wait((task,))
+                except asyncio.CancelledError as exc:  # noqa: PERF203  (rare: once per cancel)
+                    cancelled = exc
+        if cancelled is not None:
+            if not task.cancelled() and task.exception() is not None:
+                logger.warning(
+                    "a paid call whose caller was cancelled failed: %s", task.exception()
+                )
+            raise cancelled
+        return task.result()
+
+    async def _once(  # noqa: PLR0917  (private; every caller passes the same five)
         self,
         request: RequestInfo,
         params: Mapping[str, str] | None,
         json_body: Mapping[str, Any] | None,
         started: float,
-        remember: bool,
+        answered: list[RawResponse],
+        deliver: Callable[[Any], Any] | None = None,
     ) -> Any:
-        session = self._client_session()
+        """One attempt; its HTTP answer, if any, is appended to ``answered``."""
+        session = self._client_session(request.paid)
         url = self._urls.get(request.path)
         if url is None:
             url = self._base_url.with_path(self._base_url.path + request.path, encoded=False)
             self._urls[request.path] = url
-        headers = {"Authorization": f"Bearer {self._key.reveal()}", "Accept": "application/json"}
-        charged_if_sent = request.paid
         self.requests_sent += 1
+        failure: SunoError | None = None
         try:
-            # Per request, so the phases apply to a session the caller passed in too.
-            async with session.request(
-                request.method,
-                url,
-                params=params,
-                json=json_body,
-                headers=headers,
-                timeout=self._client_timeout,
-            ) as response:
-                body = await response.read()
-                status = response.status
-                response_headers = response.headers
-        except aiohttp.ConnectionTimeoutError as exc:
-            raise SunoTimeoutError(
-                f"{request}: timed out connecting to the service; nothing was sent",
-                request=request,
-            ) from exc
-        except aiohttp.ClientConnectorError as exc:
-            raise NetworkError(
-                f"{request}: cannot connect to {url.host}:{url.port} ({exc.os_error}); "
-                "nothing was sent, check the network or base_url",
-                request=request,
-            ) from exc
-        except (aiohttp.ServerTimeoutError, asyncio.TimeoutError, TimeoutError) as exc:
-            raise SunoTimeoutError(
-                f"{request}: no answer in time{self._charge_hint(request)}",
-                request=request,
-                may_have_charged=charged_if_sent,
-            ) from exc
-        except aiohttp.ClientError as exc:
-            raise NetworkError(
-                f"{request}: the connection failed before an answer "
-                f"({type(exc).__name__}){self._charge_hint(request)}",
-                request=request,
-                may_have_charged=charged_if_sent,
-            ) from exc
+            with anyio.fail_after(self._total):
+                # Per request, so the phases apply to a session the caller passed in too.
+                async with session.request(
+                    request.method,
+                    url,
+                    params=params,
+                    json=json_body,
+                    headers=self._headers.reveal(),
+                    timeout=self._client_timeout,
+                    ssl=self._ssl,
+                    allow_redirects=False,
+                ) as response:
+                    status = response.status
+                    response_headers = response.headers
+                    body = await self._read_body(request, response)
+        except SunoError:
+            raise
+        except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as exc:
+            failure = self._translate(request, url, exc)
+        if failure is not None:
+            # Raised outside the except clause, so no chain leads back to aiohttp's frames.
+            raise failure
         elapsed = time.monotonic() - started
-        if remember:
-            raw = RawResponse(
+        answered.append(
+            RawResponse(
                 method=request.method,
                 path=request.path,
                 status=status,
@@ -382,7 +556,7 @@ class Transport:
                 elapsed_s=elapsed,
                 attempts=request.attempts,
             )
-            self.last_response.set(raw)
+        )
         logger.debug(
             "%s %s -> %s (attempt %d, %.3fs)",
             request.method,
@@ -391,7 +565,98 @@ class Transport:
             request.attempts,
             elapsed,
         )
-        return self._decode(request, status, response_headers, body)
+        data = self._decode(request, status, response_headers, body)
+        return data if deliver is None else deliver(data)
+
+    async def _read_body(self, request: RequestInfo, response: aiohttp.ClientResponse) -> bytes:
+        """The body, unless the answer is a redirect or larger than the cap."""
+        status = response.status
+        if 300 <= status < 400:
+            location = response.headers.get("Location")
+            raise RedirectError(
+                f"{request}: the service answered {status} redirecting to {location!r}; "
+                "API calls never follow redirects, so nothing was followed: check base_url"
+                f"{self._charge_hint(request)}",
+                status=status,
+                location=location,
+                request=request,
+                may_have_charged=request.paid,
+            )
+        length = response.content_length
+        if length is not None and length > self._max_bytes:
+            raise self._too_large(request, length)
+        if length is not None:
+            return await response.read()
+        body = bytearray()
+        async for chunk in response.content.iter_any():
+            body += chunk
+            if len(body) > self._max_bytes:
+                raise self._too_large(request, None)
+        return bytes(body)
+
+    def _too_large(self, request: RequestInfo, size: int | None) -> ResponseTooLargeError:
+        told = f"{size} bytes" if size is not None else "a streamed body"
+        return ResponseTooLargeError(
+            f"{request}: the answer ({told}) is over max_response_bytes={self._max_bytes}, "
+            "so it was refused unread and will not be fetched again; an API answer is never "
+            f"that large (a proxy or a wrong base_url?){self._charge_hint(request)}",
+            limit=self._max_bytes,
+            size=size,
+            request=request,
+            may_have_charged=request.paid,
+        )
+
+    def _translate(self, request: RequestInfo, url: URL, exc: BaseException) -> SunoError:
+        """aiohttp's or the deadline's exception as a SunoError, with a cause safe to show."""
+        error: SunoError
+        charged = request.paid
+        if self._closed:
+            error = SessionClosedError(
+                request=request,
+                message=f"{request}: the AsyncSuno session was closed while this call was in "
+                f"flight; it was not sent again{self._charge_hint(request)}",
+            )
+            error.may_have_charged = charged
+        elif isinstance(exc, aiohttp.ConnectionTimeoutError):
+            error = SunoTimeoutError(
+                f"{request}: timed out connecting to the service; nothing was sent",
+                request=request,
+            )
+        elif isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
+            error = TLSError(
+                f"{request}: TLS with {url.host}:{url.port} failed ({exc}); nothing was sent. "
+                "If the service uses a private CA, pass AsyncSuno(ssl=ssl.create_default_"
+                "context(cafile=...))",
+                request=request,
+            )
+        elif isinstance(exc, aiohttp.ClientConnectorError):
+            error = NetworkError(
+                f"{request}: cannot connect to {url.host}:{url.port} ({exc.os_error}); "
+                "nothing was sent, check the network or base_url",
+                request=request,
+            )
+        elif isinstance(exc, aiohttp.ServerTimeoutError):
+            error = SunoTimeoutError(
+                f"{request}: no answer in time{self._charge_hint(request)}",
+                request=request,
+                may_have_charged=charged,
+            )
+        elif isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+            error = SunoTimeoutError(
+                f"{request}: no complete answer within Timeouts.total={self._total:g}s"
+                f"{self._charge_hint(request)}",
+                request=request,
+                may_have_charged=charged,
+            )
+        else:
+            error = NetworkError(
+                f"{request}: the connection failed before an answer "
+                f"({type(exc).__name__}){self._charge_hint(request)}",
+                request=request,
+                may_have_charged=charged,
+            )
+        error.__cause__ = _sanitised(exc)
+        return error
 
     @staticmethod
     def _charge_hint(request: RequestInfo) -> str:
@@ -406,9 +671,14 @@ class Transport:
         headers: CIMultiDictProxy[str],
         body: bytes,
     ) -> Any:
+        """The one place that decides whether an answer is the API's successful envelope."""
         envelope: Envelope | None
         try:
-            answer = json.loads(body)
+            # orjson refuses JSON nested past 1,024 levels with a decode error, not recursion.
+            answer = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            envelope = None
+        else:
             if (
                 status < 400
                 and type(answer) is dict
@@ -416,22 +686,25 @@ class Transport:
                 and answer.get("code") == 200
             ):
                 return answer.get("data")  # the usual envelope, as parse_envelope reads it
-            envelope = parse_envelope(answer)
-        except (ValueError, WireFormatError):
-            envelope = None
+            try:
+                envelope = parse_envelope(answer)
+            except (ValueError, WireFormatError):
+                envelope = None
+        cap = self.retry.max_retry_after
         if envelope is None:
             if status in {401, 403, 429} or 500 > status >= 400:
-                raise _api_error(status, None, headers, request)
+                raise _api_error(status, None, headers, request, cap)
             snippet = body[:200].decode("utf-8", "replace")
             kind = "an HTML page" if snippet.lstrip().startswith("<") else "malformed JSON"
             raise UndecodableResponseError(
                 f"{request}: HTTP {status} with {kind} instead of the API's JSON "
-                f"(a proxy or a cut connection?){self._charge_hint(request)}",
+                "(a proxy, a cut connection, or JSON nested too deep?)"
+                f"{self._charge_hint(request)}",
                 status=status,
                 snippet=snippet,
                 request=request,
                 may_have_charged=request.paid,
             )
         if status >= 400 or not envelope.ok:
-            raise _api_error(status, envelope, headers, request)
+            raise _api_error(status, envelope, headers, request, cap)
         return envelope.data

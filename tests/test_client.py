@@ -532,7 +532,7 @@ async def test_aclose_is_idempotent(fake: FakeSunoServer) -> None:
     await suno.aclose()
     assert suno.closed
     assert "closed" in repr(suno)
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(SessionClosedError, match="closed"):
         async with suno:
             pass
 
@@ -543,13 +543,13 @@ async def test_closed_session_refuses_to_wait_or_call(fake: FakeSunoServer) -> N
     handles = await suno.generate(title="t", description="d")
     await suno.aclose()
     sent = fake.total_requests
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(SessionClosedError, match="closed"):
         await handles[0].wait()
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(SessionClosedError, match="closed"):
         await suno.wait([h.task_id for h in handles])
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(SessionClosedError, match="closed"):
         await suno.balance()
-    with pytest.raises(RuntimeError, match="closed"):
+    with pytest.raises(SessionClosedError, match="closed"):
         await suno.generate(title="t", description="d")
     assert fake.total_requests == sent
 
