@@ -340,9 +340,9 @@ class Transport:
             self._loop = weakref.ref(loop)
         elif self._loop() is not loop:
             msg = (
-                f"{what}: this AsyncSuno session belongs to the event loop it was first used "
-                "in, and this is another one; create one AsyncSuno per event loop (e.g. "
-                "inside the asyncio.run that uses it) and close it there"
+                f"{what}: this AsyncSuno session was first used under another event loop, "
+                "and a session belongs to one loop; create one AsyncSuno per event loop "
+                "(e.g. inside the asyncio.run that uses it) and close it there"
             )
             raise WrongEventLoopError(msg)
 

@@ -60,6 +60,7 @@ from ._errors import (
     TaskStalledError,
     UndecodableResponseError,
     WaitTimeoutError,
+    WrongEventLoopError,
 )
 from ._models import StatusChange, Task, TaskHandle, TaskKind, TaskStatus
 from ._transport import NO_RETRY, RetryPolicy, Transport
@@ -1061,7 +1062,7 @@ def _brief(exc: SunoError) -> str:
 
 
 def _other_loop_error() -> SunoError:
-    return SunoError(
+    return WrongEventLoopError(
         "this AsyncSuno session was first used under another event loop, and a session "
         "belongs to one loop: create the session inside the loop that uses it (e.g. inside "
         "the coroutine that asyncio.run runs)"
