@@ -15,7 +15,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from conftest import until
+from conftest import FAST_POLL, until
 from suno_async import (
     AsyncSuno,
     ConfigurationError,
@@ -30,7 +30,7 @@ from suno_async import (
     Wav,
     safe_filename,
 )
-from suno_async.testing import FakeSunoServer, TaskPlan
+from suno_async.testing import FakeSunoServer, Fault, TaskPlan
 from suno_async.testing._media import MEDIA_TYPES
 
 pytestmark = pytest.mark.anyio
@@ -221,6 +221,36 @@ async def test_video_and_wav_from_the_fake_server(
         await suno.download(video, tmp_path, media="audio")
     with pytest.raises(ValidationError, match="convert_wav"):
         await suno.download(first, tmp_path, media="wav")
+
+
+async def test_a_cut_fake_download_resumes_on_a_media_origin(tmp_path: Path) -> None:
+    """The fake's media origin cuts a 3 MB file half way: it is resumed, never sent the key."""
+    async with (
+        FakeSunoServer(
+            speed=1000.0,
+            queued_s=(0.0, 10.0),
+            generating_s=(30.0, 90.0),
+            separate_media_origin=True,
+            media_bytes=3_000_000,
+            seed=3,
+        ) as fake,
+        AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL, downloads=FAST) as suno,
+    ):
+        first, _ = await suno.wait(await suno.generate(title="Cut", description="pop"))
+        assert first.audio_url is not None
+        assert first.audio_url.startswith(fake.media_origin)
+        assert fake.media_origin != fake.origin
+        fake.faults.append(Fault("truncated", endpoint="GET /media"))
+        path = await suno.download(first, tmp_path)
+        expected = fake.media_file(first.audio_url).content()
+    assert path.read_bytes() == expected
+    assert len(expected) == 3_000_000
+    ranges = [r.headers.get("Range") for r in fake.media_requests]
+    assert ranges[0] is None
+    assert ranges[1] is not None
+    assert 0 < int(ranges[1].removeprefix("bytes=").rstrip("-")) < len(expected)
+    assert not any("Authorization" in r.headers for r in fake.media_requests)
+    assert leftovers(tmp_path) == [path.name]
 
 
 # --- the key stays home ----------------------------------------------------------------
