@@ -283,6 +283,7 @@ class AsyncSuno:
         vocal_gender: Literal["m", "f"] | None = None,
         style_weight: float | None = None,
         weirdness: float | None = None,
+        on_started: OnStarted | None = None,
     ) -> tuple[TaskHandle[Song], ...]:
         """
         Start two songs (0.36 CNY): from a ``description`` (the service writes the lyrics),
@@ -300,7 +301,7 @@ class AsyncSuno:
             style_weight=style_weight,
             weirdness=weirdness,
         )
-        return await self.submit_generate(request)
+        return await self.submit_generate(request, on_started=on_started)
 
     async def extend(
         self,
@@ -318,6 +319,7 @@ class AsyncSuno:
         style_weight: float | None = None,
         weirdness: float | None = None,
         audio_weight: float | None = None,
+        on_started: OnStarted | None = None,
     ) -> tuple[TaskHandle[Song], ...]:
         """Continue the clip ``clip_id`` (a Suno id) from ``continue_at`` seconds: two songs."""
         clip_id = check_suno_id("clip_id", clip_id)
@@ -336,7 +338,7 @@ class AsyncSuno:
             continue_clip_id=clip_id,
             continue_at=continue_at,
         )
-        return await self.submit_generate(request)
+        return await self.submit_generate(request, on_started=on_started)
 
     async def cover(
         self,
@@ -353,6 +355,7 @@ class AsyncSuno:
         style_weight: float | None = None,
         weirdness: float | None = None,
         audio_weight: float | None = None,
+        on_started: OnStarted | None = None,
     ) -> tuple[TaskHandle[Song], ...]:
         """Cover the clip ``clip_id`` (a Suno id) in a new style: two songs."""
         clip_id = check_suno_id("clip_id", clip_id)
@@ -370,7 +373,7 @@ class AsyncSuno:
             audio_weight=audio_weight,
             cover_clip_id=clip_id,
         )
-        return await self.submit_generate(request)
+        return await self.submit_generate(request, on_started=on_started)
 
     async def submit_generate(
         self, request: GenerateRequest, *, on_started: OnStarted | None = None
@@ -386,51 +389,65 @@ class AsyncSuno:
             raise ValidationError(
                 "request", f"must be a GenerateRequest, got {type(request).__name__}"
             )
-        if on_started is not None and not callable(on_started):
-            raise ValidationError(
-                "on_started", f"must be a function taking the task ids, got {show(on_started)}"
-            )
         ids = await self._start("/music/generate", request, on_started)
         return self._new_handles(ids, TaskKind.SONG)
 
-    async def upload(self, audio_url: str) -> TaskHandle[Song]:
+    async def upload(
+        self, audio_url: str, *, on_started: OnStarted | None = None
+    ) -> TaskHandle[Song]:
         """Upload reference audio by URL (0.01 CNY), for a later extend or cover."""
-        return await self._start_one("/music/upload", UploadRequest(audio_url), TaskKind.SONG)
+        request = UploadRequest(audio_url)
+        return await self._start_one("/music/upload", request, TaskKind.SONG, on_started)
 
-    async def whole_song(self, clip_id: str) -> TaskHandle[Song]:
+    async def whole_song(
+        self, clip_id: str, *, on_started: OnStarted | None = None
+    ) -> TaskHandle[Song]:
         """Join a chain of extensions ending at ``clip_id`` into one song (0.01 CNY)."""
-        return await self._start_one("/music/whole-song", WholeSongRequest(clip_id), TaskKind.SONG)
+        request = WholeSongRequest(clip_id)
+        return await self._start_one("/music/whole-song", request, TaskKind.SONG, on_started)
 
-    async def aligned_lyrics(self, suno_id: str, lyrics: str) -> TaskHandle[LyricsAlignment]:
+    async def aligned_lyrics(
+        self, suno_id: str, lyrics: str, *, on_started: OnStarted | None = None
+    ) -> TaskHandle[LyricsAlignment]:
         """Word timestamps for a finished song's lyrics (0.01 CNY)."""
         request = AlignedLyricsRequest(suno_id=suno_id, lyrics=lyrics)
-        return await self._start_one("/music/aligned-lyrics", request, TaskKind.ALIGNMENT)
+        return await self._start_one(
+            "/music/aligned-lyrics", request, TaskKind.ALIGNMENT, on_started
+        )
 
     async def remaster(
         self,
         clip_id: str,
         model: Literal["chirp-carp", "chirp-bass", "chirp-up"],
         variation: Literal["subtle", "normal", "high"] | None = None,
+        *,
+        on_started: OnStarted | None = None,
     ) -> tuple[TaskHandle[Song], ...]:
         """Remaster a clip (0.36 CNY, two songs); ``variation`` only with v5 ``chirp-carp``."""
         request = RemasterRequest(clip_id=clip_id, model=model, variation=variation)
-        ids = await self._start("/music/upsample", request)
+        ids = await self._start("/music/upsample", request, on_started)
         return self._new_handles(ids, TaskKind.SONG)
 
-    async def video(self, task_id: int, suno_id: str) -> TaskHandle[Video]:
+    async def video(
+        self, task_id: int, suno_id: str, *, on_started: OnStarted | None = None
+    ) -> TaskHandle[Video]:
         """A music video for a finished song task (0.01 CNY)."""
         request = VideoRequest(task_id=task_id, suno_id=suno_id)
-        return await self._start_one("/music/video", request, TaskKind.VIDEO)
+        return await self._start_one("/music/video", request, TaskKind.VIDEO, on_started)
 
-    async def convert_wav(self, task_id: int, suno_id: str) -> TaskHandle[Wav]:
+    async def convert_wav(
+        self, task_id: int, suno_id: str, *, on_started: OnStarted | None = None
+    ) -> TaskHandle[Wav]:
         """A WAV file of a finished song task (0.01 CNY)."""
         request = ConvertWavRequest(task_id=task_id, suno_id=suno_id)
-        return await self._start_one("/music/convert-wav", request, TaskKind.WAV)
+        return await self._start_one("/music/convert-wav", request, TaskKind.WAV, on_started)
 
-    async def crop(self, clip_id: str, start_s: float, end_s: float) -> TaskHandle[Song]:
+    async def crop(
+        self, clip_id: str, start_s: float, end_s: float, *, on_started: OnStarted | None = None
+    ) -> TaskHandle[Song]:
         """Keep ``start_s`` to ``end_s`` seconds of a clip (0.01 CNY)."""
         request = CropRequest(clip_id=clip_id, start_s=start_s, end_s=end_s)
-        return await self._start_one("/music/crop", request, TaskKind.SONG)
+        return await self._start_one("/music/crop", request, TaskKind.SONG, on_started)
 
     async def speed(
         self,
@@ -438,12 +455,14 @@ class AsyncSuno:
         multiplier: float,
         keep_pitch: bool = False,
         title: str | None = None,
+        *,
+        on_started: OnStarted | None = None,
     ) -> TaskHandle[Song]:
         """A faster or slower copy of a clip (0.01 CNY); ``multiplier`` from 0.25 to 2."""
         request = SpeedRequest(
             clip_id=clip_id, multiplier=multiplier, keep_pitch=keep_pitch, title=title
         )
-        return await self._start_one("/music/speed", request, TaskKind.SONG)
+        return await self._start_one("/music/speed", request, TaskKind.SONG, on_started)
 
     async def get_task(self, task_id: int) -> Task:
         """One task as the service sees it now (free); see :meth:`wait` to await it."""
@@ -684,6 +703,10 @@ class AsyncSuno:
     async def _start(
         self, path: str, request: object, on_started: OnStarted | None = None
     ) -> list[int]:
+        if on_started is not None and not callable(on_started):
+            raise ValidationError(
+                "on_started", f"must be a function taking the task ids, got {show(on_started)}"
+            )
         body = encode_request(request)
         started: list[int] = []
 
@@ -713,8 +736,14 @@ class AsyncSuno:
             raise
         return result
 
-    async def _start_one(self, path: str, request: object, kind: TaskKind) -> TaskHandle[Any]:
-        ids = await self._start(path, request)
+    async def _start_one(
+        self,
+        path: str,
+        request: object,
+        kind: TaskKind,
+        on_started: OnStarted | None = None,
+    ) -> TaskHandle[Any]:
+        ids = await self._start(path, request, on_started)
         return self._new_handles(ids[:1], kind)[0]
 
     def _new_handles(self, ids: list[int], kind: TaskKind) -> tuple[TaskHandle[Any], ...]:

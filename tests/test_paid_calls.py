@@ -238,3 +238,22 @@ async def test_a_slow_paid_answer_still_ends_at_its_deadline() -> None:
         with pytest.raises(SunoTimeoutError) as caught:
             await generate_song(suno)
     assert caught.value.may_have_charged is True
+
+
+async def test_every_paid_endpoint_takes_on_started(fake: FakeSunoServer) -> None:
+    """generate, upload and the other paid calls hand their ids to on_started too."""
+    seen: list[tuple[int, ...]] = []
+    async with AsyncSuno(fake.api_key, base_url=fake.url, retry=FAST_RETRY) as suno:
+        songs = await suno.generate(title="t", description="d", on_started=seen.append)
+        uploaded = await suno.upload("https://example.com/a.mp3", on_started=seen.append)
+    assert seen == [tuple(h.task_id for h in songs), (uploaded.task_id,)]
+
+
+async def test_a_non_callable_on_started_is_refused_before_sending(fake: FakeSunoServer) -> None:
+    """on_started that is not a function is a ValidationError naming it; nothing is sent."""
+    from suno_async import ValidationError
+
+    async with AsyncSuno(fake.api_key, base_url=fake.url) as suno:
+        with pytest.raises(ValidationError, match="on_started"):
+            await suno.submit_generate(REQUEST, on_started=[])  # type: ignore[arg-type]
+    assert fake.total_requests == 0
