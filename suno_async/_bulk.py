@@ -194,6 +194,8 @@ class BulkRun:
         self._entered = False
         self._estimate: CostEstimate | None = None
         self.stop_reason: SunoError | None = None
+        #: CPU seconds the journal's writer thread spent, known once the run is left.
+        self.journal_cpu_seconds = 0.0
 
     # --- what a front end reads ---------------------------------------------------------
 
@@ -308,6 +310,7 @@ class BulkRun:
         journal, self._journal = self._journal, None
         if journal is not None:
             await journal.aclose()
+            self.journal_cpu_seconds = journal.cpu_seconds
 
     def _plan(self, rows: list[JournalRow]) -> tuple[list[int], list[tuple[int, tuple[int, ...]]]]:
         """What this run sends, and which started or unfetched requests it collects by id."""
