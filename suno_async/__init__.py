@@ -11,6 +11,7 @@ from typing import Any
 
 from ._bulk import BalanceTooLowError, BulkOutcome, BulkProgress, BulkRun, CostEstimate
 from ._client import DEFAULT_BASE_URL, AsyncSuno
+from ._config import PollPolicy, RetryPolicy, Timeouts
 from ._download import DownloadPolicy
 from ._errors import (
     APIError,
@@ -66,8 +67,8 @@ from ._models import (
     WholeSongRequest,
 )
 from ._names import safe_filename
-from ._transport import RawResponse, RetryPolicy, Timeouts
-from ._watcher import PollPolicy, TaskWatcher, WatcherStats
+from ._transport import RawResponse
+from ._watcher import TaskWatcher, WatcherStats
 
 __all__ = [
     "DEFAULT_BASE_URL",

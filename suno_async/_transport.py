@@ -39,7 +39,7 @@ import stamina
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._checks import check_count, check_seconds, misconfigured
+from ._config import DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy, Timeouts
 from ._convert import Envelope, WireFormatError, parse_envelope
 from ._errors import (
     APIError,
@@ -69,67 +69,8 @@ T = TypeVar("T")
 
 _INSUFFICIENT_HINTS: Final = ("积分不足", "余额不足", "insufficient", "not enough points")
 
-#: 64 MiB: a 1,000-row batch page is a few MB; anything far larger is not an API answer.
-DEFAULT_MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
-
 #: Failures a retry cannot mend: the same certificate, redirect or oversized body again.
 _NEVER_RETRIED: Final = (TLSError, RedirectError, ResponseTooLargeError)
-
-
-@attrs.frozen
-class Timeouts:
-    """
-    Seconds per phase, and one deadline per attempt.
-
-    ``connect`` bounds opening a connection, ``read`` any silence while the answer arrives,
-    and ``total`` one whole attempt, body included: a body trickled a few bytes a second
-    ends at ``total`` however often bytes come. ``RetryPolicy.budget`` bounds all attempts.
-    """
-
-    connect: float | None = 10.0
-    read: float | None = 60.0
-    total: float | None = 90.0
-
-    def __attrs_post_init__(self) -> None:
-        for name in ("connect", "read"):
-            check_seconds(
-                f"Timeouts.{name}",
-                getattr(self, name),
-                positive=True,
-                optional=True,
-                error=misconfigured,
-            )
-
-    def to_aiohttp(self) -> aiohttp.ClientTimeout:
-        return aiohttp.ClientTimeout(total=None, sock_connect=self.connect, sock_read=self.read)
-
-
-@attrs.frozen
-class RetryPolicy:
-    """
-    How free calls are retried, and how a paid call is retried when it never left.
-
-    ``attempts`` counts the first try. Retry-After is honoured up to ``max_retry_after``
-    seconds; ``budget`` bounds the whole call including its waits.
-    """
-
-    attempts: int = 4
-    wait_initial: float = 0.5
-    wait_max: float = 10.0
-    wait_jitter: float = 0.5
-    max_retry_after: float = 60.0
-    budget: float | None = 120.0
-
-    def __attrs_post_init__(self) -> None:
-        check_count("RetryPolicy.attempts", self.attempts, error=misconfigured)
-        for name in ("wait_initial", "wait_max", "wait_jitter", "max_retry_after"):
-            check_seconds(f"RetryPolicy.{name}", getattr(self, name), error=misconfigured)
-        check_seconds(
-            "RetryPolicy.budget", self.budget, positive=True, optional=True, error=misconfigured
-        )
-
-
-NO_RETRY: Final = RetryPolicy(attempts=1)
 
 
 @attrs.frozen

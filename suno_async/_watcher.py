@@ -27,7 +27,6 @@ from collections.abc import (
     Awaitable,
     Callable,
     Iterable,
-    Mapping,
     Sequence,
 )
 from functools import partial
@@ -38,7 +37,7 @@ import anyio
 import anyio.abc
 import attrs
 
-from ._checks import check_count, check_seconds, misconfigured
+from ._config import NO_RETRY, PollPolicy, RetryPolicy
 from ._convert import (
     News,
     W,
@@ -62,108 +61,19 @@ from ._errors import (
     WaitTimeoutError,
     WrongEventLoopError,
 )
-from ._models import StatusChange, Task, TaskHandle, TaskKind, TaskStatus
-from ._transport import NO_RETRY, RetryPolicy, Transport
+from ._models import StatusChange, Task, TaskHandle, TaskStatus
+from ._transport import Transport
 
 __all__ = ["PollPolicy", "TaskWatcher", "WatcherStats"]
 
 T = TypeVar("T")
 logger: Final = logging.getLogger("suno_async.watcher")
-#: Ids per query: 1,000 ids of up to 7 digits keep the request line under 8 KB.
-MAX_BATCH_SIZE: Final = 1_000
 #: The least time the loop gives a tick's queries before it moves on to the next tick.
 _MIN_TICK_WAIT: Final = 1.0
 #: Failed polls in a row before one WARNING says so; each failure alone is logged at INFO.
 _WARN_STREAK: Final = 5
 #: What the service says of an id it does not know (the reference's 任务不存在 included).
 _UNKNOWN_HINTS: Final = ("不存在", "not found", "not exist")
-
-
-def _default_first_poll() -> dict[TaskKind, float]:
-    return {
-        TaskKind.SONG: 20.0,
-        TaskKind.ALIGNMENT: 3.0,
-        TaskKind.VIDEO: 10.0,
-        TaskKind.WAV: 5.0,
-        TaskKind.TASK: 0.0,
-    }
-
-
-@attrs.frozen
-class PollPolicy:
-    """
-    How the watcher polls.
-
-    ``first_poll`` holds, per kind of task, how long after it starts a task is first asked
-    about: a song is not done in its first 20 seconds, so asking earlier only costs requests.
-    ``batch_size`` is the most ids per query; a smaller page size enforced by the service is
-    learnt from its answers. ``miss_limit`` is how many batch answers may leave an id out
-    before it is checked with the single-task query.
-
-    So that every wait ends: ``max_failures`` is how many times in a row the service may
-    refuse an id asked about on its own before that id ends with the last error (outages,
-    timeouts and rate limits are not the id's fault and do not count); ``stall_timeout``
-    (None for never) ends a task whose status has not changed for that long with
-    :class:`TaskStalledError`: a song takes minutes, so an hour in one status means it is
-    stuck. ``poll_timeout`` bounds each query, its whole body included; ``max_pause`` caps
-    the Retry-After a 429 asks for, and ``max_backoff`` the wait after failed polls.
-    """
-
-    interval: float = 5.0
-    batch_size: int = 100
-    first_poll: dict[TaskKind, float] = attrs.field(factory=_default_first_poll)
-    concurrency: int = 4
-    miss_limit: int = 3
-    max_backoff: float = 60.0
-    max_failures: int = 8
-    stall_timeout: float | None = 3600.0
-    poll_timeout: float = 30.0
-    max_pause: float = 60.0
-
-    def __attrs_post_init__(self) -> None:
-        check_seconds("PollPolicy.interval", self.interval, positive=True, error=misconfigured)
-        check_count(
-            "PollPolicy.batch_size",
-            self.batch_size,
-            maximum=MAX_BATCH_SIZE,
-            error=lambda field, rule: misconfigured(
-                field, f"{rule} (more ids make a query URL longer than servers accept)"
-            ),
-        )
-        check_count("PollPolicy.concurrency", self.concurrency, error=misconfigured)
-        check_count("PollPolicy.miss_limit", self.miss_limit, error=misconfigured)
-        check_seconds(
-            "PollPolicy.max_backoff", self.max_backoff, positive=True, error=misconfigured
-        )
-        first_poll: object = self.first_poll
-        if not isinstance(first_poll, Mapping):
-            raise misconfigured(
-                "PollPolicy.first_poll",
-                f"must be a dict of TaskKind to seconds, got {type(first_poll).__name__}",
-            )
-        # A partial mapping overrides the kinds it names and keeps the others' defaults.
-        merged = _default_first_poll()
-        for kind, seconds in first_poll.items():
-            if not isinstance(kind, TaskKind):
-                raise misconfigured(
-                    "PollPolicy.first_poll", f"keys must be TaskKind members, got {kind!r}"
-                )
-            merged[kind] = check_seconds(  # type: ignore[assignment]
-                f"PollPolicy.first_poll[{kind}]", seconds, error=misconfigured
-            )
-        object.__setattr__(self, "first_poll", merged)
-        check_count("PollPolicy.max_failures", self.max_failures, error=misconfigured)
-        check_seconds(
-            "PollPolicy.stall_timeout",
-            self.stall_timeout,
-            positive=True,
-            optional=True,
-            error=misconfigured,
-        )
-        for name in ("poll_timeout", "max_pause"):
-            check_seconds(
-                f"PollPolicy.{name}", getattr(self, name), positive=True, error=misconfigured
-            )
 
 
 @attrs.frozen
