@@ -10,10 +10,12 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from watch_settings import (
+    BARE_LOOPS,
     LATENCY_SLACK_S,
     MAX_CPU_MS_PER_TICK,
     MAX_KB_PER_TASK,
     MAX_OVERHEAD,
+    MAX_OVERHEAD_JSON,
     MIN_CPU_RATIO,
     MIN_REQUEST_RATIO,
     STRATEGIES,
@@ -230,9 +232,10 @@ def table(results: dict[int, dict[str, dict[str, Any]]], settings: Settings) -> 
             )
     lines.append("")
     lines.append(
-        f"Poll interval {settings.interval:g} s for all three; server page size "
-        f"{settings.page_size} (= watcher batch_size and bare chunk size); watcher and bare "
-        f"run {settings.concurrency} queries at a time; fake clock stopped for the first "
+        f"Poll interval {settings.interval:g} s for every strategy; server page size "
+        f"{settings.page_size} (= watcher batch_size and the bare loops' chunk size); the "
+        f"watcher and the bare loops run {settings.concurrency} queries at a time; bare "
+        f"decodes with json, bare_orjson with orjson; fake clock stopped for the first "
         f"{settings.hold} intervals (holding ticks), then {settings.speed:g}x (songs take "
         f"30-125 simulated s); failure rate {settings.failure_rate:g}. Requests = task "
         "queries counted by the client (by the server). CPU ms/tick held = mean client CPU of "
@@ -313,12 +316,11 @@ def checks(results: dict[int, dict[str, dict[str, Any]]], settings: Settings) ->
             f"outstanding, {watcher['tick_detail'][0]['requests']} requests; target <= "
             f"{MAX_CPU_MS_PER_TICK:g} ms)",
         )
-        bare = ran(10_000, "bare")
-        bare_text = (
-            f"; bare: {fmt(bare['cpu_per_held_tick_ms'], '.1f')} ms held, "
+        bare_text = "".join(
+            f"; {name}: {fmt(bare['cpu_per_held_tick_ms'], '.1f')} ms held, "
             f"{bare['cpu_per_tick_ms']:.1f} ms mean, {bare['cpu_per_tick_max_ms']:.1f} ms worst"
-            if bare
-            else ""
+            for name in BARE_LOOPS
+            if (bare := ran(10_000, name)) is not None
         )
         lines.append(
             f"INFO: N=10,000: watcher CPU per tick over the whole wait "
@@ -338,35 +340,37 @@ def checks(results: dict[int, dict[str, dict[str, Any]]], settings: Settings) ->
             f"interval + {LATENCY_SLACK_S * 1000:g} ms = {bound:.3f} s); "
             + ", ".join(
                 f"{name} {fmt(other['latency_p99_s'], '.3f')} s"
-                for name in ("bare", "per_task")
+                for name in (*BARE_LOOPS, "per_task")
                 if (other := ran(tasks, name)) is not None
             ),
         )
+    targets = {"bare_orjson": MAX_OVERHEAD, "bare": MAX_OVERHEAD_JSON}
     for tasks in results:
-        watcher, bare = ran(tasks, "watcher"), ran(tasks, "bare")
-        if watcher is None or bare is None:
-            continue
-        overhead = watcher["cpu_s"] / bare["cpu_s"]
-        verdict(
-            overhead <= MAX_OVERHEAD,
-            f"N={tasks:,}: watcher/bare client CPU = {watcher['cpu_s']:.3f}/{bare['cpu_s']:.3f} "
-            f"s = {overhead:.2f}x (target <= {MAX_OVERHEAD:g}x)",
-        )
-        w_held, b_held = watcher["cpu_per_held_tick_ms"], bare["cpu_per_held_tick_ms"]
-        if w_held and b_held:
-            lines.append(
-                f"INFO: N={tasks:,}: per holding tick {w_held:.1f} vs {b_held:.1f} ms "
-                f"({w_held / b_held:.2f}x); per result ≈ "
-                f"{fmt(watcher['cpu_per_result_us'], '.0f')} vs "
-                f"{fmt(bare['cpu_per_result_us'], '.0f')} µs; GC "
-                f"{watcher['gc_s'] * 1000:.0f} vs {bare['gc_s'] * 1000:.0f} ms"
+        for name in BARE_LOOPS:
+            watcher, bare = ran(tasks, "watcher"), ran(tasks, name)
+            if watcher is None or bare is None:
+                continue
+            overhead = watcher["cpu_s"] / bare["cpu_s"]
+            verdict(
+                overhead <= targets[name],
+                f"N={tasks:,}: watcher/{name} client CPU = {watcher['cpu_s']:.3f}/"
+                f"{bare['cpu_s']:.3f} s = {overhead:.2f}x (target <= {targets[name]:g}x)",
             )
-        if (by_round := _ratios_by_round(watcher, bare)) is not None:
-            lines.append(f"INFO: N={tasks:,}: {by_round}")
+            w_held, b_held = watcher["cpu_per_held_tick_ms"], bare["cpu_per_held_tick_ms"]
+            if w_held and b_held:
+                lines.append(
+                    f"INFO: N={tasks:,}: watcher vs {name} per holding tick {w_held:.1f} vs "
+                    f"{b_held:.1f} ms ({w_held / b_held:.2f}x); per result ≈ "
+                    f"{fmt(watcher['cpu_per_result_us'], '.0f')} vs "
+                    f"{fmt(bare['cpu_per_result_us'], '.0f')} µs; GC "
+                    f"{watcher['gc_s'] * 1000:.0f} vs {bare['gc_s'] * 1000:.0f} ms"
+                )
+            if (by_round := _ratios_by_round(watcher, bare, name)) is not None:
+                lines.append(f"INFO: N={tasks:,}: {by_round}")
     return lines
 
 
-def _ratios_by_round(watcher: dict[str, Any], bare: dict[str, Any]) -> str | None:
+def _ratios_by_round(watcher: dict[str, Any], bare: dict[str, Any], name: str) -> str | None:
     """
     The CPU ratio of each round: its two runs are seconds apart, so the spread of these
     shows how much of a difference is the machine's load rather than the code.
@@ -377,15 +381,15 @@ def _ratios_by_round(watcher: dict[str, Any], bare: dict[str, Any]) -> str | Non
     ratios = sorted(w / b for w, b in pairs)
     median = percentile(ratios, 0.5) or 0.0
     return (
-        f"watcher/bare CPU round by round {', '.join(f'{r:.2f}' for r in ratios)}x "
+        f"watcher/{name} CPU round by round {', '.join(f'{r:.2f}' for r in ratios)}x "
         f"(median {median:.2f}x)"
     )
 
 
 def strategy_json(results: dict[int, dict[str, dict[str, Any]]]) -> dict[str, Any]:
     """
-    ``{"watcher": {...}, "per_task": {...}, "bare": {...}}``: each strategy at the largest N
-    it ran (its ``tasks`` key says which), with every N under ``by_tasks``.
+    ``{"watcher": {...}, "per_task": {...}, "bare": {...}, "bare_orjson": {...}}``: each
+    strategy at the largest N it ran (its ``tasks`` key says which), every N in ``by_tasks``.
     """
     out: dict[str, Any] = {}
     for strategy in STRATEGIES:

@@ -26,7 +26,7 @@ def test_every_strategy_runs_and_reports(tmp_path: Path) -> None:
     assert "| 4 | watcher |" in done.stdout
     assert "PASS: N=4: watcher requests per tick" in done.stdout
     results = json.loads(out.read_text())
-    assert set(results) == {"watcher", "per_task", "bare"}
+    assert set(results) == {"watcher", "per_task", "bare", "bare_orjson"}
     for name, row in results.items():
         assert (row["resolved"], row["unresolved"], row["errors"]) == (4, 0, 0), name
         assert row["requests"] == row["server_requests"], name
