@@ -429,7 +429,7 @@ class Downloader:
         encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
         if status == 206 and offset:
             span = _content_range(response.headers.get("Content-Range"))
-            if span is None or span[0] != offset:
+            if span is None or span[0] != offset or encoded:
                 sink.restart()
                 raise _Retry("the host resumed at the wrong place", status)
             return Answer(span[1], content_type)

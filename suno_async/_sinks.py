@@ -99,6 +99,7 @@ class FileSink:
         self.offset = 0
         self.skipped = False
         self._compare = False
+        self._owned = False
 
     async def open(self, name: str) -> None:
         final = self.folder / name
@@ -107,7 +108,7 @@ class FileSink:
         if len(part_name.encode()) > NAME_MAX_BYTES:
             part_name = f".{hashlib.sha256(name.encode()).hexdigest()[:32]}.part"
         self.final, self.part = final, self.folder / part_name
-        self._file, self.offset = await anyio.to_thread.run_sync(self._open_part)
+        await anyio.to_thread.run_sync(self._open_part)
 
     def _paths(self) -> tuple[Path, Path]:
         if self.final is None or self.part is None:  # pragma: no cover  (open sets both)
@@ -115,7 +116,8 @@ class FileSink:
             raise RuntimeError(msg)
         return self.final, self.part
 
-    def _open_part(self) -> tuple[IO[bytes], int]:
+    def _open_part(self) -> None:
+        """Open and lock the ``.part``; its state is kept here, so a cancelled await leaks none."""
         final, part = self._paths()
         if final.is_symlink() or part.is_symlink():
             msg = f"{final} or its .part is a symbolic link; refusing to write through it"
@@ -136,7 +138,8 @@ class FileSink:
         except BaseException:
             os.close(fd)
             raise
-        return file, file.seek(0, os.SEEK_END)
+        self._file, self._owned = file, True
+        self.offset = file.seek(0, os.SEEK_END)
 
     async def begin(self, answer: Answer) -> bool:
         if self.final is None:
@@ -188,11 +191,9 @@ class FileSink:
 
     def _commit(self) -> None:
         final, part = self._paths()
-        if self._file is not None:
+        if self._file is not None:  # kept open, and locked, until the .part is gone
             self._file.flush()
             os.fsync(self._file.fileno())
-            self._file.close()
-            self._file = None
         if self._compare and final.exists():
             same = filecmp.cmp(part, final, shallow=False)
             if not same:
@@ -207,17 +208,29 @@ class FileSink:
             # No hard links here (FAT, some network shares): rename, refused if it exists.
             if final.exists():
                 raise self._exists("it appeared while downloading") from None
+            if sys.platform == "win32" and self._file is not None:
+                self._file.close()  # Windows renames no open file
+                self._file = None
             os.rename(part, final)
         _fsync_folder(self.folder)
 
     async def close(self) -> None:
-        """Drop the ``.part`` (kept only by a kill that runs no code) and release the lock."""
+        """
+        Drop our ``.part`` (only a kill that runs no code leaves one) and release the locks.
+
+        On POSIX the ``.part`` goes while its lock is still held, so another process never
+        sees it half removed; Windows removes no open file, so it closes first there.
+        """
+        if self._owned and self.part is not None and sys.platform != "win32":
+            with contextlib.suppress(FileNotFoundError):
+                self.part.unlink()
         if self._file is not None:
             self._file.close()
             self._file = None
-        if self.part is not None:
+        if self._owned and self.part is not None and sys.platform == "win32":
             with contextlib.suppress(FileNotFoundError):
                 self.part.unlink()
+        self._owned = False
         await self._stack.aclose()
 
 

@@ -253,6 +253,35 @@ async def test_a_cut_fake_download_resumes_on_a_media_origin(tmp_path: Path) -> 
     assert leftovers(tmp_path) == [path.name]
 
 
+async def test_a_part_longer_than_the_file_starts_over(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """A stale .part past the file's end gets 416 from the fake, and a clean restart."""
+    fake.plans.extend([TaskPlan(), TaskPlan()])
+    first, _ = await suno.wait(await suno.generate(title="t", description="pop"))
+    (tmp_path / f".{first.task_id}-t.mp3.part").write_bytes(bytes(100_000))
+    path = await suno.download(first, tmp_path)
+    assert path.read_bytes() == MEDIA_TYPES["mp3"][1]
+    assert [r.headers.get("Range") for r in fake.media_requests] == ["bytes=100000-", None]
+    assert leftovers(tmp_path) == [path.name]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the .part lock is POSIX flock")
+async def test_another_process_writing_the_part_is_not_disturbed(
+    offline: AsyncSuno, tmp_path: Path
+) -> None:
+    """A .part locked by another writer is left alone, with an error that says so."""
+    import fcntl
+
+    part = tmp_path / ".a.mp3.part"
+    with part.open("wb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(DownloadError, match="another process"):
+            await offline.download("http://127.0.0.1:9/a.mp3", tmp_path)
+    assert offline.downloads.requests_sent == 0
+    assert leftovers(tmp_path) == [".a.mp3.part"]
+
+
 # --- the key stays home ----------------------------------------------------------------
 
 
