@@ -145,7 +145,7 @@ class AsyncSuno:
             paid_rate=paid_rate,
         )
         if key.reveal() is not None:
-            _check_key(key_field, key.reveal())
+            _check_key(key_field, key)
         if not key.reveal() or not str(key.reveal()).strip():
             msg = (
                 "no API key: pass AsyncSuno(api_key=...) or set SUNO_API_KEY "
@@ -816,9 +816,12 @@ class AsyncSuno:
 
 def _check_key(field: str, key: object) -> None:
     """A key is text that fits in an HTTP header: bytes or a pasted newline would fail later."""
-    if not isinstance(key, str):
-        raise misconfigured(field, f"must be a string, got {type(key).__name__}")
-    if not all(" " <= char <= "~" for char in key.strip()):
+    # The key is read through its Secret only, so this frame's locals never show it.
+    secret = key if isinstance(key, Secret) else Secret(key)
+    del key
+    if not isinstance(secret.reveal(), str):
+        raise misconfigured(field, f"must be a string, got {type(secret.reveal()).__name__}")
+    if not all(" " <= char <= "~" for char in str(secret.reveal()).strip()):
         raise misconfigured(
             field, "must be printable ASCII with no line breaks (check what was pasted)"
         )

@@ -407,10 +407,19 @@ async def test_the_key_is_in_no_traceback_with_locals() -> None:
         assert KEY not in text, text
 
 
-async def test_a_bad_base_url_does_not_show_the_key() -> None:
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: AsyncSuno(KEY, base_url="ftp://example.com"),
+        lambda: AsyncSuno(KEY, timeouts="slow"),  # type: ignore[arg-type]
+        lambda: AsyncSuno(KEY + "\x7f"),
+    ],
+    ids=["base_url", "timeouts", "pasted key"],
+)
+async def test_a_bad_setting_does_not_show_the_key(build: Callable[[], object]) -> None:
     """A ConfigurationError from the constructor keeps the key out of its frames' locals."""
     with pytest.raises(SunoError) as caught:
-        AsyncSuno(KEY, base_url="ftp://example.com")
+        build()
     assert KEY not in rendered(caught.value)
 
 
