@@ -192,3 +192,26 @@ async def test_media_faults_cut_and_are_named_only(
         assert time.monotonic() - started >= 0.09
     assert server.faults_injected == {"truncated": 1, "slow_body": 1}
     assert server.faults[0].times == 5
+
+
+async def test_https_with_a_test_ca() -> None:
+    """With an SSL context the API and the media are served over HTTPS."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    client_context = ssl.create_default_context()
+    ca.configure_trust(client_context)
+    connector = aiohttp.TCPConnector(ssl=client_context)
+    async with (
+        FakeSunoServer(api_key=KEY, speed=0.0, ssl_context=server_context) as server,
+        aiohttp.ClientSession(headers=AUTH, connector=connector) as client,
+    ):
+        assert server.url.startswith("https://127.0.0.1:")
+        urls = await song_urls(client, server)
+        assert urls["mp3"].startswith("https://")
+        async with client.get(urls["mp3"]) as response:
+            assert await response.read() == server.media_file(urls["mp3"]).content()

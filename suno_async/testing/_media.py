@@ -22,7 +22,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-__all__ = ["MEDIA_TYPES", "MediaFile", "media_for", "serve"]
+__all__ = ["MEDIA_TYPES", "MediaFile", "check_size", "media_for", "serve"]
 
 
 def _mp3() -> bytes:
@@ -119,6 +119,14 @@ class MediaFile:
 
     def content(self) -> bytes:
         return b"".join(self.chunks(0, self.size))
+
+
+def check_size(size: int | tuple[int, int] | None) -> None:
+    """Refuse a ``media_bytes`` that is neither a size nor a ``(min, max)`` range of sizes."""
+    low, high = size if isinstance(size, tuple) else (size or 0,) * 2
+    if not 0 <= low <= high:
+        msg = f"media_bytes must be a size or a (min, max) range of sizes, got {size}"
+        raise ValueError(msg)
 
 
 def media_for(name: str, size: int | tuple[int, int] | None = None) -> MediaFile | None:

@@ -27,7 +27,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from . import _data
 from ._clock import SimClock
 from ._faults import SPOILERS, Fault, drop, fault_response, spoil, take_fault
-from ._media import MediaFile, media_for, serve
+from ._media import MediaFile, check_size, media_for, serve
 from ._rules import (
     NOT_FOUND_CLIP,
     NOT_FOUND_TASK,
@@ -48,6 +48,7 @@ from ._rules import (
 from ._songs import SONG_KINDS, Call, FakeTask, SongMaker, TaskPlan
 
 if TYPE_CHECKING:
+    import ssl
     from collections.abc import Awaitable, Callable, Iterable
 
     from multidict import MultiMapping
@@ -99,6 +100,12 @@ async def _quiet_hangups(
         return web.Response(status=499)
 
 
+def _one_of(name: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        msg = f"{name} must be one of {choices}, got {value!r}"
+        raise ValueError(msg)
+
+
 def _admin_error(message: str) -> web.HTTPBadRequest:
     return web.HTTPBadRequest(text=dumps({"error": message}), content_type="application/json")
 
@@ -109,6 +116,16 @@ class FakeSunoServer:
     Task status is computed when read from a simulated clock (``speed`` simulated seconds
     per real second, plus whatever ``advance()`` adds), so a hundred thousand idle tasks
     cost nothing and a benchmark can run hours of generation in seconds.
+
+    The knobs, all keyword-only: ``seed`` fixes songs, timings and random faults;
+    ``queued_s``/``generating_s`` are the simulated ranges of a task's phases and
+    ``failure_rate`` the share that fails (``plans`` script them instead); ``faults`` (see
+    ``Fault`` and ``FAULT_KINDS``) and ``error_rate`` misbehave; ``latency`` delays every
+    API answer, ``paid_latency`` every paid POST; ``max_page_size``, ``batch_returns_total``,
+    ``errors_as_http_200``, ``unknown_single`` and ``unknown_batch`` pick among the answers
+    the reference allows; ``media_bytes`` sizes audio and video, ``separate_media_origin``
+    serves them from a port of their own; ``ssl_context`` serves HTTPS. What happened is
+    recorded in ``requests``, ``faults_injected``, ``accepted_calls`` and ``media_requests``.
     """
 
     def __init__(
@@ -134,20 +151,14 @@ class FakeSunoServer:
         unknown_batch: str = "omit",
         media_bytes: int | tuple[int, int] | None = None,
         separate_media_origin: bool = False,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if max_page_size < 1:
             msg = "max_page_size must be at least 1"
             raise ValueError(msg)
-        if unknown_single not in UNKNOWN_SINGLE:
-            msg = f"unknown_single must be one of {UNKNOWN_SINGLE}, got {unknown_single!r}"
-            raise ValueError(msg)
-        if unknown_batch not in UNKNOWN_BATCH:
-            msg = f"unknown_batch must be one of {UNKNOWN_BATCH}, got {unknown_batch!r}"
-            raise ValueError(msg)
-        sizes = media_bytes if isinstance(media_bytes, tuple) else (media_bytes or 0,) * 2
-        if not 0 <= sizes[0] <= sizes[1]:
-            msg = f"media_bytes must be a size or a (min, max) range of sizes, got {media_bytes}"
-            raise ValueError(msg)
+        _one_of("unknown_single", unknown_single, UNKNOWN_SINGLE)
+        _one_of("unknown_batch", unknown_batch, UNKNOWN_BATCH)
+        check_size(media_bytes)
         self.api_key = api_key
         self.points = points
         self.max_page_size = max_page_size
@@ -163,6 +174,7 @@ class FakeSunoServer:
         self.unknown_batch = unknown_batch
         self.media_bytes = media_bytes
         self.separate_media_origin = separate_media_origin
+        self.ssl_context = ssl_context
         self.host = host
         self.port = port
         self.requests: collections.Counter[str] = collections.Counter()
@@ -248,10 +260,11 @@ class FakeSunoServer:
         runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         self._runners.append(runner)
-        await web.TCPSite(runner, self.host, port).start()
+        await web.TCPSite(runner, self.host, port, ssl_context=self.ssl_context).start()
         bound = int(runner.addresses[0][1])
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return bound, f"http://{host}:{bound}"
+        scheme = "http" if self.ssl_context is None else "https"
+        return bound, f"{scheme}://{host}:{bound}"
 
     async def close(self) -> None:
         runners, self._runners = self._runners, []
