@@ -458,3 +458,16 @@ async def test_a_session_used_from_another_loop_says_so(fake: FakeSunoServer) ->
     for error in errors:
         assert isinstance(error, WrongEventLoopError), repr(error)
         assert "one AsyncSuno per event loop" in str(error)
+
+
+def _all_subclasses(cls: type[SunoError]) -> list[type[SunoError]]:
+    found = [cls]
+    for sub in cls.__subclasses__():
+        found += _all_subclasses(sub)
+    return found
+
+
+def test_may_have_charged_is_readable_on_every_error() -> None:
+    """Every SunoError class answers may_have_charged, False unless a paid call may have cost."""
+    for cls in _all_subclasses(SunoError):
+        assert getattr(cls, "may_have_charged", None) is False, cls
