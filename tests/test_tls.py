@@ -86,3 +86,28 @@ async def test_a_callers_session_connector_context_is_honoured(
         await suno.aclose()
         assert not session.closed  # the caller's session stays the caller's
     assert handler.count == 1
+
+
+async def test_songs_generated_and_awaited_over_https_on_the_fake(
+    ca: trustme.CA, trusting: ssl.SSLContext
+) -> None:
+    """The fake server over HTTPS: a paid call and its wait go through the caller's context."""
+    from conftest import FAST_POLL
+    from suno_async.testing import FakeSunoServer
+
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    async with FakeSunoServer(
+        api_key=KEY, speed=1000.0, generating_s=(1.0, 2.0), ssl_context=server_context
+    ) as fake:
+        assert fake.url.startswith("https://")
+        async with AsyncSuno(KEY, base_url=fake.url, retry=FAST_RETRY) as refused:
+            with pytest.raises(TLSError):
+                await refused.generate(title="t", description="d")
+        assert fake.points == 10_000
+        async with AsyncSuno(
+            KEY, base_url=fake.url, ssl=trusting, retry=FAST_RETRY, poll=FAST_POLL
+        ) as suno:
+            songs = await suno.wait(await suno.generate(title="t", description="d"))
+    assert len(songs) == 2
+    assert fake.points == 10_000 - 36
