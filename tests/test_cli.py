@@ -18,6 +18,7 @@ from cli_harness import (
     cli_env,
     finish,
     run_cli,
+    run_here,
     run_in_pty,
     start_cli,
 )
@@ -87,7 +88,8 @@ def test_every_command_has_help_with_an_example(
 
 def test_usage_error_is_exit_2_and_one_line(fake: ThreadedFake) -> None:
     """A bad option value is refused by the parser: nothing sent, exit 2."""
-    run = run_cli("generate", "--title", "t", "--description", "d", "--weirdness", "2", fake=fake)
+    args = ("generate", "--title", "t", "--description", "d", "--weirdness", "2")
+    run = run_here(*args, env=cli_env(fake))
     assert run.code == ExitCode.NOTHING_SENT
     assert "must be within 0..1" in run.stderr
     assert fake.sync(lambda: fake.server.total_requests) == 0
@@ -110,7 +112,7 @@ def test_generate_without_wait_prints_ids(fake: ThreadedFake) -> None:
     assert len(started["task_ids"]) == 2
     assert started["points"] == 36
     assert fake.paid_calls() == 1
-    plain = run_cli("generate", "--title", "Rain", "--description", "lo-fi", fake=fake)
+    plain = run_here("generate", "--title", "Rain", "--description", "lo-fi", env=cli_env(fake))
     assert plain.stdout.startswith("started generate: task ")
     assert "suno-async wait" in plain.stderr
 
@@ -160,7 +162,7 @@ def test_invalid_input_sends_nothing_even_without_a_key(fake: ThreadedFake) -> N
     """Lyrics without tags fail validation first: exit 2, no key needed, no request."""
     env = cli_env(fake)
     del env["SUNO_API_KEY"]
-    run = run_cli("generate", "--title", "t", "--lyrics", "la la", env=env)
+    run = run_here("generate", "--title", "t", "--lyrics", "la la", env=env)
     assert run.code == ExitCode.NOTHING_SENT
     assert run.stderr.strip() == (
         "suno-async: error: tags: is required with lyrics (custom mode), e.g. 'pop, rock'"
@@ -172,16 +174,16 @@ def test_key_problems_are_exit_3(fake: ThreadedFake, tmp_path: Path) -> None:
     """No key, a refused key, a missing key file and too few points all exit 3."""
     env = cli_env(fake)
     del env["SUNO_API_KEY"]
-    missing = run_cli("balance", env=env)
+    missing = run_here("balance", env=env)
     assert missing.code == ExitCode.CONFIG
     assert "SUNO_API_KEY" in missing.stderr
-    refused = run_cli("balance", env=cli_env(fake, SUNO_API_KEY="wrong-key"))
+    refused = run_here("balance", env=cli_env(fake, SUNO_API_KEY="wrong-key"))
     assert refused.code == ExitCode.CONFIG
-    no_file = run_cli("balance", "--api-key-file", str(tmp_path / "nope"), fake=fake)
+    no_file = run_here("balance", "--api-key-file", str(tmp_path / "nope"), env=cli_env(fake))
     assert no_file.code == ExitCode.CONFIG
     assert "No such file" in no_file.stderr
     fake.sync(lambda: setattr(fake.server, "points", 10))
-    poor = run_cli("generate", "--title", "t", "--description", "d", fake=fake)
+    poor = run_here("generate", "--title", "t", "--description", "d", env=cli_env(fake))
     assert poor.code == ExitCode.CONFIG
     assert len(poor.stderr.strip().splitlines()) == 1
 
@@ -192,7 +194,7 @@ def test_api_key_file(fake: ThreadedFake, tmp_path: Path) -> None:
     key_file.write_text(KEY + "\n", encoding="utf-8")
     env = cli_env(fake)
     del env["SUNO_API_KEY"]
-    run = run_cli("balance", "--api-key-file", str(key_file), env=env)
+    run = run_here("balance", "--api-key-file", str(key_file), env=env)
     assert run.code == 0, run.stderr
 
 
@@ -243,7 +245,7 @@ def test_follow_up_calls(shared: ThreadedFake, song: dict[str, Any]) -> None:
 
 def test_video_of_an_unknown_task_sends_no_paid_call(fake: ThreadedFake) -> None:
     """The clip lookup fails first (free), so nothing paid is sent."""
-    run = run_cli("video", "424242", fake=fake)
+    run = run_here("video", "424242", env=cli_env(fake))
     assert run.code == ExitCode.NOTHING_SENT
     assert "424242" in run.stderr
     assert fake.paid_calls() == 0
@@ -259,10 +261,10 @@ def test_task_and_wait(fake: ThreadedFake) -> None:
     waited = run_cli("wait", *ids, "--json", fake=fake)
     assert waited.code == 0, waited.stderr
     assert all(r["ok"] and r["kind"] == "song" for r in waited.of("result"))
-    unknown = run_cli("task", ids[0], "999999", fake=fake)
+    unknown = run_here("task", ids[0], "999999", env=cli_env(fake))
     assert unknown.code == ExitCode.TASKS_FAILED
     assert "999999  not found" in unknown.stdout
-    bad = run_cli("task", "3f1c9a52-0000-4000-8000-000000000000", fake=fake)
+    bad = run_here("task", "3f1c9a52-0000-4000-8000-000000000000", env=cli_env(fake))
     assert bad.code == ExitCode.NOTHING_SENT
     assert "looks like a Suno id" in bad.stderr
 

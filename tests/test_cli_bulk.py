@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from cli_harness import ThreadedFake, run_cli, write_jsonl
+from cli_harness import ThreadedFake, cli_env, finish, run_cli, run_here, start_cli, write_jsonl
 from suno_async.cli import ExitCode
+from suno_async.testing import TaskPlan
 
 
 @pytest.fixture
@@ -38,7 +41,7 @@ def test_a_malformed_line_is_reported_by_number_and_nothing_sent(
 def test_an_unknown_field_is_named(fake: ThreadedFake, tmp_path: Path) -> None:
     """A typo in a field name is caught with the list of the real ones."""
     path = write_jsonl(tmp_path / "a.jsonl", [{"title": "t", "descripton": "d"}])
-    run = run_cli("bulk", str(path), "--out", str(tmp_path / "out"), fake=fake)
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "out"), env=cli_env(fake))
     assert run.code == ExitCode.NOTHING_SENT
     assert "line 1: unknown field 'descripton'" in run.stderr
 
@@ -49,8 +52,98 @@ def test_demo_never_talks_to_the_configured_service(fake: ThreadedFake, tmp_path
     run = run_cli("demo", "--out", str(out), "--json", fake=fake, timeout=60)
     assert run.code == ExitCode.OK, run.stderr
     assert fake.sync(lambda: fake.server.total_requests) == 0
-    results = run.of("result")
-    assert len(results) == 24
-    assert sum(not r["ok"] for r in results) == 2
+    outcomes = run.of("outcome")
+    assert len(outcomes) == 12
+    assert sum(len(o["songs"]) for o in outcomes) == 22  # two dozen, two failed on purpose
+    assert sorted(o["state"] for o in outcomes).count("failed") == 2
+    assert len(list(out.glob("*.mp3"))) == 22
     (demo,) = run.of("demo")
     assert demo["folder"] == str(out)
+
+
+def _songs_file(tmp_path: Path, count: int) -> Path:
+    rows = [{"title": f"Song {n}", "description": f"a song numbered {n}"} for n in range(count)]
+    return write_jsonl(tmp_path / "songs.jsonl", rows)
+
+
+def test_bulk_runs_to_the_end_and_a_rerun_sends_nothing(fake: ThreadedFake, tmp_path: Path) -> None:
+    """Every request done and downloaded, journal beside the media; a re-run pays nothing."""
+    path, out = _songs_file(tmp_path, 4), tmp_path / "out"
+    run = run_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    assert run.code == ExitCode.OK, run.stderr
+    outcomes = run.of("outcome")
+    assert sorted(o["line"] for o in outcomes) == [1, 2, 3, 4]
+    assert all(o["state"] == "done" and len(o["paths"]) == 2 for o in outcomes)
+    assert len(list(out.glob("*.mp3"))) == 8
+    assert (out / "suno-journal.sqlite").exists()
+    (summary,) = run.of("summary")
+    assert (summary["done"], summary["points_spent"]) == (4, 144)
+    assert fake.paid_calls() == 4
+    again = run_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    assert again.code == ExitCode.OK, again.stderr
+    assert again.of("outcome") == []
+    assert again.of("estimate")[0]["to_send"] == 0
+    assert fake.paid_calls() == 4
+
+
+def test_dry_run_sends_nothing(fake: ThreadedFake, tmp_path: Path) -> None:
+    """--dry-run prints the cost against the balance and sends nothing paid."""
+    path = _songs_file(tmp_path, 3)
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "o"), "--dry-run", env=cli_env(fake))
+    assert run.code == ExitCode.OK, run.stderr
+    assert "3 to send now (108 points, balance 10000)" in run.stdout
+    assert fake.paid_calls() == 0
+
+
+def test_budget_and_balance_stop_with_exit_3(fake: ThreadedFake, tmp_path: Path) -> None:
+    """--max-points sends what fits (the rest not sent); a run over the balance sends nothing."""
+    path, out = _songs_file(tmp_path, 4), tmp_path / "out"
+    capped = run_cli(
+        "bulk", str(path), "--out", str(out), "--max-points", "72", "--json", fake=fake
+    )
+    assert capped.code == ExitCode.CONFIG
+    states = sorted(o["state"] for o in capped.of("outcome"))
+    assert states == ["done", "done", "not_sent", "not_sent"]
+    assert fake.paid_calls() == 2
+    fake.sync(lambda: setattr(fake.server, "points", 50))
+    poor = run_here("bulk", str(path), "--out", str(tmp_path / "o2"), env=cli_env(fake))
+    assert poor.code == ExitCode.CONFIG
+    assert "balance is 50" in poor.stderr
+    assert fake.paid_calls() == 2
+
+
+def test_a_failed_song_makes_exit_1(fake: ThreadedFake, tmp_path: Path) -> None:
+    """One failed song: its request is reported failed (with the other song saved), exit 1."""
+    fake.sync(lambda: fake.server.plans.extend([TaskPlan(), TaskPlan(succeed=False)]))
+    path, out = _songs_file(tmp_path, 2), tmp_path / "out"
+    run = run_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    assert run.code == ExitCode.TASKS_FAILED
+    assert sorted(o["state"] for o in run.of("outcome")) == ["done", "failed"]
+    assert len(list(out.glob("*.mp3"))) == 3
+
+
+def test_sigint_then_resume_pays_each_request_once(fake: ThreadedFake, tmp_path: Path) -> None:
+    """Ctrl-C mid-wait stops cleanly (exit 130); the same command then finishes the job."""
+    fake.sync(lambda: setattr(fake.server, "speed", 0.0))  # nothing finishes until resumed
+    path, out = _songs_file(tmp_path, 6), tmp_path / "out"
+    proc = start_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    deadline = time.monotonic() + 20
+    while fake.paid_calls() < 6 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    stopped = finish(proc)
+    assert stopped.code == ExitCode.INTERRUPTED, stopped.stderr
+    assert "Traceback" not in stopped.stderr
+    assert "run the same command again to resume" in stopped.stderr
+    assert fake.paid_calls() == 6
+
+    fake.sync(lambda: setattr(fake.server, "speed", 1000.0))
+    resumed = run_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    assert resumed.code == ExitCode.OK, resumed.stderr
+    assert resumed.of("estimate")[0]["already_started"] == 6
+    assert sorted(o["line"] for o in resumed.of("outcome")) == [1, 2, 3, 4, 5, 6]
+    assert fake.paid_calls() == 6
+    titles = fake.sync(lambda: [c.body["title"] for c in fake.server.accepted_calls])
+    assert sorted(titles) == [f"Song {n}" for n in range(6)]
+    assert len(list(out.glob("*.mp3"))) == 12

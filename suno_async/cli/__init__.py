@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -90,6 +91,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     try:
         return int(asyncio.run(_run(_command(args.command), args, output)))
+    except BrokenPipeError:
+        # The reader went away (`| head`): say nothing more, as other commands do.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return ExitCode.PIPE_CLOSED
     except (_StoppedByUserError, KeyboardInterrupt):
         code = ExitCode.INTERRUPTED
         output.error(

@@ -1,24 +1,43 @@
-"""``bulk`` and ``demo``: many generations at once, with live progress."""
+"""
+``bulk`` and ``demo``: many generations through the library's ``generate_many``.
+
+The command adds what a shell user needs around it: the JSONL file checked whole before the
+first paid call, the journal kept beside the media by default, a live view of the run's
+counts, one line (or JSON object) per request as it completes, and an exit code that tells
+a finished run from one with failures, unknowns or a stop for money.
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import inspect
 import secrets
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
-from .._models import GenerateRequest, TaskHandle
-from ..testing import FakeSunoServer, TaskPlan
-from ._commands import PRICES, Tracker, wait_and_report
+import attrs
+
+from .._bulk import BulkOutcome, BulkProgress, BulkRun
+from .._client import AsyncSuno
+from .._models import GenerateRequest
+from ._commands import ensure_folder
 from ._exit import CliError, ExitCode
 from ._jsonl import load_requests
-from ._output import Output
+from ._output import Output, Tally, to_jsonable
 from ._session import fast_poll, open_session
 
-__all__ = ["run_bulk", "run_demo"]
+__all__ = ["JOURNAL_NAME", "run_bulk", "run_demo"]
 
-#: The demo's songs (two per request), and which of them the fake server fails on purpose.
+#: The journal's file name in the output folder, unless --journal names another.
+JOURNAL_NAME: Final = "suno-journal.sqlite"
+#: How often the live view reads the run's counts (a snapshot: no request is sent).
+_TICK: Final = 0.25
+
+#: The demo: twelve requests (two songs each), two of the songs failed on purpose.
 DEMO_REQUESTS: Final = 12
 DEMO_FAILURES: Final = frozenset({5, 18})
 _DEMO_STYLES: Final = (
@@ -29,11 +48,175 @@ _DEMO_STYLES: Final = (
 )
 
 
+@attrs.frozen
+class _Job:
+    """One bulk run as the command understood it."""
+
+    requests: Sequence[GenerateRequest]
+    lines: Sequence[int]
+    out: Path
+    journal: Path
+    download: bool
+    max_points: int | None = None
+    dry_run: bool = False
+    resend_unknown: bool = False
+
+
+def _tally(progress: BulkProgress, baseline: Tally | None = None) -> Tally:
+    counts = {
+        "planned": progress.planned,
+        "sending": progress.sending,
+        "queued": progress.queued,
+        "generating": progress.generating,
+        "done": progress.done - progress.downloaded,
+        "downloaded": progress.downloaded,
+        "failed": progress.failed,
+        "unknown": progress.unknown,
+        "not sent": progress.not_sent,
+    }
+    finished = progress.finished + progress.unknown + progress.not_sent
+    tally = Tally(
+        total=progress.total,
+        counts=counts,
+        finished=finished,
+        points_spent=progress.points_spent,
+        requests=progress.requests_sent,
+    )
+    if baseline is not None:
+        tally.started = baseline.started
+        tally.baseline = baseline.baseline
+    else:
+        tally.baseline = finished
+    return tally
+
+
+def _describe(outcome: BulkOutcome, line: int) -> tuple[str, dict[str, Any]]:
+    ids = " ".join(map(str, outcome.task_ids)) or "-"
+    title = outcome.request.title
+    text = f"line {line:<4} {outcome.state:<8}  {ids}  {title}"
+    if outcome.paths:
+        text += f"  ({len(outcome.paths)} file{'s' if len(outcome.paths) > 1 else ''})"
+    if outcome.errors:
+        text += "  " + "; ".join(str(e) for e in outcome.errors)
+    fields = {
+        "line": line,
+        "index": outcome.index,
+        "key": outcome.key,
+        "state": outcome.state,
+        "ok": outcome.ok,
+        "title": title,
+        "task_ids": list(outcome.task_ids),
+        "songs": to_jsonable(outcome.songs),
+        "errors": [str(e) for e in outcome.errors],
+        "paths": [str(p) for p in outcome.paths],
+    }
+    return text, fields
+
+
+async def _watch(run: BulkRun, view: Any, baseline: Tally) -> None:
+    while True:
+        await asyncio.sleep(_TICK)
+        view.update(_tally(run.progress, baseline))
+
+
+async def _run_job(suno: AsyncSuno, job: _Job, output: Output) -> ExitCode:
+    run = suno.generate_many(
+        job.requests,
+        journal=job.journal,
+        download_to=job.out if job.download else None,
+        max_points=job.max_points,
+        dry_run=job.dry_run,
+        resend_unknown=job.resend_unknown,
+    )
+    async with run:
+        estimate = run.estimate
+        balance = "?" if estimate.balance is None else str(estimate.balance)
+        output.emit(
+            "estimate",
+            f"{len(job.requests)} requests: {estimate.to_send} to send now "
+            f"({estimate.points} points, balance {balance}), {estimate.already_started} "
+            f"started before, {estimate.unknown} unknown, {estimate.skipped_budget} over "
+            "the budget",
+            **to_jsonable(estimate),
+            fits=estimate.fits,
+            journal=str(job.journal),
+        )
+        if job.dry_run:
+            output.note("dry run: nothing was sent")
+            return ExitCode.OK
+        baseline = _tally(run.progress)
+        view = output.progress(baseline)
+        states: dict[str, int] = {}
+        watcher = asyncio.get_running_loop().create_task(_watch(run, view, baseline))
+        try:
+            async for outcome in run:
+                states[outcome.state] = states.get(outcome.state, 0) + 1
+                text, fields = _describe(outcome, job.lines[outcome.index])
+                output.emit("outcome", text, **fields)
+                view.update(_tally(run.progress, baseline))
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            view.close(_tally(run.progress, baseline))
+        return _finish(run, states, job, output)
+
+
+def _finish(run: BulkRun, states: dict[str, int], job: _Job, output: Output) -> ExitCode:
+    progress = run.progress
+    stop = run.stop_reason
+    output.emit(
+        "summary",
+        f"{progress.done} done, {progress.failed} failed, {progress.unknown} unknown, "
+        f"{progress.not_sent} not sent of {progress.total}; {progress.points_spent} points "
+        f"spent in all; media in {job.out}",
+        **to_jsonable(progress),
+        stop_reason=None if stop is None else str(stop),
+        out=str(job.out),
+        journal=str(job.journal),
+    )
+    if states.get("unknown"):
+        output.note(
+            f"{states['unknown']} request(s) are unknown: an earlier run was cut off while "
+            "sending them, so they may have been charged. Check the balance, then run again "
+            "with --resend-unknown to send them anyway"
+        )
+    if stop is not None:
+        output.note(f"sending stopped: {stop}")
+        return ExitCode.CONFIG
+    if states.get("failed") or states.get("unknown"):
+        return ExitCode.TASKS_FAILED
+    return ExitCode.OK
+
+
+def _session_options(args: argparse.Namespace) -> dict[str, Any]:
+    """--max-in-flight, passed on when this build's session takes it."""
+    if args.max_in_flight is None:
+        return {}
+    if "max_paid_in_flight" not in inspect.signature(AsyncSuno).parameters:
+        msg = "--max-in-flight needs a newer suno-async (AsyncSuno(max_paid_in_flight=...))"
+        raise CliError(msg)
+    return {"max_paid_in_flight": args.max_in_flight}
+
+
 async def run_bulk(args: argparse.Namespace, output: Output) -> ExitCode:
-    requests = load_requests(args.file)
-    output.note(f"{args.file}: {len(requests)} valid requests")
-    msg = "bulk runs need the library's generate_many, which this build does not have yet"
-    raise CliError(msg, ExitCode.NOTHING_SENT)
+    requests, lines = load_requests(args.file)
+    out: Path = args.out
+    options = _session_options(args)
+    if not args.dry_run:
+        ensure_folder(out, "--out")
+    job = _Job(
+        requests=requests,
+        lines=lines,
+        out=out,
+        journal=args.journal or out / JOURNAL_NAME,
+        download=not args.no_download,
+        max_points=args.max_points,
+        dry_run=args.dry_run,
+        resend_unknown=args.resend_unknown,
+    )
+    async with open_session(args, **options) as suno:
+        return await _run_job(suno, job, output)
 
 
 def demo_requests() -> list[GenerateRequest]:
@@ -47,46 +230,45 @@ def demo_requests() -> list[GenerateRequest]:
     ]
 
 
-def _demo_plans() -> list[TaskPlan]:
-    plans = []
-    for song in range(DEMO_REQUESTS * 2):
-        # Simulated seconds; the fake clock runs 60x, so every song is done within ~2 s.
-        queued, generating = (song % 5) * 3.0, 30.0 + (song * 7) % 60
-        plans.append(TaskPlan(queued_s=queued, generating_s=generating))
-        if song in DEMO_FAILURES:
-            plans[-1].succeed = False
-    return plans
-
-
 async def run_demo(args: argparse.Namespace, output: Output) -> ExitCode:
-    """Two dozen songs against a fake server of its own: no key, no network, no points."""
+    """
+    Two dozen songs through the real bulk path, against a fake server of its own.
+
+    Its key is made up here and its base URL is its own server's: SUNO_API_KEY,
+    SUNO_BASE_URL and --base-url are never used, so the demo cannot spend real points.
+    """
+    from ..testing import FakeSunoServer, TaskPlan  # noqa: PLC0415  (only the demo needs it)
+
     out: Path = args.out or Path(tempfile.mkdtemp(prefix="suno-demo-"))
+    ensure_folder(out, "--out")
     key = "demo-" + secrets.token_hex(8)
     async with FakeSunoServer(api_key=key, speed=60.0, seed=1) as fake:
-        fake.plans.extend(_demo_plans())
-        output.note(
-            f"demo: a fake Suno server on {fake.url} (offline: nothing is spent, "
-            "whatever SUNO_API_KEY says)"
-        )
-        tracker = Tracker()
-        async with open_session(
-            args,
-            key=key,
-            base_url=fake.url,
-            poll=fast_poll(0.2),
-            on_status_change=tracker.on_change,
-        ) as suno:
-            tracker.suno = suno
-            handles: list[TaskHandle[Any]] = []
-            for request in demo_requests():
-                handles += await suno.submit_generate(request)
-                tracker.points += PRICES["generate"]
-            code = await wait_and_report(
-                suno, handles, download=out, timeout=None, output=output, tracker=tracker
+        for song in range(DEMO_REQUESTS * 2):
+            # Simulated seconds; the fake clock runs 60x, so every song is done within ~2 s.
+            fake.plans.append(
+                TaskPlan(
+                    queued_s=(song % 5) * 3.0,
+                    generating_s=30.0 + (song * 7) % 60,
+                    succeed=song not in DEMO_FAILURES,
+                )
             )
+        output.note(
+            f"demo: a fake Suno server on {fake.url} (offline: nothing is spent, whatever "
+            "SUNO_API_KEY says)"
+        )
+        requests = demo_requests()
+        job = _Job(
+            requests=requests,
+            lines=range(1, len(requests) + 1),
+            out=out,
+            journal=out / JOURNAL_NAME,
+            download=True,
+        )
+        async with open_session(args, key=key, base_url=fake.url, poll=fast_poll(0.2)) as suno:
+            code = await _run_job(suno, job, output)
     output.emit("demo", f"demo media folder: {out}", folder=str(out), exit_code=int(code))
     output.note(
-        f"{len(DEMO_FAILURES)} songs failed on purpose, to show how failures look; "
-        "with a key, the same works against the real service"
+        f"{len(DEMO_FAILURES)} songs failed on purpose, to show how failures look. With a "
+        "key, `suno-async bulk FILE.jsonl --out DIR` does the same against the real service"
     )
-    return ExitCode.OK
+    return ExitCode.OK if code in (ExitCode.OK, ExitCode.TASKS_FAILED) else code

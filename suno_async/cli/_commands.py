@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+import anyio
 import attrs
 
 from .._client import AsyncSuno
@@ -22,18 +24,22 @@ from .._models import (
     ConvertWavRequest,
     CropRequest,
     GenerateRequest,
+    LyricsAlignment,
     RemasterRequest,
+    Song,
     SpeedRequest,
     StatusChange,
     TaskHandle,
     TaskKind,
     TaskStatus,
     UploadRequest,
+    Video,
     VideoRequest,
+    Wav,
     WholeSongRequest,
 )
 from ._exit import CliError, ExitCode
-from ._output import Output, Tally
+from ._output import Output, Tally, to_jsonable
 from ._session import open_session
 
 __all__ = ["PaidCall", "prepare_paid", "run_balance", "run_paid", "run_task", "run_wait"]
@@ -230,7 +236,7 @@ async def run_balance(args: argparse.Namespace, output: Output) -> ExitCode:
 
 async def run_paid(args: argparse.Namespace, output: Output) -> ExitCode:
     call = prepare_paid(args)
-    _check_download_dir(args.download)
+    ensure_folder(args.download)
     tracker = Tracker()
     async with open_session(args, on_status_change=tracker.on_change) as suno:
         tracker.suno = suno
@@ -258,14 +264,14 @@ async def run_paid(args: argparse.Namespace, output: Output) -> ExitCode:
         )
 
 
-def _check_download_dir(folder: Path | None) -> None:
-    """Make the download folder now: a typo should cost nothing, not a paid song."""
+def ensure_folder(folder: Path | None, option: str = "--download") -> None:
+    """Make the media folder before anything is sent: a typo should not cost a paid song."""
     if folder is None:
         return
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        msg = f"cannot use --download {str(folder)!r}: {exc.strerror or exc}"
+        msg = f"cannot use {option} {str(folder)!r}: {exc.strerror or exc}"
         raise CliError(msg) from None
 
 
@@ -284,7 +290,7 @@ async def wait_and_report(
     tracker.output = output
     view = output.progress(tracker.tally())
     tracker.view = view
-    failed = 0
+    failed = unsaved = 0
     try:
         async for result in suno.as_completed(handles, timeout=timeout, return_exceptions=True):
             if isinstance(result, SunoError):
@@ -296,8 +302,12 @@ async def wait_and_report(
                 tracker.states[result.task_id] = "succeeded"
             tracker.refresh()
             output.result(result)
-            if download is not None and not isinstance(result, SunoError):
-                await _download(suno, result, download, output)
+            if (
+                download is not None
+                and not isinstance(result, SunoError)
+                and not await _download(suno, result, download, output)
+            ):
+                unsaved += 1
     except (asyncio.CancelledError, SunoError):
         pending = [i for i, state in tracker.states.items() if state in ("queued", "generating")]
         if pending:
@@ -316,13 +326,32 @@ async def wait_and_report(
         failed=failed,
         requests=suno.requests_sent,
         points_spent=tracker.points,
+        downloads_failed=unsaved,
     )
-    return ExitCode.TASKS_FAILED if failed else ExitCode.OK
+    if failed:
+        return ExitCode.TASKS_FAILED
+    return ExitCode.SERVICE if unsaved else ExitCode.OK
 
 
-async def _download(suno: AsyncSuno, result: object, folder: Path, output: Output) -> None:
-    del suno, result, folder
-    output.note("downloads are not available yet in this version")
+async def _download(suno: AsyncSuno, result: object, folder: Path, output: Output) -> bool:
+    """Save a result's media into ``folder`` (an alignment as JSON); False if it failed."""
+    task_id = getattr(result, "task_id", None)
+    try:
+        if isinstance(result, LyricsAlignment):
+            path = folder / f"{result.task_id}-alignment.json"
+            text = json.dumps(to_jsonable(result), ensure_ascii=False, indent=1)
+            await anyio.Path(path).write_text(text + "\n", encoding="utf-8")
+        elif isinstance(result, (Song, Video, Wav)):
+            path = await suno.download(result, folder)
+        else:
+            return True
+    except SunoError as exc:
+        output.emit(
+            "download_failed", f"{task_id}  download failed: {exc}", task_id=task_id, error=str(exc)
+        )
+        return False
+    output.emit("downloaded", f"{task_id}  saved {path}", task_id=task_id, path=str(path))
+    return True
 
 
 async def run_task(args: argparse.Namespace, output: Output) -> ExitCode:
@@ -352,7 +381,7 @@ _KINDS: Final = {
 
 
 async def run_wait(args: argparse.Namespace, output: Output) -> ExitCode:
-    _check_download_dir(args.download)
+    ensure_folder(args.download)
     tracker = Tracker()
     async with open_session(args, on_status_change=tracker.on_change) as suno:
         tracker.suno = suno

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from .._bulk import BalanceTooLowError
 from .._errors import (
     AuthenticationError,
     ConfigurationError,
@@ -18,6 +19,7 @@ from .._errors import (
     TaskFailedError,
     ValidationError,
 )
+from .._journal import JournalLockedError, JournalMismatchError
 
 __all__ = ["EXIT_CODES_HELP", "CliError", "ExitCode", "exit_code_for"]
 
@@ -36,6 +38,8 @@ class ExitCode(enum.IntEnum):
     SERVICE = 4
     #: A bug in suno-async itself (an error it did not expect): rerun with --debug, report it.
     INTERNAL = 70
+    #: stdout was closed early (``suno-async ... | head``); a bulk run resumes from its journal.
+    PIPE_CLOSED = 141
     #: Ctrl-C: started work is recorded; run the same command again to resume.
     INTERRUPTED = 130
 
@@ -48,7 +52,8 @@ exit codes:
   3    configuration, key or points problem (no key, key refused, balance or budget)
   4    service or network error, or a wait timed out (work may still be running)
   70   internal error (a bug: rerun with --debug and report it)
-  130  interrupted (Ctrl-C); run the same command again to resume"""
+  130  interrupted (Ctrl-C); run the same command again to resume
+  141  stdout closed early (e.g. piped into head)"""
 
 
 class CliError(SunoError):
@@ -63,9 +68,18 @@ def exit_code_for(error: BaseException) -> ExitCode:
     """The exit code an error ends the command with."""
     if isinstance(error, CliError):
         return error.code
-    if isinstance(error, ValidationError):
+    if isinstance(error, (ValidationError, JournalMismatchError)):
         return ExitCode.NOTHING_SENT
-    if isinstance(error, (ConfigurationError, AuthenticationError, InsufficientPointsError)):
+    if isinstance(
+        error,
+        (
+            ConfigurationError,
+            AuthenticationError,
+            InsufficientPointsError,
+            BalanceTooLowError,
+            JournalLockedError,
+        ),
+    ):
         return ExitCode.CONFIG
     if isinstance(error, TaskFailedError):
         return ExitCode.TASKS_FAILED

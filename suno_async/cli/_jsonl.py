@@ -47,8 +47,11 @@ def _request(text: str) -> GenerateRequest:
         raise ValueError(msg) from None
 
 
-def load_requests(path: Path) -> list[GenerateRequest]:
-    """Every request of the file, or a :class:`CliError` naming the bad lines (exit 2)."""
+def load_requests(path: Path) -> tuple[list[GenerateRequest], list[int]]:
+    """
+    Every request of the file and its line number, or a :class:`CliError` naming the bad
+    lines (exit 2).
+    """
     try:
         with path.open(encoding="utf-8") as file:
             lines = file.read().splitlines()
@@ -57,12 +60,14 @@ def load_requests(path: Path) -> list[GenerateRequest]:
         msg = f"cannot read {str(path)!r}: {reason}"
         raise CliError(msg) from None
     requests: list[GenerateRequest] = []
+    numbers: list[int] = []
     problems: list[str] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             requests.append(_request(line))
+            numbers.append(number)
         except ValueError as exc:
             problems.append(f"line {number}: {exc}")
     if problems:
@@ -78,4 +83,4 @@ def load_requests(path: Path) -> list[GenerateRequest]:
             '{"title": "Rain", "description": "lo-fi beats"})'
         )
         raise CliError(msg)
-    return requests
+    return requests, numbers

@@ -107,6 +107,8 @@ class Tally:
     points_spent: int = 0
     requests: int = 0
     started: float = attrs.Factory(time.monotonic)
+    #: Finished before this run began (a resumed run): they say nothing about its pace.
+    baseline: int = 0
 
     @property
     def elapsed(self) -> float:
@@ -115,9 +117,12 @@ class Tally:
     @property
     def eta(self) -> float | None:
         """Seconds left at the pace so far; None until something has finished."""
-        if self.finished <= 0 or self.total <= self.finished:
-            return None if self.total > self.finished else 0.0
-        return self.elapsed / self.finished * (self.total - self.finished)
+        if self.total <= self.finished:
+            return 0.0
+        done_now = self.finished - self.baseline
+        if done_now <= 0:
+            return None
+        return self.elapsed / done_now * (self.total - self.finished)
 
     def line(self) -> str:
         states = ", ".join(f"{name} {count}" for name, count in self.counts.items() if count)

@@ -401,7 +401,10 @@ def _bulk_commands(subs: Subparsers) -> None:
     sub.add_argument("file", type=Path, metavar="FILE.jsonl", help="the requests, one per line")
     sub.add_argument("--out", type=Path, required=True, metavar="DIR", help="the media folder")
     sub.add_argument(
-        "--journal", type=Path, metavar="PATH", help="the journal (default: DIR/.suno-journal)"
+        "--journal",
+        type=Path,
+        metavar="PATH",
+        help="the journal (default: DIR/suno-journal.sqlite)",
     )
     sub.add_argument(
         "--max-in-flight", type=_count, metavar="N", help="paid calls in flight at once"

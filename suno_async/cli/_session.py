@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from typing import Any
 
 from .._client import AsyncSuno
 from .._models import StatusChange, TaskKind
@@ -54,6 +55,7 @@ def open_session(
     key: str | None = None,
     base_url: str | None = None,
     poll: PollPolicy | None = None,
+    **options: Any,
 ) -> AsyncSuno:
     """A session as the options ask; ``key`` and ``base_url`` override them (the demo)."""
     if poll is None and args.poll_interval is not None:
@@ -63,4 +65,5 @@ def open_session(
         base_url=base_url or args.base_url,
         poll=poll,
         on_status_change=on_status_change,
+        **options,
     )
