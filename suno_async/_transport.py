@@ -287,7 +287,14 @@ class Transport:
             )
             raise WrongEventLoopError(msg)
 
-    def _client_session(self, paid: bool) -> aiohttp.ClientSession:
+    def _client_session(self, request: RequestInfo) -> aiohttp.ClientSession:
+        if self._closed:
+            # A call that waited for a paid slot or a backoff while the session closed.
+            raise SessionClosedError(
+                request=request,
+                message=f"{request}: the AsyncSuno session was closed before this call was sent",
+            )
+        paid = request.paid
         if self._session is None:
             self._session = self._new_session(force_close=False)
         if paid and self._owns_session:
@@ -457,7 +464,7 @@ class Transport:
         deliver: Callable[[Any], Any] | None = None,
     ) -> Any:
         """One attempt; its HTTP answer, if any, is appended to ``answered``."""
-        session = self._client_session(request.paid)
+        session = self._client_session(request)
         url = self._urls.get(request.path)
         if url is None:
             url = self._base_url.with_path(self._base_url.path + request.path, encoded=False)

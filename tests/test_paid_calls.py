@@ -257,3 +257,31 @@ async def test_a_non_callable_on_started_is_refused_before_sending(fake: FakeSun
         with pytest.raises(ValidationError, match="on_started"):
             await suno.submit_generate(REQUEST, on_started=[])  # type: ignore[arg-type]
     assert fake.total_requests == 0
+
+
+async def test_a_paid_call_waiting_for_a_slot_at_aclose_is_not_sent(fake: FakeSunoServer) -> None:
+    """A paid call queued behind max_paid_in_flight when the session closes is never sent."""
+    from suno_async import SessionClosedError
+
+    fake.faults.append(Fault("latency", endpoint=GENERATE, delay=0.2))
+    suno = AsyncSuno(fake.api_key, base_url=fake.url, retry=FAST_RETRY, max_paid_in_flight=1)
+    outcomes: list[object] = []
+
+    async def call() -> None:
+        try:
+            outcomes.append(await suno.submit_generate(REQUEST))
+        except SessionClosedError as exc:
+            outcomes.append(exc)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(call)
+        await until(lambda: fake.requests[GENERATE] == 1)
+        group.start_soon(call)
+        await anyio.sleep(0.02)
+        await suno.aclose()
+    assert len(outcomes) == 2
+    assert isinstance(outcomes[1], SessionClosedError)
+    assert "before this call was sent" in str(outcomes[1])
+    assert fake.requests[GENERATE] == 1
+    assert suno._transport._session is None
+    assert suno._transport._paid_session is None
