@@ -26,6 +26,7 @@ from ._convert import (
     structure_balance,
     structure_task,
 )
+from ._convert import snippet as snippet_of
 from ._download import DEFAULT_MAX_BYTES, Downloadable, Downloader, DownloadPolicy, MediaKind
 from ._errors import (
     ConfigurationError,
@@ -757,7 +758,7 @@ class AsyncSuno:
         try:
             return fn()
         except (WireFormatError, ValueError, TypeError, KeyError) as exc:
-            snippet = repr(data)[:200]
+            snippet = snippet_of(data)
             charged = (
                 "; the call was accepted and charged: its task ids are in the snippet"
                 if paid
@@ -929,7 +930,7 @@ def _result(
         cause = exc
         error = UndecodableResponseError(
             f"task {handle.task_id}: its {handle.kind.value} result could not be read ({exc})",
-            snippet=repr(row)[:200],
+            snippet=snippet_of(row),
         )
     if raise_errors:
         raise error from cause

@@ -10,7 +10,9 @@ numbers sent as strings, null or missing fields, unknown new fields (ignored, ke
 from __future__ import annotations
 
 import json
+import math
 import re
+import reprlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
@@ -18,8 +20,10 @@ from typing import Any, Final, Literal, Protocol, TypeVar
 
 import attrs
 import cattrs
+import orjson
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from ._checks import MAX_TASK_ID
 from ._models import (
     EMPTY,
     AlignedLyricsRequest,
@@ -57,6 +61,7 @@ __all__ = [
     "parse_task_ids",
     "peek_row",
     "rows_with_news",
+    "snippet",
     "structure_balance",
     "structure_task",
 ]
@@ -68,6 +73,24 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 class WireFormatError(ValueError):
     """A body parsed as JSON but is not shaped like the API's answer."""
+
+
+_SNIPPET: Final = reprlib.Repr()
+_SNIPPET.maxlevel = 4
+_SNIPPET.maxstring = _SNIPPET.maxother = 160
+_SNIPPET.maxlist = _SNIPPET.maxtuple = _SNIPPET.maxdict = 8
+
+
+def snippet(value: object, limit: int = 200) -> str:
+    """
+    A short repr of an answer for an error message: bounded in depth and length, so neither
+    JSON nested a thousand deep nor a 200 MB body can make the error itself fail.
+    """
+    try:
+        text = _SNIPPET.repr(value)
+    except Exception:  # an error message must not fail in its turn
+        text = f"<{type(value).__name__}>"
+    return text[:limit]
 
 
 @lru_cache(maxsize=512)
@@ -92,7 +115,7 @@ def _as_mapping(obj: object, what: str) -> Mapping[str, Any]:
 
 
 def _int(value: object, _: object = None) -> int:
-    if type(value) is str and value.isdecimal():
+    if type(value) is str and value.isdecimal() and len(value) < 20:
         return int(value)
     if isinstance(value, bool):
         return int(value)
@@ -105,19 +128,25 @@ def _int(value: object, _: object = None) -> int:
         try:
             return int(text)
         except ValueError:
-            number = float(text)
+            try:
+                number = float(text)
+            except ValueError:
+                number = math.nan
             if number.is_integer():
                 return int(number)
-    msg = f"expected an integer, got {value!r}"
+    msg = f"expected an integer, got {snippet(value, 60)}"
     raise WireFormatError(msg)
 
 
 def _float(value: object, _: object = None) -> float:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        return float(value.strip())
-    msg = f"expected a number, got {value!r}"
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            return float(value.strip())
+    except (ValueError, OverflowError):
+        pass
+    msg = f"expected a number, got {snippet(value, 60)}"
     raise WireFormatError(msg)
 
 
@@ -126,7 +155,7 @@ def _str(value: object, _: object = None) -> str:
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
-    msg = f"expected a string, got {value!r}"
+    msg = f"expected a string, got {snippet(value, 60)}"
     raise WireFormatError(msg)
 
 
@@ -139,7 +168,7 @@ def _bool(value: object, _: object = None) -> bool:
         return True
     if isinstance(value, str) and value.strip().lower() in {"false", "0", "no", ""}:
         return False
-    msg = f"expected a boolean, got {value!r}"
+    msg = f"expected a boolean, got {snippet(value, 60)}"
     raise WireFormatError(msg)
 
 
@@ -151,7 +180,13 @@ _STATUS_BY_WIRE: Final[dict[object, TaskStatus]] = {
 
 def _status(value: object, _: object = None) -> TaskStatus:
     status = _STATUS_BY_WIRE.get(value) if type(value) in (int, str) else None
-    return status if status is not None else TaskStatus(_int(value))
+    if status is not None:
+        return status
+    try:
+        return TaskStatus(_int(value))
+    except ValueError:
+        msg = f"expected a task status (1 to 4), got {snippet(value, 60)}"
+        raise WireFormatError(msg) from None
 
 
 def _raw(value: Any, _: object = None) -> Any:
@@ -205,7 +240,11 @@ def _register_wire_class(cls: type[Any]) -> None:
         data = _snake_keys(_as_mapping(obj, cls.__name__))
         if cls is Task and "id" not in data and "task_id" in data:
             data["id"] = data.pop("task_id")
-        instance = generated(data, cls)
+        try:
+            instance = generated(data, cls)
+        except KeyError as exc:
+            msg = f"{cls.__name__} needs {exc.args[0]!r}, which the answer lacks"
+            raise WireFormatError(msg) from None
         if has_extra:
             extra = {k: v for k, v in data.items() if k not in known}
             if extra:
@@ -357,22 +396,40 @@ def structure_balance(data: object) -> Balance:
     return balance
 
 
+_ID_KEYS: Final = ("ids", "task_ids", "taskIds", "id", "task_id", "taskId")
+
+
 def parse_task_ids(data: object) -> list[int]:
-    """A call's new task ids: one id, a list of them, or either as strings or objects."""
-    if isinstance(data, Mapping):
-        for key in ("ids", "task_ids", "taskIds", "id", "task_id", "taskId"):
-            if key in data:
-                return parse_task_ids(data[key])
-        msg = f"no task id in {sorted(data)!r}"
-        raise WireFormatError(msg)
+    """
+    A call's new task ids: one id, a list of them, or either as strings or objects.
+
+    At least one, each a positive 64-bit integer: a paid call answered otherwise is an
+    answer that could not be read, not a handle on task 0.
+    """
+    for _ in range(3):  # {"data": {"ids": [...]}} at most; a deeper nest is no answer
+        if not isinstance(data, Mapping):
+            break
+        key = next((key for key in _ID_KEYS if key in data), None)
+        if key is None:
+            msg = f"no task id in {snippet(list(data), 100)}"
+            raise WireFormatError(msg)
+        data = data[key]
     if isinstance(data, list):
-        return [_int(item) for item in data]
-    if isinstance(data, str) and "," in data:
-        return [_int(part) for part in data.split(",") if part.strip()]
-    if data is None:
+        ids = [_int(item) for item in data]
+    elif isinstance(data, str) and "," in data:
+        ids = [_int(part) for part in data.split(",") if part.strip()]
+    elif data is None:
+        ids = []
+    else:
+        ids = [_int(data)]
+    if not ids:
         msg = "the call returned no task id"
         raise WireFormatError(msg)
-    return [_int(data)]
+    for task_id in ids:
+        if not 0 < task_id <= MAX_TASK_ID:
+            msg = f"expected positive task ids, got {task_id}"
+            raise WireFormatError(msg)
+    return ids
 
 
 def structure_task(row: object) -> Task:
@@ -484,8 +541,10 @@ def _decoded_extend(task_id: int, raw: Any) -> Any:
         if not raw or raw.isspace():
             return None
         try:
-            return json.loads(raw)
-        except ValueError as exc:
+            # orjson refuses JSON nested past 1,024 levels with a decode error: the json
+            # module would raise RecursionError on 100,000 levels instead.
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
             msg = f"task {task_id}: extend is not valid JSON ({exc})"
             raise WireFormatError(msg) from exc
     return raw
@@ -650,7 +709,7 @@ def _clip_in_text(text: str, custom_id: str) -> dict[str, Any] | None:
             if not text.startswith(",", index):
                 return None
             index = _past_space(text, index + 1)
-    except ValueError:
+    except (ValueError, RecursionError):  # the whole text is read (and refused) by orjson
         return None
 
 

@@ -47,6 +47,7 @@ from ._convert import (
     rows_with_news,
     structure_task,
 )
+from ._convert import snippet as snippet_of
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -748,7 +749,7 @@ class TaskWatcher:
             except (WireFormatError, ValueError) as exc:
                 raise UndecodableResponseError(
                     f"GET /music/tasks: the batch answer could not be read ({exc})",
-                    snippet=repr(data)[:200],
+                    snippet=snippet_of(data),
                 ) from exc
             skipped = rows_with_news(page.rows, asked, news, running=bool(self._listeners))
             if skipped:
