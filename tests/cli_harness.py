@@ -130,11 +130,23 @@ def run_cli(
     return Run(done.returncode, done.stdout, done.stderr)
 
 
-def run_in_pty(args: Sequence[str], env: dict[str, str], timeout: float = 30.0) -> Run:
-    """The command on a pseudo-terminal (stdout and stderr both), as a person would see it."""
+def run_in_pty(
+    args: Sequence[str], env: dict[str, str], timeout: float = 30.0, *, without_rich: bool = False
+) -> Run:
+    """
+    The command on a pseudo-terminal (stdout and stderr both), as a person would see it;
+    ``without_rich`` runs it as if the `cli` extra were not installed.
+    """
+    argv = command(*args)
+    if without_rich:
+        script = (
+            "import sys; sys.modules['rich'] = None; from suno_async.cli import main; "
+            "raise SystemExit(main(sys.argv[1:]))"
+        )
+        argv = [sys.executable, "-c", script, *argv[3:]]
     primary, secondary = pty.openpty()
     proc = subprocess.Popen(
-        command(*args),
+        argv,
         env={**env, "TERM": "xterm-256color", "COLUMNS": "160"},
         stdin=secondary,
         stdout=secondary,

@@ -292,6 +292,9 @@ def test_progress_on_a_terminal_and_in_a_pipe(fake: ThreadedFake) -> None:
     assert "2/2 finished" in piped.stderr
     assert "36 points spent" in piped.stderr
     assert len(piped.stdout.splitlines()) == 3  # started, then one line per song
+    bare = run_in_pty(args, cli_env(fake), without_rich=True)
+    assert bare.code == 0, bare.stdout
+    assert "2/2 finished" in bare.stdout  # plain lines: the command works without the extra
 
 
 def test_ctrl_c_while_waiting_is_exit_130(fake: ThreadedFake) -> None:
@@ -307,3 +310,20 @@ def test_ctrl_c_while_waiting_is_exit_130(fake: ThreadedFake) -> None:
     assert run.code == ExitCode.INTERRUPTED
     assert "Traceback" not in run.stderr
     assert "suno-async wait" in run.stderr
+
+
+def test_ctrl_c_during_a_paid_call_still_shows_its_ids() -> None:
+    """SIGINT while the POST is in flight: the answer's ids are still printed, exit 130."""
+    with ThreadedFake(paid_latency=1.0) as slow:
+        proc = start_cli("--json", "generate", "--title", "t", "--description", "d", fake=slow)
+        deadline = time.monotonic() + 20
+        while not slow.sync(lambda: slow.server.requests["POST /music/generate"]):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        run = finish(proc)
+        assert run.code == ExitCode.INTERRUPTED, run.stderr
+        (started,) = [e for e in run.events() if e["event"] == "started"]
+        assert started["task_ids"] == list(
+            slow.sync(lambda: slow.server.accepted_calls[0].task_ids)
+        )

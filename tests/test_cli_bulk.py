@@ -69,7 +69,8 @@ def _songs_file(tmp_path: Path, count: int) -> Path:
 def test_bulk_runs_to_the_end_and_a_rerun_sends_nothing(fake: ThreadedFake, tmp_path: Path) -> None:
     """Every request done and downloaded, journal beside the media; a re-run pays nothing."""
     path, out = _songs_file(tmp_path, 4), tmp_path / "out"
-    run = run_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    args = ("bulk", str(path), "--out", str(out), "--json", "--max-in-flight", "2")
+    run = run_cli(*args, fake=fake)
     assert run.code == ExitCode.OK, run.stderr
     outcomes = run.of("outcome")
     assert sorted(o["line"] for o in outcomes) == [1, 2, 3, 4]

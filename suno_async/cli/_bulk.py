@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import inspect
 import secrets
 import tempfile
 from collections.abc import Sequence
@@ -25,7 +24,7 @@ from .._bulk import BulkOutcome, BulkProgress, BulkRun
 from .._client import AsyncSuno
 from .._models import GenerateRequest
 from ._commands import ensure_folder
-from ._exit import CliError, ExitCode
+from ._exit import ExitCode
 from ._jsonl import load_requests
 from ._output import Output, Tally, to_jsonable
 from ._session import fast_poll, open_session
@@ -190,12 +189,9 @@ def _finish(run: BulkRun, states: dict[str, int], job: _Job, output: Output) -> 
 
 
 def _session_options(args: argparse.Namespace) -> dict[str, Any]:
-    """--max-in-flight, passed on when this build's session takes it."""
+    """What the bulk options ask of the session itself."""
     if args.max_in_flight is None:
         return {}
-    if "max_paid_in_flight" not in inspect.signature(AsyncSuno).parameters:
-        msg = "--max-in-flight needs a newer suno-async (AsyncSuno(max_paid_in_flight=...))"
-        raise CliError(msg)
     return {"max_paid_in_flight": args.max_in_flight}
 
 

@@ -48,7 +48,8 @@ __all__ = ["PaidCall", "prepare_paid", "run_balance", "run_paid", "run_task", "r
 PRICES: Final = {"generate": 36, "extend": 36, "cover": 36, "remaster": 36}
 _STATES: Final = ("queued", "generating", "succeeded", "failed")
 
-Start = Callable[[AsyncSuno], Awaitable[Sequence[TaskHandle[Any]]]]
+OnStarted = Callable[[tuple[int, ...]], object]
+Start = Callable[[AsyncSuno, OnStarted], Awaitable[Sequence[TaskHandle[Any]]]]
 
 
 @attrs.frozen
@@ -92,9 +93,9 @@ def _generate_request(args: argparse.Namespace) -> GenerateRequest:
     )
 
 
-def _single(call: Callable[[AsyncSuno], Awaitable[TaskHandle[Any]]]) -> Start:
-    async def start(suno: AsyncSuno) -> Sequence[TaskHandle[Any]]:
-        return (await call(suno),)
+def _single(call: Callable[[AsyncSuno, OnStarted], Awaitable[TaskHandle[Any]]]) -> Start:
+    async def start(suno: AsyncSuno, on_started: OnStarted) -> Sequence[TaskHandle[Any]]:
+        return (await call(suno, on_started),)
 
     return start
 
@@ -105,16 +106,16 @@ def prepare_paid(args: argparse.Namespace) -> PaidCall:
     points = PRICES.get(name, 1)
     if name in ("generate", "extend", "cover"):
         request = _generate_request(args)
-        return PaidCall(name, points, lambda suno: suno.submit_generate(request))
+        return PaidCall(
+            name, points, lambda suno, told: suno.submit_generate(request, on_started=told)
+        )
     if name == "remaster":
         remaster = RemasterRequest(clip_id=args.clip_id, model=args.model, variation=args.variation)
         return PaidCall(
             name,
             points,
-            lambda suno: suno.remaster(
-                remaster.clip_id,
-                model=args.model,
-                variation=args.variation,
+            lambda suno, told: suno.remaster(
+                remaster.clip_id, args.model, args.variation, on_started=told
             ),
         )
     if name == "crop":
@@ -122,7 +123,11 @@ def prepare_paid(args: argparse.Namespace) -> PaidCall:
         return PaidCall(
             name,
             points,
-            _single(lambda suno: suno.crop(crop.clip_id, start_s=crop.start_s, end_s=crop.end_s)),
+            _single(
+                lambda suno, told: suno.crop(
+                    crop.clip_id, crop.start_s, crop.end_s, on_started=told
+                )
+            ),
         )
     if name == "speed":
         speed = SpeedRequest(
@@ -135,26 +140,33 @@ def prepare_paid(args: argparse.Namespace) -> PaidCall:
             name,
             points,
             _single(
-                lambda suno: suno.speed(
-                    speed.clip_id,
-                    multiplier=speed.multiplier,
-                    keep_pitch=speed.keep_pitch,
-                    title=speed.title,
+                lambda suno, told: suno.speed(
+                    speed.clip_id, speed.multiplier, speed.keep_pitch, speed.title, on_started=told
                 )
             ),
         )
     if name == "upload":
         upload = UploadRequest(args.audio_url)
-        return PaidCall(name, points, _single(lambda suno: suno.upload(upload.audio_url)))
+        return PaidCall(
+            name,
+            points,
+            _single(lambda suno, told: suno.upload(upload.audio_url, on_started=told)),
+        )
     if name == "whole-song":
         whole = WholeSongRequest(args.clip_id)
-        return PaidCall(name, points, _single(lambda suno: suno.whole_song(whole.clip_id)))
+        return PaidCall(
+            name,
+            points,
+            _single(lambda suno, told: suno.whole_song(whole.clip_id, on_started=told)),
+        )
     if name == "align":
         align = AlignedLyricsRequest(suno_id=args.clip_id, lyrics=_lyrics(args) or "")
         return PaidCall(
             name,
             points,
-            _single(lambda suno: suno.aligned_lyrics(align.suno_id, lyrics=align.lyrics)),
+            _single(
+                lambda suno, told: suno.aligned_lyrics(align.suno_id, align.lyrics, on_started=told)
+            ),
         )
     if name in ("video", "wav"):
         return PaidCall(name, points, _finished_song_call(name, args.task_id, args.clip))
@@ -167,7 +179,7 @@ def _finished_song_call(name: str, task_id: int, clip: str | None) -> Start:
         kind = VideoRequest if name == "video" else ConvertWavRequest
         kind(task_id=task_id, suno_id=clip)
 
-    async def start(suno: AsyncSuno) -> Sequence[TaskHandle[Any]]:
+    async def start(suno: AsyncSuno, on_started: OnStarted) -> Sequence[TaskHandle[Any]]:
         suno_id = clip
         if suno_id is None:
             try:
@@ -183,8 +195,8 @@ def _finished_song_call(name: str, task_id: int, clip: str | None) -> Start:
                 raise CliError(msg)
             suno_id = task.custom_id
         if name == "video":
-            return (await suno.video(task_id=task_id, suno_id=suno_id),)
-        return (await suno.convert_wav(task_id=task_id, suno_id=suno_id),)
+            return (await suno.video(task_id, suno_id, on_started=on_started),)
+        return (await suno.convert_wav(task_id, suno_id, on_started=on_started),)
 
     return start
 
@@ -240,17 +252,20 @@ async def run_paid(args: argparse.Namespace, output: Output) -> ExitCode:
     tracker = Tracker()
     async with open_session(args, on_status_change=tracker.on_change) as suno:
         tracker.suno = suno
-        handles = await call.start(suno)
-        tracker.points = call.points
-        ids = [h.task_id for h in handles]
-        shown = " ".join(map(str, ids))
-        output.emit(
-            "started",
-            f"started {call.name}: task {shown}",
-            command=call.name,
-            task_ids=ids,
-            points=call.points,
-        )
+
+        def on_started(task_ids: tuple[int, ...]) -> None:
+            # Told as soon as the answer is read: a Ctrl-C right after still shows the ids.
+            tracker.points = call.points
+            output.emit(
+                "started",
+                f"started {call.name}: task {' '.join(map(str, task_ids))}",
+                command=call.name,
+                task_ids=list(task_ids),
+                points=call.points,
+            )
+
+        handles = await call.start(suno, on_started)
+        shown = " ".join(str(h.task_id) for h in handles)
         if not (args.wait or args.download):
             output.note(f"follow with: suno-async wait {shown}")
             return ExitCode.OK

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from typing import Any
 
 from .._client import AsyncSuno
+from .._config import PollPolicy
 from .._models import StatusChange, TaskKind
-from .._watcher import PollPolicy
 from ._exit import CliError, ExitCode
 
 __all__ = ["fast_poll", "open_session", "read_key"]
