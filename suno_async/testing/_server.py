@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import random
 import time
 from typing import TYPE_CHECKING, Any, Final
@@ -25,6 +24,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from . import _data
+from ._admin import admin_routes
 from ._clock import SimClock
 from ._faults import SPOILERS, Fault, drop, fault_response, spoil, take_fault
 from ._media import MediaFile, check_size, media_for, serve
@@ -104,10 +104,6 @@ def _one_of(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         msg = f"{name} must be one of {choices}, got {value!r}"
         raise ValueError(msg)
-
-
-def _admin_error(message: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=dumps({"error": message}), content_type="application/json")
 
 
 class FakeSunoServer:
@@ -240,11 +236,7 @@ class FakeSunoServer:
         app.router.add_route("*", "/api/v1/{tail:.*}", self._api)
         if not self.separate_media_origin:
             app.router.add_get("/media/{name}", self._media)
-        app.router.add_get("/_fake/stats", self._admin_stats)
-        app.router.add_get("/_fake/paid-calls", self._admin_paid_calls)
-        app.router.add_post("/_fake/completions", self._admin_completions)
-        app.router.add_post("/_fake/advance", self._admin_advance)
-        app.router.add_post("/_fake/reset-counters", self._admin_reset)
+        app.router.add_routes(admin_routes(self))
         try:
             self.port, self._origin = await self._listen(app, self.port)
             self._media_origin = self._origin
@@ -349,6 +341,24 @@ class FakeSunoServer:
     def paid_calls(self) -> collections.Counter[str]:
         """Accepted (charged) paid calls by endpoint; see ``accepted_calls`` for bodies."""
         return collections.Counter(call.endpoint for call in self.accepted_calls)
+
+    def stats(self) -> dict[str, Any]:
+        """The counters, as ``GET /_fake/stats`` serves them."""
+        return {
+            "requests": dict(self.requests),
+            "total_requests": self.total_requests,
+            "faults_injected": dict(self.faults_injected),
+            "paid_calls": dict(self.paid_calls),
+            "points": self.points,
+            "now": self.now(),
+        }
+
+    def reset_counters(self) -> None:
+        """Forget requests, batch sizes, faults injected and media requests (not paid calls)."""
+        self.requests.clear()
+        self.batch_sizes.clear()
+        self.faults_injected.clear()
+        self.media_requests.clear()
 
     # -- test-facing helpers -------------------------------------------------------------
 
@@ -607,7 +617,7 @@ class FakeSunoServer:
     def _media_stem(self, task_id: int) -> str:
         return f"{self.media_origin}/media/{task_id}"
 
-    # -- media and admin -----------------------------------------------------------------
+    # -- media -------------------------------------------------------------------------
 
     async def _media(self, request: web.Request) -> web.StreamResponse:
         self.requests["GET /media"] += 1
@@ -630,58 +640,3 @@ class FakeSunoServer:
         else:
             return await fault_response(request, fault, self._error)
         return await serve(request, found)
-
-    def _stats(self) -> dict[str, Any]:
-        return {
-            "requests": dict(self.requests),
-            "total_requests": self.total_requests,
-            "faults_injected": dict(self.faults_injected),
-            "paid_calls": dict(self.paid_calls),
-            "points": self.points,
-            "now": self.now(),
-        }
-
-    async def _admin_stats(self, request: web.Request) -> web.StreamResponse:
-        return web.json_response(self._stats())
-
-    async def _admin_paid_calls(self, request: web.Request) -> web.StreamResponse:
-        calls = [attrs.asdict(call) for call in self.accepted_calls]
-        return web.json_response({"paid_calls": calls}, dumps=dumps)
-
-    async def _admin_json(self, request: web.Request) -> dict[str, Any]:
-        raw = await request.read()
-        try:
-            body = json.loads(raw) if raw.strip() else {}
-        except ValueError:
-            raise _admin_error("body is not valid JSON") from None
-        if not isinstance(body, dict):
-            raise _admin_error("body must be a JSON object")
-        return body
-
-    async def _admin_completions(self, request: web.Request) -> web.StreamResponse:
-        body = await self._admin_json(request)
-        result: dict[str, float | None] = {}
-        for raw_id in body.get("ids") or []:
-            try:
-                task_id = int(raw_id)
-            except (TypeError, ValueError):
-                raise _admin_error(f"not a task id: {raw_id!r}") from None
-            result[str(raw_id)] = (
-                self.completed_at_wall(task_id) if task_id in self._tasks else None
-            )
-        return web.json_response({"completed_at_wall": result})
-
-    async def _admin_advance(self, request: web.Request) -> web.StreamResponse:
-        body = await self._admin_json(request)
-        try:
-            now = self.advance(float(body.get("seconds", 0.0)))
-        except (TypeError, ValueError) as exc:
-            raise _admin_error(str(exc)) from None
-        return web.json_response({"now": now})
-
-    async def _admin_reset(self, request: web.Request) -> web.StreamResponse:
-        self.requests.clear()
-        self.batch_sizes.clear()
-        self.faults_injected.clear()
-        self.media_requests.clear()
-        return web.json_response(self._stats())
