@@ -6,6 +6,7 @@ as a real subprocess (with and without a terminal) that never shows the key.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import pty
@@ -131,11 +132,16 @@ def run_cli(
 
 
 def run_in_pty(
-    args: Sequence[str], env: dict[str, str], timeout: float = 30.0, *, without_rich: bool = False
+    args: Sequence[str],
+    env: dict[str, str],
+    timeout: float = 30.0,
+    *,
+    without_rich: bool = False,
+    stdout_to: Path | None = None,
 ) -> Run:
     """
-    The command on a pseudo-terminal (stdout and stderr both), as a person would see it;
-    ``without_rich`` runs it as if the `cli` extra were not installed.
+    The command on a pseudo-terminal (stdout and stderr both, or stdout into ``stdout_to``),
+    as a person would see it; ``without_rich`` runs it as if the `cli` extra were missing.
     """
     argv = command(*args)
     if without_rich:
@@ -145,14 +151,18 @@ def run_in_pty(
         )
         argv = [sys.executable, "-c", script, *argv[3:]]
     primary, secondary = pty.openpty()
-    proc = subprocess.Popen(
-        argv,
-        env={**env, "TERM": "xterm-256color", "COLUMNS": "160"},
-        stdin=secondary,
-        stdout=secondary,
-        stderr=secondary,
-        close_fds=True,
-    )
+    with contextlib.ExitStack() as files:
+        stdout: Any = secondary
+        if stdout_to is not None:
+            stdout = files.enter_context(stdout_to.open("w", encoding="utf-8"))
+        proc = subprocess.Popen(
+            argv,
+            env={**env, "TERM": "xterm-256color", "COLUMNS": "160"},
+            stdin=secondary,
+            stdout=stdout,
+            stderr=secondary,
+            close_fds=True,
+        )
     os.close(secondary)
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
@@ -207,7 +217,6 @@ def run_here(*args: str, env: dict[str, str]) -> Run:
     The command in this process (no interpreter start-up: much faster), for the variants
     of a command that a subprocess test already covers; the key is checked the same way.
     """
-    import contextlib
     import io
 
     from suno_async.cli import main

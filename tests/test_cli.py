@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import subprocess
 import sys
@@ -15,7 +16,9 @@ import pytest
 from cli_harness import (
     KEY,
     ThreadedFake,
+    check_no_key,
     cli_env,
+    command,
     finish,
     run_cli,
     run_here,
@@ -145,6 +148,23 @@ def test_generate_wait_json_reports_status_and_results(fake: ThreadedFake) -> No
     assert (summary["succeeded"], summary["failed"], summary["points_spent"]) == (2, 0, 36)
     sent = fake.sync(lambda: fake.server.task(ids[0]).params)
     assert sent["metadata"]["vocal_gender"] == "f"
+
+
+def test_lyrics_from_stdin(fake: ThreadedFake) -> None:
+    """--lyrics-file - reads the lyrics from stdin, as pipes expect."""
+    args = ["--json", "generate", "--title", "t", "--lyrics-file", "-", "--tags", "folk"]
+    done = subprocess.run(
+        command(*args),
+        input="[Verse] from a pipe\n",
+        env=cli_env(fake),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    task_id = json.loads(done.stdout)["task_ids"][0]
+    assert fake.sync(lambda: fake.server.task(task_id).params["prompt"]) == "[Verse] from a pipe\n"
 
 
 def test_a_failed_song_is_exit_1(fake: ThreadedFake) -> None:
@@ -279,7 +299,7 @@ def test_wait_timeout_is_exit_4_and_names_the_ids(fake: ThreadedFake) -> None:
     assert f"suno-async wait {' '.join(ids)}" in run.stderr
 
 
-def test_progress_on_a_terminal_and_in_a_pipe(fake: ThreadedFake) -> None:
+def test_progress_on_a_terminal_and_in_a_pipe(fake: ThreadedFake, tmp_path: Path) -> None:
     """A terminal gets rich's live display; a pipe gets plain progress lines."""
     args = ["generate", "--title", "t", "--description", "d", "--wait"]
     tty = run_in_pty(args, cli_env(fake))
@@ -292,6 +312,13 @@ def test_progress_on_a_terminal_and_in_a_pipe(fake: ThreadedFake) -> None:
     assert "2/2 finished" in piped.stderr
     assert "36 points spent" in piped.stderr
     assert len(piped.stdout.splitlines()) == 3  # started, then one line per song
+    results = tmp_path / "results.txt"
+    split = run_in_pty(args, cli_env(fake), stdout_to=results)
+    assert "\x1b[" in split.stdout  # the display on the terminal (stderr)...
+    lines = results.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3  # ...and every result in the file, none drawn on the terminal
+    assert lines[0].startswith("started generate: task ")
+    check_no_key(*lines)
     bare = run_in_pty(args, cli_env(fake), without_rich=True)
     assert bare.code == 0, bare.stdout
     assert "2/2 finished" in bare.stdout  # plain lines: the command works without the extra

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -60,6 +62,9 @@ class RichView:
             TextColumn("{task.fields[left]}"),
             console=Console(stderr=True),
             refresh_per_second=8,
+            # Results printed meanwhile go above the display when stdout is this terminal
+            # too; redirected to a file, they must stay in the file.
+            redirect_stdout=sys.stdout.isatty(),
         )
         self._task = self._progress.add_task(
             "suno", total=tally.total, counts="", points=0, requests=0, left=""

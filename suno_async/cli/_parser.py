@@ -181,7 +181,10 @@ def _song_options(parser: argparse.ArgumentParser, *, reference: bool) -> None:
     mode.add_argument("--description", help="inspiration mode: the service writes the lyrics")
     mode.add_argument("--lyrics", help="custom mode: your lyrics (needs --tags)")
     mode.add_argument(
-        "--lyrics-file", type=Path, metavar="FILE", help="custom mode, lyrics read from FILE"
+        "--lyrics-file",
+        type=Path,
+        metavar="FILE",
+        help="custom mode, lyrics read from FILE (- for stdin)",
     )
     group.add_argument("--tags", help="style tags, e.g. 'pop, rock' (required with lyrics)")
     group.add_argument("--negative-tags", metavar="TAGS", help="styles to avoid")
@@ -208,7 +211,9 @@ def _song_options(parser: argparse.ArgumentParser, *, reference: bool) -> None:
 def _lyrics_options(parser: argparse.ArgumentParser) -> None:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--lyrics", help="the song's lyrics")
-    mode.add_argument("--lyrics-file", type=Path, metavar="FILE", help="lyrics read from FILE")
+    mode.add_argument(
+        "--lyrics-file", type=Path, metavar="FILE", help="lyrics read from FILE (- for stdin)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
