@@ -440,7 +440,9 @@ async def test_a_failed_later_page_keeps_the_rows_an_earlier_page_brought(
     """Rows are applied page by page: a failed follow-up page costs only its own ids a tick."""
     fake.max_page_size = 2
     fake.plans.extend(TaskPlan(queued_s=0.0, generating_s=0.0) for _ in range(4))
-    suno = await open_suno(poll=fast(batch_size=4))
+    # Half a second between ticks: time enough, even on a loaded machine, to read the first
+    # page's songs before the next tick counts.
+    suno = await open_suno(poll=fast(batch_size=4, interval=0.5))
     handles = await start_songs(suno, 4)
     fake.faults.append(Fault("500", endpoint="GET /music/tasks", after=1))
     arrivals = [
