@@ -175,6 +175,9 @@ class _Entry:
             return False
         if isinstance(outcome, SunoError):
             future.set_exception(outcome)
+            # Marked as read: awaiters read it through their sinks, and one that gave up in
+            # the same tick must not leave asyncio to log it as never retrieved.
+            future.exception()
         else:
             future.set_result(outcome)
         sinks, self.sinks = self.sinks, None
