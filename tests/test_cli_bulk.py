@@ -87,6 +87,35 @@ def test_bulk_runs_to_the_end_and_a_rerun_sends_nothing(fake: ThreadedFake, tmp_
     assert fake.paid_calls() == 4
 
 
+def test_media_kinds_and_no_download(fake: ThreadedFake, tmp_path: Path) -> None:
+    """--media picks what of each song is saved; --no-download saves nothing."""
+    path = _songs_file(tmp_path, 1)
+    both = run_cli(
+        "bulk", str(path), "--out", str(tmp_path / "a"), "--media", "audio,cover", fake=fake
+    )
+    assert both.code == ExitCode.OK, both.stderr
+    assert len(list((tmp_path / "a").glob("*.mp3"))) == 2
+    assert (
+        len(
+            [
+                p
+                for p in (tmp_path / "a").iterdir()
+                if p.suffix in {".png", ".jpg", ".jpeg", ".webp"}
+            ]
+        )
+        == 2
+    )
+    none = run_here(
+        "bulk", str(path), "--out", str(tmp_path / "b"), "--no-download", env=cli_env(fake)
+    )
+    assert none.code == ExitCode.OK, none.stderr
+    assert not list((tmp_path / "b").glob("*.mp3"))
+    bad = run_here(
+        "bulk", str(path), "--out", str(tmp_path / "c"), "--media", "lyrics", env=cli_env(fake)
+    )
+    assert bad.code == ExitCode.NOTHING_SENT
+
+
 def test_dry_run_sends_nothing(fake: ThreadedFake, tmp_path: Path) -> None:
     """--dry-run prints the cost against the balance and sends nothing paid."""
     path = _songs_file(tmp_path, 3)

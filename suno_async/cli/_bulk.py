@@ -20,13 +20,13 @@ from typing import Any, Final
 
 import attrs
 
-from .._bulk import BulkOutcome, BulkProgress, BulkRun
+from .._bulk import BulkOutcome, BulkProgress, BulkRun, Media
 from .._client import AsyncSuno
 from .._models import GenerateRequest
 from ._commands import ensure_folder
 from ._exit import ExitCode
 from ._jsonl import load_requests
-from ._output import Output, Tally, to_jsonable
+from ._output import Output, ProgressView, Tally, to_jsonable
 from ._session import fast_poll, open_session
 
 __all__ = ["JOURNAL_NAME", "run_bulk", "run_demo"]
@@ -56,6 +56,7 @@ class _Job:
     out: Path
     journal: Path
     download: bool
+    media: Sequence[Media] = ("audio",)
     max_points: int | None = None
     dry_run: bool = False
     resend_unknown: bool = False
@@ -112,7 +113,7 @@ def _describe(outcome: BulkOutcome, line: int) -> tuple[str, dict[str, Any]]:
     return text, fields
 
 
-async def _watch(run: BulkRun, view: Any, baseline: Tally) -> None:
+async def _watch(run: BulkRun, view: ProgressView, baseline: Tally) -> None:
     while True:
         await asyncio.sleep(_TICK)
         view.update(_tally(run.progress, baseline))
@@ -123,6 +124,7 @@ async def _run_job(suno: AsyncSuno, job: _Job, output: Output) -> ExitCode:
         job.requests,
         journal=job.journal,
         download_to=job.out if job.download else None,
+        media=job.media,
         max_points=job.max_points,
         dry_run=job.dry_run,
         resend_unknown=job.resend_unknown,
@@ -207,6 +209,7 @@ async def run_bulk(args: argparse.Namespace, output: Output) -> ExitCode:
         out=out,
         journal=args.journal or out / JOURNAL_NAME,
         download=not args.no_download,
+        media=args.media,
         max_points=args.max_points,
         dry_run=args.dry_run,
         resend_unknown=args.resend_unknown,

@@ -40,7 +40,7 @@ from .._models import (
     WholeSongRequest,
 )
 from ._exit import CliError, ExitCode
-from ._output import Output, Tally, to_jsonable
+from ._output import Output, ProgressView, Tally, to_jsonable
 from ._session import open_session
 
 __all__ = ["PaidCall", "prepare_paid", "run_balance", "run_paid", "run_task", "run_wait"]
@@ -212,7 +212,7 @@ class Tracker:
         self.points = 0
         self._tally = Tally(total=0, counts={})
         self.suno: AsyncSuno | None = None
-        self.view: Any = None
+        self.view: ProgressView | None = None
         self.output: Output | None = None
 
     def on_change(self, change: StatusChange) -> None:

@@ -21,7 +21,7 @@ import attrs
 from .._errors import SunoError, TaskFailedError
 from .._models import LyricsAlignment, Song, Task, TaskStatus, Video, Wav
 
-__all__ = ["Mode", "Output", "Tally", "choose_mode", "describe", "to_jsonable"]
+__all__ = ["Mode", "Output", "ProgressView", "Tally", "choose_mode", "describe", "to_jsonable"]
 
 Mode = Literal["json", "rich", "plain"]
 
@@ -153,6 +153,8 @@ def _clock(seconds: float) -> str:
 
 
 class ProgressView(Protocol):
+    """A live display or a line printer: told the tally now and then, and once at the end."""
+
     def update(self, tally: Tally) -> None: ...
     def close(self, tally: Tally) -> None: ...
 

@@ -88,6 +88,15 @@ def _count(text: str) -> int:
     return value
 
 
+def _media(text: str) -> tuple[str, ...]:
+    kinds = tuple(dict.fromkeys(k.strip() for k in text.split(",") if k.strip()))
+    wrong = [k for k in kinds if k not in ("audio", "cover", "video")]
+    if wrong or not kinds:
+        msg = f"choose from audio, cover, video (comma-separated), got {text!r}"
+        raise argparse.ArgumentTypeError(msg)
+    return kinds
+
+
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     """The global options; on subcommands they only override what was given before."""
 
@@ -424,6 +433,13 @@ def _bulk_commands(subs: Subparsers) -> None:
         "--resend-unknown",
         action="store_true",
         help="send again the requests a crash left unknown (they may be paid twice)",
+    )
+    sub.add_argument(
+        "--media",
+        type=_media,
+        default=("audio",),
+        metavar="KINDS",
+        help="what to download of each song, comma-separated: audio, cover, video (default: audio)",
     )
     sub.add_argument("--no-download", action="store_true", help="do not download the media")
 
