@@ -42,6 +42,7 @@ from ._errors import (
     WrongEventLoopError,
 )
 from ._journal import JournalError, JournalLockedError, JournalMismatchError, export_journal
+from ._listen import StatusChanges
 from ._models import (
     DEFAULT_MODEL,
     AlignedLyricsRequest,
@@ -68,7 +69,7 @@ from ._models import (
 )
 from ._names import safe_filename
 from ._transport import RawResponse
-from ._watcher import TaskWatcher, WatcherStats
+from ._watcher import WatcherStats
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -114,6 +115,7 @@ __all__ = [
     "Song",
     "SpeedRequest",
     "StatusChange",
+    "StatusChanges",
     "SunoError",
     "SunoTimeoutError",
     "TLSError",
@@ -123,7 +125,6 @@ __all__ = [
     "TaskKind",
     "TaskStalledError",
     "TaskStatus",
-    "TaskWatcher",
     "Timeouts",
     "TransportError",
     "UndecodableResponseError",

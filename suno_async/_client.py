@@ -38,6 +38,7 @@ from ._errors import (
     UndecodableResponseError,
     ValidationError,
 )
+from ._listen import StatusChanges
 from ._models import (
     DEFAULT_MODEL,
     AlignedLyricsRequest,
@@ -245,6 +246,13 @@ class AsyncSuno:
 
     @property
     def watcher(self) -> TaskWatcher:
+        """
+        The session's poll loop, for diagnostics and the SDK's own tests: not a stable API.
+
+        Everything it does is reached through the session (``wait``, ``as_completed``,
+        ``status_changes``, ``stats``); its class is not exported, as only a session can
+        build one (it needs the session's transport).
+        """
         return self._watcher
 
     @property
@@ -408,7 +416,7 @@ class AsyncSuno:
         return await self._start_one("/music/whole-song", request, TaskKind.SONG, on_started)
 
     async def aligned_lyrics(
-        self, suno_id: str, lyrics: str, *, on_started: OnStarted | None = None
+        self, suno_id: str, *, lyrics: str, on_started: OnStarted | None = None
     ) -> TaskHandle[LyricsAlignment]:
         """Word timestamps for a finished song's lyrics (0.01 CNY)."""
         request = AlignedLyricsRequest(suno_id=suno_id, lyrics=lyrics)
@@ -419,9 +427,9 @@ class AsyncSuno:
     async def remaster(
         self,
         clip_id: str,
+        *,
         model: Literal["chirp-carp", "chirp-bass", "chirp-up"],
         variation: Literal["subtle", "normal", "high"] | None = None,
-        *,
         on_started: OnStarted | None = None,
     ) -> tuple[TaskHandle[Song], ...]:
         """Remaster a clip (0.36 CNY, two songs); ``variation`` only with v5 ``chirp-carp``."""
@@ -430,21 +438,21 @@ class AsyncSuno:
         return self._new_handles(ids, TaskKind.SONG)
 
     async def video(
-        self, task_id: int, suno_id: str, *, on_started: OnStarted | None = None
+        self, task_id: int, *, suno_id: str, on_started: OnStarted | None = None
     ) -> TaskHandle[Video]:
         """A music video for a finished song task (0.01 CNY)."""
         request = VideoRequest(task_id=task_id, suno_id=suno_id)
         return await self._start_one("/music/video", request, TaskKind.VIDEO, on_started)
 
     async def convert_wav(
-        self, task_id: int, suno_id: str, *, on_started: OnStarted | None = None
+        self, task_id: int, *, suno_id: str, on_started: OnStarted | None = None
     ) -> TaskHandle[Wav]:
         """A WAV file of a finished song task (0.01 CNY)."""
         request = ConvertWavRequest(task_id=task_id, suno_id=suno_id)
         return await self._start_one("/music/convert-wav", request, TaskKind.WAV, on_started)
 
     async def crop(
-        self, clip_id: str, start_s: float, end_s: float, *, on_started: OnStarted | None = None
+        self, clip_id: str, *, start_s: float, end_s: float, on_started: OnStarted | None = None
     ) -> TaskHandle[Song]:
         """Keep ``start_s`` to ``end_s`` seconds of a clip (0.01 CNY)."""
         request = CropRequest(clip_id=clip_id, start_s=start_s, end_s=end_s)
@@ -453,10 +461,10 @@ class AsyncSuno:
     async def speed(
         self,
         clip_id: str,
+        *,
         multiplier: float,
         keep_pitch: bool = False,
         title: str | None = None,
-        *,
         on_started: OnStarted | None = None,
     ) -> TaskHandle[Song]:
         """A faster or slower copy of a clip (0.01 CNY); ``multiplier`` from 0.25 to 2."""
@@ -524,9 +532,46 @@ class AsyncSuno:
 
     # --- waiting ------------------------------------------------------------------------
 
-    def handle(self, task_id: int, kind: TaskKind = TaskKind.TASK) -> TaskHandle[Any]:
-        """Rebuild a handle from a saved task id, e.g. after a restart."""
-        return TaskHandle(task_id, kind, suno=self)
+    @overload
+    def handle(
+        self, task_id: int, kind: Literal[TaskKind.SONG], *, started_at: float | None = ...
+    ) -> TaskHandle[Song]: ...
+    @overload
+    def handle(
+        self, task_id: int, kind: Literal[TaskKind.ALIGNMENT], *, started_at: float | None = ...
+    ) -> TaskHandle[LyricsAlignment]: ...
+    @overload
+    def handle(
+        self, task_id: int, kind: Literal[TaskKind.VIDEO], *, started_at: float | None = ...
+    ) -> TaskHandle[Video]: ...
+    @overload
+    def handle(
+        self, task_id: int, kind: Literal[TaskKind.WAV], *, started_at: float | None = ...
+    ) -> TaskHandle[Wav]: ...
+    @overload
+    def handle(
+        self,
+        task_id: int,
+        kind: Literal[TaskKind.TASK] = ...,
+        *,
+        started_at: float | None = ...,
+    ) -> TaskHandle[Task]: ...
+    @overload
+    def handle(
+        self, task_id: int, kind: TaskKind, *, started_at: float | None = ...
+    ) -> TaskHandle[Any]: ...
+
+    def handle(
+        self, task_id: int, kind: TaskKind = TaskKind.TASK, *, started_at: float | None = None
+    ) -> TaskHandle[Any]:
+        """
+        Rebuild a handle from a saved task id (e.g. after a restart), typed by its ``kind``:
+        ``suno.handle(199824, TaskKind.SONG)`` is a ``TaskHandle[Song]``.
+
+        ``started_at`` is the saved ``handle.started_at`` (a ``time.time()``): the task is then
+        first asked about when its kind's ``first_poll`` has passed, not at once.
+        """
+        return TaskHandle(task_id, kind, suno=self, started_at=started_at)
 
     def _handles(self, items: Sequence[Waitable]) -> list[TaskHandle[Any]]:
         items = _items("items", items)
@@ -681,15 +726,34 @@ class AsyncSuno:
             convert,
         )
 
+    @overload
+    async def watch(self, item: TaskHandle[R], *, timeout: float | None = ...) -> R: ...
+    @overload
+    async def watch(self, item: int, *, timeout: float | None = ...) -> Task: ...
+
     async def watch(self, item: Waitable, *, timeout: float | None = None) -> Any:
-        """Await one task (a handle or a plain id) through the shared watcher."""
+        """Await one task through the shared watcher: a handle gives its result, an id its Task."""
         if not isinstance(item, TaskHandle):
             item = self.handle(item)
         return (await self.wait([item], timeout=timeout))[0]
 
-    def status_changes(self) -> AsyncIterator[StatusChange]:
-        """Every status change the watcher sees from now on, for progress displays."""
+    def status_changes(self) -> StatusChanges:
+        """
+        Every status change of the session's tasks from this call on, for progress displays
+        and bots: ``async with suno.status_changes() as changes: async for change in
+        changes: ...``. Changes cost no requests (the polls of awaited tasks bring them);
+        for one task's changes, use ``handle.status_changes()``. Ends when the session closes.
+        """
         return self._watcher.status_changes()
+
+    def _task_status_changes(self, handle: TaskHandle[Any]) -> StatusChanges:
+        """One task's changes, the task watched meanwhile; see TaskHandle.status_changes."""
+        self._ensure_watching()
+        return StatusChanges(
+            self._watcher,
+            task_id=handle.task_id,
+            follow=lambda: self.wait([handle], return_exceptions=True),
+        )
 
     @staticmethod
     def result_of(task: Task, kind: TaskKind) -> Any:
@@ -748,7 +812,7 @@ class AsyncSuno:
         return self._new_handles(ids[:1], kind)[0]
 
     def _new_handles(self, ids: list[int], kind: TaskKind) -> tuple[TaskHandle[Any], ...]:
-        started = time.monotonic()
+        started = time.time()
         return tuple(TaskHandle(i, kind, suno=self, started_at=started) for i in ids)
 
     @staticmethod

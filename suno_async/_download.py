@@ -167,7 +167,7 @@ def media_source(item: object, media: MediaKind | None) -> _Source:
         kind = media or "audio"
         if kind == "wav":
             rule = (
-                "a Song has no WAV: start one with suno.convert_wav(song.task_id, song.id) "
+                "a Song has no WAV: start one with suno.convert_wav(song.task_id, suno_id=song.id) "
                 "and download the Wav it gives"
             )
             raise ValidationError("media", rule)

@@ -22,6 +22,7 @@ from ._errors import ValidationError
 
 if TYPE_CHECKING:
     from ._client import AsyncSuno
+    from ._listen import StatusChanges
 
 __all__ = [
     "AlignedLyricsRequest",
@@ -497,14 +498,16 @@ class TaskHandle(Generic[ResultT]):
     """
     A started task: its id, and what it will produce.
 
-    Keep ``task_id`` (it is a plain int) to collect the result later, even from another
-    process: ``AsyncSuno.handle(task_id, kind)`` rebuilds the handle.
+    Keep ``task_id`` (a plain int) and ``started_at`` to collect the result later, even
+    from another process: ``suno.handle(task_id, TaskKind.SONG, started_at=...)`` rebuilds
+    the handle, typed by its kind.
     """
 
     task_id: int
     kind: TaskKind
     _suno: AsyncSuno | None = attrs.field(default=None, repr=False, eq=False, alias="suno")
-    #: When the call that started it returned (``time.monotonic()``); None for a saved id.
+    #: When the call that started it returned, as ``time.time()`` (a wall clock, so it means
+    #: the same in another process); None for a saved id of unknown age, asked about at once.
     started_at: float | None = attrs.field(default=None, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
@@ -512,6 +515,21 @@ class TaskHandle(Generic[ResultT]):
         check_kind("kind", self.kind)
         if self.started_at is not None:
             check_seconds("started_at", self.started_at)
+
+    def status_changes(self) -> StatusChanges:
+        """
+        This task's status changes from this call on, ending after its final one::
+
+            async with handle.status_changes() as changes:
+                async for change in changes:
+                    print(change.new.name)
+            song = await handle.wait()  # the result, or the task's error
+
+        The task is watched while the stream lasts, so no ``wait()`` is needed beside it.
+        """
+        if self._suno is None:
+            raise _fail("handle", "has no session; rebuild it with suno.handle(task_id, kind)")
+        return self._suno._task_status_changes(self)
 
     async def wait(self, *, timeout: float | None = None) -> ResultT:
         """Await the result through the session's watcher, batched with every other wait."""

@@ -23,7 +23,6 @@ import time
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
-    AsyncIterator,
     Awaitable,
     Callable,
     Iterable,
@@ -62,6 +61,7 @@ from ._errors import (
     WaitTimeoutError,
     WrongEventLoopError,
 )
+from ._listen import StatusChanges
 from ._models import StatusChange, Task, TaskHandle, TaskStatus
 from ._transport import Transport
 
@@ -231,7 +231,7 @@ class TaskWatcher:
         self._listeners: list[Callable[[StatusChange], object]] = []
         if on_status_change is not None:
             self._listeners.append(on_status_change)
-        self._streams: set[asyncio.Queue[StatusChange | None]] = set()
+        self._streams: set[Callable[[], object]] = set()
         # Set while the poll loop sleeps: a new id due sooner wakes it through this.
         self._alarm: asyncio.Future[None] | None = None
         self._wake_at = math.inf
@@ -280,23 +280,29 @@ class TaskWatcher:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener)
 
-    async def status_changes(self) -> AsyncIterator[StatusChange]:
+    def listen(
+        self, on_change: Callable[[StatusChange], object], on_close: Callable[[], object]
+    ) -> Callable[[], None]:
         """
-        Every status change from now on, as the polls see them; no extra requests.
-
-        The iteration ends when the session closes.
+        Call ``on_change`` on every status change and ``on_close`` when the session closes
+        (at once if it has); returns the function that stops both, safe to call twice.
         """
         if self._closed:
-            return
-        queue: asyncio.Queue[StatusChange | None] = asyncio.Queue()
-        self._streams.add(queue)
-        remove = self.add_listener(queue.put_nowait)
-        try:
-            while (change := await queue.get()) is not None:
-                yield change
-        finally:
-            remove()
-            self._streams.discard(queue)
+            on_close()
+            return lambda: None
+        self._listeners.append(on_change)
+        self._streams.add(on_close)
+
+        def stop() -> None:
+            if on_change in self._listeners:
+                self._listeners.remove(on_change)
+            self._streams.discard(on_close)
+
+        return stop
+
+    def status_changes(self) -> StatusChanges:
+        """Every status change from now on, as the polls see them; ends when the session closes."""
+        return StatusChanges(self)
 
     async def run(self) -> None:
         """The poll loop; runs in the session's task group until the session closes."""
@@ -338,8 +344,8 @@ class TaskWatcher:
     def close(self) -> None:
         """Fail every pending awaiter with :class:`SessionClosedError`; poll no more."""
         self._closed = True
-        for stream in self._streams:
-            stream.put_nowait(None)
+        for on_close in list(self._streams):
+            on_close()
         entries, self._entries = self._entries, {}
         self._batched, self._waiting, self._single, self._polling = {}, {}, {}, {}
         self._jobs.clear()
@@ -1006,9 +1012,10 @@ def first_polls(handles: Iterable[TaskHandle[Any]], policy: PollPolicy) -> list[
     """
     Seconds until each task is first worth asking about, counted from when it started.
 
-    A saved id of unknown age is asked about at once.
+    A saved id of unknown age is asked about at once. ``started_at`` is a wall-clock time,
+    so a handle rebuilt in another process keeps its wait.
     """
-    now = time.monotonic()
+    now = time.time()
     return [
         0.0
         if handle.started_at is None

@@ -184,7 +184,7 @@ async def test_aligned_lyrics(suno: AsyncSuno, fake: FakeSunoServer) -> None:
     source = (await finished_pair(suno, fake, lyrics=LYRICS, tags="pop", description=None))[0]
     assert source.id is not None
     before = fake.points
-    handle = await suno.aligned_lyrics(source.id, LYRICS)
+    handle = await suno.aligned_lyrics(source.id, lyrics=LYRICS)
     assert handle.kind is TaskKind.ALIGNMENT
     assert fake.points == before - 1
     alignment = await handle.wait()
@@ -202,7 +202,7 @@ async def test_remaster(suno: AsyncSuno, fake: FakeSunoServer) -> None:
     source = (await finished_pair(suno, fake))[0]
     assert source.id is not None
     before = fake.points
-    handles = await suno.remaster(source.id, "chirp-carp", "high")
+    handles = await suno.remaster(source.id, model="chirp-carp", variation="high")
     assert len(handles) == 2
     assert fake.points == before - 36
     sent = fake.task(handles[0].task_id).params
@@ -217,7 +217,7 @@ async def test_video_and_wav(suno: AsyncSuno, fake: FakeSunoServer) -> None:
     source = (await finished_pair(suno, fake))[0]
     assert source.id is not None
     before = fake.points
-    video_handle = await suno.video(source.task_id, source.id)
+    video_handle = await suno.video(source.task_id, suno_id=source.id)
     wav_handle = await suno.convert_wav(task_id=source.task_id, suno_id=source.id)
     assert (video_handle.kind, wav_handle.kind) == (TaskKind.VIDEO, TaskKind.WAV)
     assert fake.points == before - 2
@@ -236,8 +236,8 @@ async def test_crop_and_speed(suno: AsyncSuno, fake: FakeSunoServer) -> None:
     assert source.id is not None
     assert source.duration is not None
     before = fake.points
-    crop = await suno.crop(source.id, 10.0, 40.5)
-    fast = await suno.speed(source.id, 2, keep_pitch=True, title="Faster")
+    crop = await suno.crop(source.id, start_s=10.0, end_s=40.5)
+    fast = await suno.speed(source.id, multiplier=2, keep_pitch=True, title="Faster")
     assert fake.points == before - 2
     assert fake.task(crop.task_id).params == {
         "clip_id": source.id,

@@ -211,8 +211,8 @@ async def test_video_and_wav_from_the_fake_server(
     fake.plans.extend([TaskPlan(), TaskPlan()])
     first, _ = await suno.wait(await suno.generate(title="t", description="pop"))
     assert first.id is not None
-    video: Video = await (await suno.video(first.task_id, first.id)).wait()
-    wav: Wav = await (await suno.convert_wav(first.task_id, first.id)).wait()
+    video: Video = await (await suno.video(first.task_id, suno_id=first.id)).wait()
+    wav: Wav = await (await suno.convert_wav(first.task_id, suno_id=first.id)).wait()
     assert (await suno.download(video, tmp_path)).name == f"{video.task_id}.mp4"
     saved = await suno.download(wav, tmp_path, filename="mine.wav")
     assert saved == inside(tmp_path) / "mine.wav"

@@ -168,7 +168,7 @@ async def test_service_side_refusal_of_a_paid_call(client: AsyncSuno, fake: Fake
     assert clip is not None
     before = fake.points
     with pytest.raises(APIError) as caught:
-        await client.aligned_lyrics(clip, "la la")
+        await client.aligned_lyrics(clip, lyrics="la la")
     assert type(caught.value) is APIError
     assert caught.value.status == 400
     assert caught.value.may_have_charged is False
@@ -180,7 +180,7 @@ async def test_service_side_refusal_of_a_paid_call(client: AsyncSuno, fake: Fake
 async def test_unknown_clip_is_not_found(client: AsyncSuno, fake: FakeSunoServer) -> None:
     """A well-formed Suno id the service never made raises NotFoundError, charging nothing."""
     with pytest.raises(NotFoundError) as caught:
-        await client.crop("0f65a62b-3c55-4af6-8353-56be806b93d2", 0, 10)
+        await client.crop("0f65a62b-3c55-4af6-8353-56be806b93d2", start_s=0, end_s=10)
     assert caught.value.may_have_charged is False
     assert fake.requests == {"POST /music/crop": 1}
     assert fake.points == 10_000
@@ -591,7 +591,9 @@ async def test_the_key_never_leaks(
     await expect(lambda: generate(client), RateLimitError)
     await expect(client.balance, AuthenticationError)
     await expect(lambda: client.get_task(1), NotFoundError)
-    await expect(lambda: client.speed("0f65a62b-3c55-4af6-8353-56be806b93d2", 3), ValidationError)
+    await expect(
+        lambda: client.speed("0f65a62b-3c55-4af6-8353-56be806b93d2", multiplier=3), ValidationError
+    )
     fake.points = 0
     await expect(lambda: upload(client), InsufficientPointsError)
     fake.api_key = "another-key"

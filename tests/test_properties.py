@@ -480,7 +480,7 @@ def _calls() -> Iterator[tuple[str, Callable[[AsyncSuno], Any]]]:
     yield "get_task", lambda s: s.get_task(199824)
     yield "get_tasks", lambda s: s.get_tasks([199824, 199825])
     yield "generate", lambda s: s.generate(title="t", description="d")
-    yield "video", lambda s: s.video(199824, "clip-a")
+    yield "video", lambda s: s.video(199824, suno_id="clip-a")
 
 
 @pytest.mark.anyio

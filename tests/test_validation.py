@@ -133,40 +133,56 @@ CASES: list[tuple[str, Call, str]] = [
     ("upload not a string", lambda s: s.upload(None), "audio_url"),
     # whole song, aligned lyrics
     ("whole song of a task id", lambda s: s.whole_song("199824"), "clip_id"),
-    ("aligned lyrics of a task id", lambda s: s.aligned_lyrics(199824, "la"), "suno_id"),
-    ("aligned lyrics without lyrics", lambda s: s.aligned_lyrics(UUID, " "), "lyrics"),
+    ("aligned lyrics of a task id", lambda s: s.aligned_lyrics(199824, lyrics="la"), "suno_id"),
+    ("aligned lyrics without lyrics", lambda s: s.aligned_lyrics(UUID, lyrics=" "), "lyrics"),
     # remaster
-    ("remaster with a generate model", lambda s: s.remaster(UUID, "chirp-v4"), "model"),
-    ("remaster with an unknown model", lambda s: s.remaster(UUID, "chirp-crow"), "model"),
-    ("variation on v4.5", lambda s: s.remaster(UUID, "chirp-bass", "subtle"), "variation"),
-    ("variation on v4", lambda s: s.remaster(UUID, "chirp-up", "high"), "variation"),
-    ("unknown variation", lambda s: s.remaster(UUID, "chirp-carp", "wild"), "variation"),
-    ("remaster of a task id", lambda s: s.remaster("199824", "chirp-carp"), "clip_id"),
+    ("remaster with a generate model", lambda s: s.remaster(UUID, model="chirp-v4"), "model"),
+    ("remaster with an unknown model", lambda s: s.remaster(UUID, model="chirp-crow"), "model"),
+    (
+        "variation on v4.5",
+        lambda s: s.remaster(UUID, model="chirp-bass", variation="subtle"),
+        "variation",
+    ),
+    (
+        "variation on v4",
+        lambda s: s.remaster(UUID, model="chirp-up", variation="high"),
+        "variation",
+    ),
+    (
+        "unknown variation",
+        lambda s: s.remaster(UUID, model="chirp-carp", variation="wild"),
+        "variation",
+    ),
+    ("remaster of a task id", lambda s: s.remaster("199824", model="chirp-carp"), "clip_id"),
     # video and wav: a task id and a Suno id, each in its place
     ("video with a Suno id as task id", lambda s: s.video(task_id=UUID, suno_id=UUID), "task_id"),
-    ("video with a task id as Suno id", lambda s: s.video(199824, "199825"), "suno_id"),
-    ("video with task id zero", lambda s: s.video(0, UUID), "task_id"),
-    ("video with a negative task id", lambda s: s.video(-3, UUID), "task_id"),
-    ("video with a bool task id", lambda s: s.video(True, UUID), "task_id"),
-    ("wav with a Suno id as task id", lambda s: s.convert_wav(UUID, UUID), "task_id"),
-    ("wav with a task id as Suno id", lambda s: s.convert_wav(199824, 199824), "suno_id"),
+    ("video with a task id as Suno id", lambda s: s.video(199824, suno_id="199825"), "suno_id"),
+    ("video with task id zero", lambda s: s.video(0, suno_id=UUID), "task_id"),
+    ("video with a negative task id", lambda s: s.video(-3, suno_id=UUID), "task_id"),
+    ("video with a bool task id", lambda s: s.video(True, suno_id=UUID), "task_id"),
+    ("wav with a Suno id as task id", lambda s: s.convert_wav(UUID, suno_id=UUID), "task_id"),
+    ("wav with a task id as Suno id", lambda s: s.convert_wav(199824, suno_id=199824), "suno_id"),
     # crop
     ("crop of a task id", lambda s: s.crop(clip_id="199824", start_s=0, end_s=5), "clip_id"),
-    ("crop start equals end", lambda s: s.crop(UUID, 10, 10), "start_s"),
-    ("crop start after end", lambda s: s.crop(UUID, 20, 10), "start_s"),
-    ("crop negative start", lambda s: s.crop(UUID, -1, 10), "start_s"),
-    ("crop negative end", lambda s: s.crop(UUID, 0, -1), "end_s"),
-    ("crop NaN end", lambda s: s.crop(UUID, 0, math.nan), "end_s"),
-    ("crop text start", lambda s: s.crop(UUID, "0", 10), "start_s"),
+    ("crop start equals end", lambda s: s.crop(UUID, start_s=10, end_s=10), "start_s"),
+    ("crop start after end", lambda s: s.crop(UUID, start_s=20, end_s=10), "start_s"),
+    ("crop negative start", lambda s: s.crop(UUID, start_s=-1, end_s=10), "start_s"),
+    ("crop negative end", lambda s: s.crop(UUID, start_s=0, end_s=-1), "end_s"),
+    ("crop NaN end", lambda s: s.crop(UUID, start_s=0, end_s=math.nan), "end_s"),
+    ("crop text start", lambda s: s.crop(UUID, start_s="0", end_s=10), "start_s"),
     # speed
-    ("speed 3", lambda s: s.speed(UUID, 3), "multiplier"),
-    ("speed 0.3", lambda s: s.speed(UUID, 0.3), "multiplier"),
-    ("speed 0", lambda s: s.speed(UUID, 0), "multiplier"),
-    ("speed as text", lambda s: s.speed(UUID, "2"), "multiplier"),
-    ("speed True", lambda s: s.speed(UUID, True), "multiplier"),
-    ("speed keep_pitch not bool", lambda s: s.speed(UUID, 2, keep_pitch="no"), "keep_pitch"),
-    ("speed title not text", lambda s: s.speed(UUID, 2, title=5), "title"),
-    ("speed of a task id", lambda s: s.speed("199824", 2), "clip_id"),
+    ("speed 3", lambda s: s.speed(UUID, multiplier=3), "multiplier"),
+    ("speed 0.3", lambda s: s.speed(UUID, multiplier=0.3), "multiplier"),
+    ("speed 0", lambda s: s.speed(UUID, multiplier=0), "multiplier"),
+    ("speed as text", lambda s: s.speed(UUID, multiplier="2"), "multiplier"),
+    ("speed True", lambda s: s.speed(UUID, multiplier=True), "multiplier"),
+    (
+        "speed keep_pitch not bool",
+        lambda s: s.speed(UUID, multiplier=2, keep_pitch="no"),
+        "keep_pitch",
+    ),
+    ("speed title not text", lambda s: s.speed(UUID, multiplier=2, title=5), "title"),
+    ("speed of a task id", lambda s: s.speed("199824", multiplier=2), "clip_id"),
     # task queries and waits
     ("get_task with a Suno id", lambda s: s.get_task(UUID), "task_id"),
     ("get_task with zero", lambda s: s.get_task(0), "task_id"),
@@ -278,56 +294,60 @@ HOSTILE: list[tuple[str, Call, str]] = [
     ("whole song two lines", lambda s: s.whole_song("abc\ndef"), "clip_id"),
     ("whole song NUL", lambda s: s.whole_song("abc\x00def"), "clip_id"),
     # aligned lyrics
-    ("aligned lyrics None", lambda s: s.aligned_lyrics(UUID, None), "lyrics"),
-    ("aligned lyrics not text", lambda s: s.aligned_lyrics(UUID, 123), "lyrics"),
-    ("aligned lyrics as a list", lambda s: s.aligned_lyrics(UUID, ["la"]), "lyrics"),
-    ("aligned lyrics of 5 MB", lambda s: s.aligned_lyrics(UUID, "la" * 2_500_000), "lyrics"),
-    ("aligned lyrics no song", lambda s: s.aligned_lyrics(None, "la"), "suno_id"),
+    ("aligned lyrics None", lambda s: s.aligned_lyrics(UUID, lyrics=None), "lyrics"),
+    ("aligned lyrics not text", lambda s: s.aligned_lyrics(UUID, lyrics=123), "lyrics"),
+    ("aligned lyrics as a list", lambda s: s.aligned_lyrics(UUID, lyrics=["la"]), "lyrics"),
+    ("aligned lyrics of 5 MB", lambda s: s.aligned_lyrics(UUID, lyrics="la" * 2_500_000), "lyrics"),
+    ("aligned lyrics no song", lambda s: s.aligned_lyrics(None, lyrics="la"), "suno_id"),
     # remaster
-    ("remaster model as a list", lambda s: s.remaster(UUID, ["chirp-carp"]), "model"),
-    ("remaster model None", lambda s: s.remaster(UUID, None), "model"),
-    ("remaster model upper case", lambda s: s.remaster(UUID, "CHIRP-CARP"), "model"),
-    ("remaster model as a dict", lambda s: s.remaster(UUID, {"chirp-carp": 1}), "model"),
+    ("remaster model as a list", lambda s: s.remaster(UUID, model=["chirp-carp"]), "model"),
+    ("remaster model None", lambda s: s.remaster(UUID, model=None), "model"),
+    ("remaster model upper case", lambda s: s.remaster(UUID, model="CHIRP-CARP"), "model"),
+    ("remaster model as a dict", lambda s: s.remaster(UUID, model={"chirp-carp": 1}), "model"),
     (
         "remaster variation as a list",
-        lambda s: s.remaster(UUID, "chirp-carp", ["subtle"]),
+        lambda s: s.remaster(UUID, model="chirp-carp", variation=["subtle"]),
         "variation",
     ),
-    ("remaster variation as a number", lambda s: s.remaster(UUID, "chirp-carp", 1), "variation"),
-    ("remaster None clip", lambda s: s.remaster(None, "chirp-carp"), "clip_id"),
+    (
+        "remaster variation as a number",
+        lambda s: s.remaster(UUID, model="chirp-carp", variation=1),
+        "variation",
+    ),
+    ("remaster None clip", lambda s: s.remaster(None, model="chirp-carp"), "clip_id"),
     # video and wav
-    ("video None task", lambda s: s.video(None, UUID), "task_id"),
-    ("video float task", lambda s: s.video(199824.0, UUID), "task_id"),
-    ("video text float task", lambda s: s.video("1.5", UUID), "task_id"),
-    ("video task id past 64 bits", lambda s: s.video(2**63, UUID), "task_id"),
-    ("video Decimal task", lambda s: s.video(Decimal(199824), UUID), "task_id"),
-    ("video Arabic-Indic digits", lambda s: s.video("\u0661\u0662\u0663", UUID), "task_id"),
-    ("video None Suno id", lambda s: s.video(199824, None), "suno_id"),
-    ("video bytes Suno id", lambda s: s.video(199824, UUID.encode()), "suno_id"),
-    ("wav None task", lambda s: s.convert_wav(None, UUID), "task_id"),
-    ("wav list task", lambda s: s.convert_wav([199824], UUID), "task_id"),
-    ("wav None Suno id", lambda s: s.convert_wav(199824, None), "suno_id"),
+    ("video None task", lambda s: s.video(None, suno_id=UUID), "task_id"),
+    ("video float task", lambda s: s.video(199824.0, suno_id=UUID), "task_id"),
+    ("video text float task", lambda s: s.video("1.5", suno_id=UUID), "task_id"),
+    ("video task id past 64 bits", lambda s: s.video(2**63, suno_id=UUID), "task_id"),
+    ("video Decimal task", lambda s: s.video(Decimal(199824), suno_id=UUID), "task_id"),
+    ("video Arabic-Indic digits", lambda s: s.video("\u0661\u0662\u0663", suno_id=UUID), "task_id"),
+    ("video None Suno id", lambda s: s.video(199824, suno_id=None), "suno_id"),
+    ("video bytes Suno id", lambda s: s.video(199824, suno_id=UUID.encode()), "suno_id"),
+    ("wav None task", lambda s: s.convert_wav(None, suno_id=UUID), "task_id"),
+    ("wav list task", lambda s: s.convert_wav([199824], suno_id=UUID), "task_id"),
+    ("wav None Suno id", lambda s: s.convert_wav(199824, suno_id=None), "suno_id"),
     # crop
-    ("crop None start", lambda s: s.crop(UUID, None, 5), "start_s"),
-    ("crop None end", lambda s: s.crop(UUID, 0, None), "end_s"),
-    ("crop Decimal start", lambda s: s.crop(UUID, Decimal(1), 5), "start_s"),
-    ("crop infinite end", lambda s: s.crop(UUID, 0, math.inf), "end_s"),
-    ("crop True start", lambda s: s.crop(UUID, True, 5), "start_s"),
-    ("crop text end", lambda s: s.crop(UUID, 0, "5"), "end_s"),
-    ("crop None clip", lambda s: s.crop(None, 0, 5), "clip_id"),
+    ("crop None start", lambda s: s.crop(UUID, start_s=None, end_s=5), "start_s"),
+    ("crop None end", lambda s: s.crop(UUID, start_s=0, end_s=None), "end_s"),
+    ("crop Decimal start", lambda s: s.crop(UUID, start_s=Decimal(1), end_s=5), "start_s"),
+    ("crop infinite end", lambda s: s.crop(UUID, start_s=0, end_s=math.inf), "end_s"),
+    ("crop True start", lambda s: s.crop(UUID, start_s=True, end_s=5), "start_s"),
+    ("crop text end", lambda s: s.crop(UUID, start_s=0, end_s="5"), "end_s"),
+    ("crop None clip", lambda s: s.crop(None, start_s=0, end_s=5), "clip_id"),
     # speed
-    ("speed Decimal 1", lambda s: s.speed(UUID, Decimal(1)), "multiplier"),
-    ("speed Fraction 1/2", lambda s: s.speed(UUID, Fraction(1, 2)), "multiplier"),
-    ("speed None", lambda s: s.speed(UUID, None), "multiplier"),
-    ("speed almost 1", lambda s: s.speed(UUID, 1.0000001), "multiplier"),
-    ("speed NaN", lambda s: s.speed(UUID, math.nan), "multiplier"),
-    ("speed infinite", lambda s: s.speed(UUID, math.inf), "multiplier"),
-    ("speed negative", lambda s: s.speed(UUID, -1), "multiplier"),
-    ("speed as a list", lambda s: s.speed(UUID, [1]), "multiplier"),
-    ("speed keep_pitch None", lambda s: s.speed(UUID, 2, keep_pitch=None), "keep_pitch"),
-    ("speed keep_pitch 1", lambda s: s.speed(UUID, 2, keep_pitch=1), "keep_pitch"),
-    ("speed title too long", lambda s: s.speed(UUID, 2, title="x" * 101), "title"),
-    ("speed title bytes", lambda s: s.speed(UUID, 2, title=b"t"), "title"),
+    ("speed Decimal 1", lambda s: s.speed(UUID, multiplier=Decimal(1)), "multiplier"),
+    ("speed Fraction 1/2", lambda s: s.speed(UUID, multiplier=Fraction(1, 2)), "multiplier"),
+    ("speed None", lambda s: s.speed(UUID, multiplier=None), "multiplier"),
+    ("speed almost 1", lambda s: s.speed(UUID, multiplier=1.0000001), "multiplier"),
+    ("speed NaN", lambda s: s.speed(UUID, multiplier=math.nan), "multiplier"),
+    ("speed infinite", lambda s: s.speed(UUID, multiplier=math.inf), "multiplier"),
+    ("speed negative", lambda s: s.speed(UUID, multiplier=-1), "multiplier"),
+    ("speed as a list", lambda s: s.speed(UUID, multiplier=[1]), "multiplier"),
+    ("speed keep_pitch None", lambda s: s.speed(UUID, multiplier=2, keep_pitch=None), "keep_pitch"),
+    ("speed keep_pitch 1", lambda s: s.speed(UUID, multiplier=2, keep_pitch=1), "keep_pitch"),
+    ("speed title too long", lambda s: s.speed(UUID, multiplier=2, title="x" * 101), "title"),
+    ("speed title bytes", lambda s: s.speed(UUID, multiplier=2, title=b"t"), "title"),
     # task queries
     ("get_task None", lambda s: s.get_task(None), "task_id"),
     ("get_task word", lambda s: s.get_task("abc"), "task_id"),
@@ -431,7 +451,7 @@ async def test_rule_is_checked_before_sending(
 async def test_handle_from_a_suno_id_is_refused(suno: AsyncSuno) -> None:
     """Rebuilding a handle from a Suno id instead of a task id is refused."""
     with pytest.raises(ValidationError) as caught:
-        suno.handle(UUID)  # type: ignore[arg-type]
+        suno.handle(UUID)  # type: ignore[call-overload]
     assert caught.value.field == "task_id"
     assert "looks like a Suno id" in caught.value.rule
 
@@ -441,7 +461,7 @@ async def test_mixed_up_ids_are_explained(suno: AsyncSuno) -> None:
     with pytest.raises(ValidationError, match="looks like a numeric task id"):
         GenerateRequest(model="chirp-v4", title="t", description="d", cover_clip_id="199824")
     with pytest.raises(ValidationError, match="looks like a Suno id"):
-        suno.handle("0f65a62b")  # type: ignore[arg-type]
+        suno.handle("0f65a62b")  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize(
@@ -535,7 +555,7 @@ async def test_every_documented_speed_is_accepted(
     fake.plans.extend([TaskPlan(), TaskPlan()])
     source = (await suno.wait(await suno.generate(title="t", description="d")))[0]
     assert source.id is not None
-    handle = await suno.speed(source.id, multiplier)
+    handle = await suno.speed(source.id, multiplier=multiplier)
     assert fake.task(handle.task_id).params["speed_multiplier"] == multiplier
 
 

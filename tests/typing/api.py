@@ -6,7 +6,10 @@ If a change makes these lines need a cast or an ignore, the API got worse for us
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+from typing_extensions import assert_type
 
 from suno_async import (
     AsyncSuno,
@@ -41,12 +44,14 @@ async def songs() -> list[Song]:
 
 async def follow_ups(suno: AsyncSuno, song: Song) -> tuple[LyricsAlignment, Video, Wav]:
     assert song.id is not None
-    alignment = await (await suno.aligned_lyrics(song.id, "la la")).wait()
-    video = await (await suno.video(song.task_id, song.id)).wait()
-    wav = await (await suno.convert_wav(song.task_id, song.id)).wait()
-    crop: TaskHandle[Song] = await suno.crop(song.id, 0, 10)
-    faster: TaskHandle[Song] = await suno.speed(song.id, 1.5, keep_pitch=True)
-    remastered: tuple[TaskHandle[Song], ...] = await suno.remaster(song.id, "chirp-carp", "high")
+    alignment = await (await suno.aligned_lyrics(song.id, lyrics="la la")).wait()
+    video = await (await suno.video(song.task_id, suno_id=song.id)).wait()
+    wav = await (await suno.convert_wav(song.task_id, suno_id=song.id)).wait()
+    crop: TaskHandle[Song] = await suno.crop(song.id, start_s=0, end_s=10)
+    faster: TaskHandle[Song] = await suno.speed(song.id, multiplier=1.5, keep_pitch=True)
+    remastered: tuple[TaskHandle[Song], ...] = await suno.remaster(
+        song.id, model="chirp-carp", variation="high"
+    )
     print(crop, faster, remastered)
     return alignment, video, wav
 
@@ -95,3 +100,20 @@ async def downloads(song: Song, video: Video, wav: Wav) -> bytes:
             print(exc.url, exc.path, exc.status)
         print(audio, cover, others, safe_filename(song.title, task_id=song.task_id, ext="mp3"))
         return await suno.download_bytes(song, max_bytes=2**20)
+
+
+async def typed_handles(suno: AsyncSuno) -> None:
+    # assert_type fails on Any: a rebuilt handle is as typed as one a call returned.
+    song_handle = suno.handle(199824, TaskKind.SONG, started_at=time.time() - 30)
+    assert_type(song_handle, TaskHandle[Song])
+    assert_type(await song_handle.wait(), Song)
+    assert_type(suno.handle(1, TaskKind.ALIGNMENT), TaskHandle[LyricsAlignment])
+    assert_type(suno.handle(1, TaskKind.VIDEO), TaskHandle[Video])
+    assert_type(suno.handle(1, TaskKind.WAV), TaskHandle[Wav])
+    assert_type(suno.handle(1), TaskHandle[Task])
+    assert_type(await suno.watch(song_handle), Song)
+    assert_type(await suno.watch(199824, timeout=60), Task)
+    assert_type(await suno.wait([song_handle]), list[Song])
+    saved = (song_handle.task_id, song_handle.kind, song_handle.started_at)
+    rebuilt = suno.handle(saved[0], saved[1], started_at=saved[2])
+    print(rebuilt.task_id)
