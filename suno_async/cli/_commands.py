@@ -118,7 +118,7 @@ def prepare_paid(args: argparse.Namespace) -> PaidCall:
             name,
             points,
             lambda suno, told: suno.remaster(
-                remaster.clip_id, args.model, args.variation, on_started=told
+                remaster.clip_id, model=args.model, variation=args.variation, on_started=told
             ),
         )
     if name == "crop":
@@ -128,7 +128,7 @@ def prepare_paid(args: argparse.Namespace) -> PaidCall:
             points,
             _single(
                 lambda suno, told: suno.crop(
-                    crop.clip_id, crop.start_s, crop.end_s, on_started=told
+                    crop.clip_id, start_s=crop.start_s, end_s=crop.end_s, on_started=told
                 )
             ),
         )
@@ -144,7 +144,11 @@ def prepare_paid(args: argparse.Namespace) -> PaidCall:
             points,
             _single(
                 lambda suno, told: suno.speed(
-                    speed.clip_id, speed.multiplier, speed.keep_pitch, speed.title, on_started=told
+                    speed.clip_id,
+                    multiplier=speed.multiplier,
+                    keep_pitch=speed.keep_pitch,
+                    title=speed.title,
+                    on_started=told,
                 )
             ),
         )
@@ -168,7 +172,9 @@ def prepare_paid(args: argparse.Namespace) -> PaidCall:
             name,
             points,
             _single(
-                lambda suno, told: suno.aligned_lyrics(align.suno_id, align.lyrics, on_started=told)
+                lambda suno, told: suno.aligned_lyrics(
+                    align.suno_id, lyrics=align.lyrics, on_started=told
+                )
             ),
         )
     if name in ("video", "wav"):
@@ -198,8 +204,8 @@ def _finished_song_call(name: str, task_id: int, clip: str | None) -> Start:
                 raise CliError(msg)
             suno_id = task.custom_id
         if name == "video":
-            return (await suno.video(task_id, suno_id, on_started=on_started),)
-        return (await suno.convert_wav(task_id, suno_id, on_started=on_started),)
+            return (await suno.video(task_id, suno_id=suno_id, on_started=on_started),)
+        return (await suno.convert_wav(task_id, suno_id=suno_id, on_started=on_started),)
 
     return start
 
