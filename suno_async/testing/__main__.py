@@ -1,10 +1,10 @@
 """Run the fake Suno server as its own process, e.g. for benchmarks or crash tests.
 
-On start it prints one line, ``SUNO_BASE_URL=<url> SUNO_API_KEY=<key>``, so a parent that
-asked for ``--port 0`` learns the port; ``--url-file`` also writes the base URL to a file
-(atomically, so a reader never sees half of it). The ``/_fake/stats``, ``/_fake/paid-calls``,
-``/_fake/advance``, ``/_fake/completions`` and ``/_fake/reset-counters`` endpoints on the
-same origin let another process inspect and steer it. SIGINT or SIGTERM stops it cleanly.
+On start it prints one line, SUNO_BASE_URL=<url> SUNO_API_KEY=<key>, so a parent that
+asked for --port 0 learns the port; --url-file also writes the base URL to a file
+(atomically, so a reader never sees half of it). GET /_fake/stats, GET /_fake/paid-calls,
+POST /_fake/advance, POST /_fake/completions and POST /_fake/reset-counters on the same
+origin let another process inspect and steer it. SIGINT or SIGTERM stops it cleanly.
 """
 
 from __future__ import annotations
