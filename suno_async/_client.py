@@ -16,6 +16,7 @@ from typing import Any, Final, Literal, TypeVar, overload
 import aiohttp
 import anyio
 
+from ._batch import BatchQuery
 from ._bulk import BulkRun, Media
 from ._checks import check_bool, check_count, check_seconds, is_number, misconfigured, show
 from ._convert import (
@@ -25,8 +26,8 @@ from ._convert import (
     parse_task_ids,
     structure_balance,
     structure_task,
+    unreadable,
 )
-from ._convert import snippet as snippet_of
 from ._download import DEFAULT_MAX_BYTES, Downloadable, Downloader, DownloadPolicy, MediaKind
 from ._errors import (
     ConfigurationError,
@@ -35,7 +36,6 @@ from ._errors import (
     SessionClosedError,
     SunoError,
     TaskFailedError,
-    UndecodableResponseError,
     ValidationError,
 )
 from ._listen import StatusChanges
@@ -168,8 +168,12 @@ class AsyncSuno:
             max_paid_in_flight=max_paid_in_flight,
             paid_rate=paid_rate,
         )
+        self._batch = BatchQuery(self._transport)
         self._watcher = TaskWatcher(
-            self._transport, poll or PollPolicy(), on_status_change=on_status_change
+            self._transport,
+            poll or PollPolicy(),
+            query=self._batch,
+            on_status_change=on_status_change,
         )
         self._downloader = Downloader(downloads or DownloadPolicy(), user_agent=_user_agent())
         self._host: asyncio.Task[None] | None = None
@@ -492,7 +496,16 @@ class AsyncSuno:
         ids = _task_ids("task_ids", task_ids)
         if not ids:
             return []
-        return await self._watcher.fetch_tasks(ids)
+        rows = await self._batch.rows(ids, self._watcher.policy.batch_size)
+        tasks: list[Task] = []
+        for task_id in ids:
+            row = rows.get(task_id)
+            if row is not None:
+                try:
+                    tasks.append(structure_task(row))
+                except (WireFormatError, ValueError, TypeError, KeyError) as exc:
+                    raise unreadable(f"task {task_id}: the row", exc, row) from exc
+        return tasks
 
     def generate_many(
         self,
@@ -822,18 +835,9 @@ class AsyncSuno:
         try:
             return fn()
         except (WireFormatError, ValueError, TypeError, KeyError) as exc:
-            snippet = snippet_of(data)
-            charged = (
-                "; the call was accepted and charged: its task ids are in the snippet"
-                if paid
-                else ""
-            )
-            raise UndecodableResponseError(
-                f"{method} {path}: the answer's data could not be read ({exc}){charged}",
-                snippet=snippet,
-                request=RequestInfo(method, path, paid=paid),
-                may_have_charged=paid,
-            ) from exc
+            request = RequestInfo(method, path, paid=paid)
+            what = f"{method} {path}: the answer's data"
+            raise unreadable(what, exc, data, request=request, paid=paid) from exc
 
     # --- downloads (see _download.py) ---------------------------------------------------
 
@@ -992,10 +996,7 @@ def _result(
         error: SunoError = TaskFailedError(task.id, task.errormsg, task.errormsg_en)
     except (WireFormatError, ValueError, TypeError, KeyError) as exc:
         cause = exc
-        error = UndecodableResponseError(
-            f"task {handle.task_id}: its {handle.kind.value} result could not be read ({exc})",
-            snippet=snippet_of(row),
-        )
+        error = unreadable(f"task {handle.task_id}: its {handle.kind.value} result", exc, row)
     if raise_errors:
         raise error from cause
     return error

@@ -13,10 +13,10 @@ import json
 import math
 import re
 import reprlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
-from typing import Any, Final, Literal, Protocol, TypeVar
+from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
@@ -24,6 +24,7 @@ import orjson
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._checks import MAX_TASK_ID
+from ._errors import RequestInfo, UndecodableResponseError
 from ._models import (
     EMPTY,
     AlignedLyricsRequest,
@@ -49,9 +50,7 @@ from ._models import (
 
 __all__ = [
     "Envelope",
-    "News",
     "Page",
-    "Watched",
     "WireFormatError",
     "converter",
     "decode_row",
@@ -60,10 +59,10 @@ __all__ = [
     "parse_envelope",
     "parse_task_ids",
     "peek_row",
-    "rows_with_news",
     "snippet",
     "structure_balance",
     "structure_task",
+    "unreadable",
 ]
 
 T = TypeVar("T")
@@ -344,6 +343,28 @@ def _structure_task(obj: object, _: object = None) -> Task:
 converter.register_structure_hook(Task, _structure_task)
 
 
+def unreadable(
+    what: str,
+    exc: Exception,
+    data: object,
+    *,
+    request: RequestInfo | None = None,
+    paid: bool = False,
+) -> UndecodableResponseError:
+    """
+    The one "could not read the answer" error: what could not be read, why, and a snippet.
+
+    An answer to a paid call was accepted, and charged: the snippet holds its task ids.
+    """
+    charged = "; the call was accepted and charged: its task ids are in the snippet" if paid else ""
+    return UndecodableResponseError(
+        f"{what} could not be read ({exc}){charged}",
+        snippet=snippet(data),
+        request=request,
+        may_have_charged=paid,
+    )
+
+
 # --- envelope ---------------------------------------------------------------------------
 
 
@@ -441,79 +462,27 @@ def structure_task(row: object) -> Task:
 
 def peek_row(row: object) -> tuple[int, TaskStatus]:
     """
-    Id and status only, from a row of any shape the reference allows.
-
-    :func:`rows_with_news` reads the usual shape inline and falls back to this; the
-    single-task check uses it directly.
+    Id and status only, from a row of any shape the reference allows: while a task runs,
+    that is all a poll needs, so the rest of the row is not read.
     """
-    if type(row) is not dict:
-        if not isinstance(row, Mapping):
-            msg = f"a task row should be a JSON object, got {type(row).__name__}"
-            raise WireFormatError(msg)
-        row = dict(row)
+    if type(row) is dict:
+        task_id = row.get("id")
+        wire = row.get("status")
+        if type(task_id) is int and type(wire) is int:
+            status = _STATUS_BY_WIRE.get(wire)
+            if status is not None:
+                return task_id, status
+    elif not isinstance(row, Mapping):
+        msg = f"a task row should be a JSON object, got {type(row).__name__}"
+        raise WireFormatError(msg)
     task_id = row.get("id")
     if task_id is None:
         task_id = row.get("task_id", row.get("taskId"))
-    return (task_id if type(task_id) is int else _int(task_id), _status(row.get("status")))
-
-
-class Watched(Protocol):
-    """
-    What a poll knows of a task: its last status, and the one the last clean answer gave.
-
-    ``seen`` is False before the first answer, and None after a miss or a failure, when
-    any answer is news (it clears the counts that the miss or failure left).
-    """
-
-    status: TaskStatus | None
-    seen: TaskStatus | Literal[False] | None
-
-
-W = TypeVar("W", bound=Watched)
-#: A row worth a look: the task it answers, its status, and the row itself, still raw.
-News = tuple[W, TaskStatus, Any]
-
-
-def rows_with_news(
-    rows: Iterable[Any], asked: dict[int, W], news: list[News[W]], *, running: bool = True
-) -> int:
-    """
-    Match a page's rows to the tasks asked about, taking each answered id out of ``asked``.
-
-    Rows with a final status, or a new one, go to ``news``; a row saying "still running, as
-    before" costs a few lookups and nothing more, as that is most rows of every tick. With
-    ``running`` false, nobody follows a running task's steps: a new running status is only
-    recorded in place (after a miss or failure it is news all the same). Rows for ids not
-    asked about (or answered already) are ignored. Returns how many rows had no readable id
-    or status.
-    """
-    skipped = 0
-    status_of = _STATUS_BY_WIRE
-    finished = TaskStatus.SUCCEEDED
-    take = asked.pop
-    for row in rows:
-        try:
-            task_id = row.get("id")
-            status = status_of.get(row.get("status"))
-            if type(task_id) is not int:
-                task_id = int(task_id) if type(task_id) is str and task_id.isdecimal() else None
-            if task_id is None or status is None:
-                task_id, status = peek_row(row)
-        except (WireFormatError, ValueError, TypeError, AttributeError):
-            skipped += 1
-            continue
-        watched = take(task_id, None)
-        if watched is None:
-            continue
-        if status < finished:
-            seen = watched.seen
-            if status is seen:
-                continue
-            if not running and seen is not None:
-                watched.seen = watched.status = status
-                continue
-        news.append((watched, status, row))
-    return skipped
+    try:
+        return _int(task_id), _status(row.get("status"))
+    except ValueError as exc:  # a WireFormatError, or a status the enum lacks
+        msg = f"a task row with no readable id or status ({exc})"
+        raise WireFormatError(msg) from exc
 
 
 @attrs.frozen

@@ -30,39 +30,28 @@ from collections.abc import (
 )
 from functools import partial
 from itertools import islice
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 import anyio
 import anyio.abc
 import attrs
 
-from ._config import NO_RETRY, PollPolicy, RetryPolicy
-from ._convert import (
-    News,
-    W,
-    WireFormatError,
-    parse_batch,
-    peek_row,
-    rows_with_news,
-    structure_task,
-)
-from ._convert import snippet as snippet_of
+from ._batch import BatchQuery, Take, get_with_deadline
+from ._config import PollPolicy
+from ._convert import WireFormatError, peek_row, unreadable
 from ._errors import (
     APIError,
     AuthenticationError,
     NotFoundError,
     RateLimitError,
-    RequestInfo,
     SessionClosedError,
     SunoError,
-    SunoTimeoutError,
     TaskStalledError,
-    UndecodableResponseError,
     WaitTimeoutError,
     WrongEventLoopError,
 )
 from ._listen import StatusChanges
-from ._models import StatusChange, Task, TaskHandle, TaskStatus
+from ._models import StatusChange, TaskHandle, TaskStatus
 from ._transport import Transport
 
 __all__ = ["PollPolicy", "TaskWatcher", "WatcherStats"]
@@ -96,6 +85,57 @@ _Sink = Callable[["_Entry"], None]
 #: What a watched future resolves to: the final status and the row, still raw, so each
 #: result is read once, into the type its awaiter wants (a song needs no Task first).
 Finished = tuple[TaskStatus, Any]
+
+
+class Watched(Protocol):
+    """
+    What a poll knows of a task: its last status, and the one the last clean answer gave.
+
+    ``seen`` is False before the first answer, and None after a miss or a failure, when
+    any answer is news (it clears the counts that the miss or failure left).
+    """
+
+    status: TaskStatus | None
+    seen: TaskStatus | Literal[False] | None
+
+
+W = TypeVar("W", bound=Watched)
+#: A row worth a look: the task it answers, its status, and the row itself, still raw.
+News = tuple[W, TaskStatus, Any]
+
+
+def take_news(
+    rows: Sequence[Any], pending: dict[int, W], news: list[News[W]], *, running: bool = True
+) -> int:
+    """
+    Match a page's rows to the tasks asked about, taking each answered id out of ``pending``.
+
+    Rows with a final status, or a new one, go to ``news``; a row saying "still running, as
+    before" costs a peek and nothing more, as that is most rows of every tick. With
+    ``running`` false, nobody follows a running task's steps: a new running status is only
+    recorded in place (after a miss or failure it is news all the same). Rows for ids not
+    asked about (or answered already) are ignored. Returns how many rows had no readable id
+    or status.
+    """
+    skipped = 0
+    for row in rows:
+        try:
+            task_id, status = peek_row(row)
+        except WireFormatError:
+            skipped += 1
+            continue
+        watched = pending.pop(task_id, None)
+        if watched is None:
+            continue
+        if status < TaskStatus.SUCCEEDED:
+            seen = watched.seen
+            if status is seen:
+                continue
+            if not running and seen is not None:
+                watched.seen = watched.status = status
+                continue
+        news.append((watched, status, row))
+    return skipped
 
 
 class _Entry:
@@ -189,17 +229,6 @@ class _Entry:
         return True
 
 
-class _Asked:
-    """A task asked about outside the watch (``fetch_tasks``): no status seen yet."""
-
-    __slots__ = ("seen", "status", "task_id")
-
-    def __init__(self, task_id: int) -> None:
-        self.task_id = task_id
-        self.status: TaskStatus | None = None
-        self.seen: TaskStatus | Literal[False] | None = None
-
-
 class TaskWatcher:
     """Resolves a future per task id from batched ``/music/tasks`` polls."""
 
@@ -208,9 +237,11 @@ class TaskWatcher:
         transport: Transport,
         policy: PollPolicy,
         *,
+        query: BatchQuery | None = None,
         on_status_change: Callable[[StatusChange], object] | None = None,
     ) -> None:
         self._transport = transport
+        self._query = query or BatchQuery(transport)
         self.policy = policy
         self._entries: dict[int, _Entry] = {}
         # Each entry is in one of these: polled in batch queries each tick, waiting out its
@@ -237,10 +268,8 @@ class TaskWatcher:
         self._wake_at = math.inf
         self._tick_floor = 0.0
         self._paused_until = 0.0
-        self._page_cap: int | None = None
         self._running = False
         self._closed = False
-        self._batch_requests = 0
         self._single_requests = 0
         self._ticks = 0
         self._last_tick_requests = 0
@@ -253,15 +282,13 @@ class TaskWatcher:
     @property
     def batch_size(self) -> int:
         """The ids per query: the policy's, or the service's page size once learnt."""
-        if self._page_cap is None:
-            return self.policy.batch_size
-        return min(self.policy.batch_size, self._page_cap)
+        return self._query.size(self.policy.batch_size)
 
     @property
     def stats(self) -> WatcherStats:
         return WatcherStats(
-            requests=self._batch_requests + self._single_requests,
-            batch_requests=self._batch_requests,
+            requests=self._query.requests + self._single_requests,
+            batch_requests=self._query.requests,
             single_requests=self._single_requests,
             ticks=self._ticks,
             last_tick_requests=self._last_tick_requests,
@@ -594,7 +621,7 @@ class TaskWatcher:
         ticks until it is back or its ``poll_timeout`` passes; the others go on being polled.
         """
         self._ticks += 1
-        before = self._batch_requests + self._single_requests
+        before = self._query.requests + self._single_requests
         size = self.batch_size
         due, self._batched = self._batched, {}
         # Sliced straight off the dict's items: their iterator reuses one pair, so ten
@@ -628,7 +655,7 @@ class TaskWatcher:
             finally:
                 remaining -= 1
                 if remaining == 0:
-                    self._last_tick_requests = self._batch_requests + self._single_requests - before
+                    self._last_tick_requests = self._query.requests + self._single_requests - before
                     _ring(done)
 
         self._jobs.extend(partial(run, job) for job in jobs)
@@ -667,7 +694,7 @@ class TaskWatcher:
         news: list[News[_Entry]] = []
         failure: SunoError | None = None
         try:
-            await self._ask(asked, news, deadline=self.policy.poll_timeout)
+            await self._query.ask(asked, self._taker(news), deadline=self.policy.poll_timeout)
         except SunoError as exc:
             failure = exc
         for entry, status, row in news:
@@ -701,105 +728,6 @@ class TaskWatcher:
         for entry in batch:
             if entry.place is polling:
                 self._move(entry, batched)
-
-    async def fetch_tasks(self, ids: Sequence[int]) -> list[Task]:
-        """Tasks by id through the batch query, in the order given; unknown ids left out."""
-        tasks: list[Task] = []
-        size = self.batch_size
-        for start in range(0, len(ids), size):
-            chunk = ids[start : start + size]
-            news: list[News[_Asked]] = []
-            await self._ask(
-                {task_id: _Asked(task_id) for task_id in chunk}, news, retry=None, remember=True
-            )
-            rows = {asked_for.task_id: row for asked_for, _, row in news}
-            for task_id in chunk:
-                if task_id not in rows:
-                    continue
-                try:
-                    tasks.append(structure_task(rows[task_id]))
-                except (WireFormatError, ValueError, TypeError, KeyError) as exc:
-                    raise _undecodable(task_id, exc) from exc
-        return tasks
-
-    async def _ask(
-        self,
-        asked: dict[int, W],
-        news: list[News[W]],
-        *,
-        retry: RetryPolicy | None = NO_RETRY,
-        remember: bool = False,
-        deadline: float | None = None,
-    ) -> None:
-        """
-        Query the ids in ``asked``, following short pages until every known row has come.
-
-        Answered ids leave ``asked`` as their rows arrive, so what is left (also after a
-        failed request) was not answered. A page shorter than asked means ids unknown to the
-        service or a page size smaller than ours; when the total (or a further page) says
-        the latter, the size is learnt. The defaults suit the watcher's polls: a later tick
-        is their retry, and nobody reads their ``last_response``. ``deadline`` bounds each
-        request, its body included.
-        """
-        # Rows of a short page with no total: cut by the page size only if more rows follow.
-        cut: int | None = None
-        for _ in range(len(asked)):
-            before = len(asked)
-            self._batch_requests += 1
-            data = await self._call(
-                "/music/tasks",
-                {"ids": ",".join(map(str, asked)), "page": "1", "size": str(before)},
-                retry=retry,
-                remember=remember,
-                deadline=deadline,
-            )
-            try:
-                page = parse_batch(data)
-            except (WireFormatError, ValueError) as exc:
-                raise UndecodableResponseError(
-                    f"GET /music/tasks: the batch answer could not be read ({exc})",
-                    snippet=snippet_of(data),
-                ) from exc
-            skipped = rows_with_news(page.rows, asked, news, running=bool(self._listeners))
-            if skipped:
-                logger.warning("skipped %d task row(s) with no readable id or status", skipped)
-            progressed = len(asked) < before
-            if cut is not None and progressed:
-                self._learn_page_size(cut)
-            if not asked or not progressed:
-                break
-            if page.total is not None:
-                if page.total <= len(page.rows):
-                    break  # the rest are ids the service does not know
-                self._learn_page_size(len(page.rows))
-            else:
-                cut = len(page.rows)
-
-    async def _call(
-        self,
-        path: str,
-        params: dict[str, str],
-        *,
-        retry: RetryPolicy | None = NO_RETRY,
-        remember: bool = False,
-        deadline: float | None = None,
-    ) -> Any:
-        if deadline is None:
-            return await self._transport.call(
-                "GET", path, paid=False, params=params, retry=retry, remember=remember
-            )
-        with anyio.move_on_after(deadline):
-            return await self._transport.call(
-                "GET", path, paid=False, params=params, retry=retry, remember=remember
-            )
-        raise SunoTimeoutError(
-            f"GET {path}: no whole answer within PollPolicy.poll_timeout ({deadline:g}s); "
-            "its ids are asked about again later",
-            request=RequestInfo("GET", path, paid=False),
-        )
-
-    def _learn_page_size(self, size: int) -> None:
-        self._page_cap = min(self._page_cap or size, size)
 
     def _poll_went_well(self) -> None:
         if self._failed_in_a_row >= _WARN_STREAK:
@@ -873,8 +801,11 @@ class TaskWatcher:
         """The single-task query, for an id batch answers leave out or a batch refused."""
         self._single_requests += 1
         try:
-            row = await self._call(
-                "/music/task", {"id": str(entry.task_id)}, deadline=self.policy.poll_timeout
+            row = await get_with_deadline(
+                self._transport,
+                "/music/task",
+                {"id": str(entry.task_id)},
+                deadline=self.policy.poll_timeout,
             )
             if row is None:
                 raise NotFoundError(
@@ -888,8 +819,8 @@ class TaskWatcher:
                 self._settle(entry, _unknown_task(entry.task_id, exc))
             else:
                 self._poll_failed([entry], exc)
-        except (WireFormatError, ValueError) as exc:
-            self._poll_failed([entry], _undecodable(entry.task_id, exc))
+        except WireFormatError as exc:
+            self._poll_failed([entry], unreadable(f"task {entry.task_id}: the row", exc, row))
         except SunoError as exc:
             self._poll_failed([entry], exc)
         else:
@@ -897,6 +828,17 @@ class TaskWatcher:
             self._apply(entry, status, row)
         if entry.place is self._polling:
             self._move(entry, self._single)
+
+    def _taker(self, news: list[News[_Entry]]) -> Take[_Entry]:
+        """What takes a batch page's rows for a poll: see :func:`take_news`."""
+        running = bool(self._listeners)
+
+        def take(rows: Sequence[Any], pending: dict[int, _Entry]) -> None:
+            skipped = take_news(rows, pending, news, running=running)
+            if skipped:
+                logger.warning("skipped %d task row(s) with no readable id or status", skipped)
+
+        return take
 
     def _apply(self, entry: _Entry, status: TaskStatus, row: Any) -> None:
         entry.misses = entry.failures = entry.refusals = 0
@@ -1000,12 +942,6 @@ def _unknown_task(task_id: int, cause: APIError) -> NotFoundError:
     )
     error.task_id = task_id
     return error
-
-
-def _undecodable(task_id: int, exc: Exception) -> UndecodableResponseError:
-    return UndecodableResponseError(
-        f"task {task_id}: the service's row could not be read ({exc})", snippet=str(exc)[:200]
-    )
 
 
 def first_polls(handles: Iterable[TaskHandle[Any]], policy: PollPolicy) -> list[float]:

@@ -245,12 +245,12 @@ def test_song_is_the_clip_matching_custom_id(encode: Any) -> None:
     assert song.extra["play_count"] == 0
 
 
-def test_rows_with_news_records_running_steps_in_place_when_nobody_follows_them() -> None:
+def test_take_news_records_running_steps_in_place_when_nobody_follows_them() -> None:
     """
     running=False: a new running status is recorded, also a fresh task's first one; a final
     answer is news, and so is any answer after a miss or failure (seen None).
     """
-    from suno_async._convert import rows_with_news
+    from suno_async._watcher import take_news
 
     moved = _Seen(1, TaskStatus.QUEUED, TaskStatus.QUEUED)
     troubled = _Seen(2, None, TaskStatus.QUEUED)
@@ -264,7 +264,7 @@ def test_rows_with_news_records_running_steps_in_place_when_nobody_follows_them(
         {"id": 4, "status": 1},
     ]
     news: list[tuple[_Seen, TaskStatus, object]] = []
-    assert rows_with_news(rows, asked, news, running=False) == 0
+    assert take_news(rows, asked, news, running=False) == 0
     assert [(seen.task_id, status) for seen, status, _ in news] == [
         (2, TaskStatus.QUEUED),
         (3, TaskStatus.FAILED),
@@ -480,9 +480,9 @@ class _Seen:
     status: TaskStatus | None = None
 
 
-def test_rows_with_news_reads_every_shape_and_counts_the_unreadable() -> None:
+def test_take_news_reads_every_shape_and_counts_the_unreadable() -> None:
     """A page's rows are matched in bulk; rows with no readable id or status are counted."""
-    from suno_async._convert import rows_with_news
+    from suno_async._watcher import take_news
 
     asked = {task_id: _Seen(task_id) for task_id in (1, 2, 3, 5, 9)}
     rows = [
@@ -495,7 +495,7 @@ def test_rows_with_news_reads_every_shape_and_counts_the_unreadable() -> None:
         {"id": 7, "status": 3},  # not asked about
     ]
     news: list[tuple[_Seen, TaskStatus, object]] = []
-    assert rows_with_news(rows, asked, news) == 3
+    assert take_news(rows, asked, news) == 3
     assert {seen.task_id: status for seen, status, _ in news} == {
         1: TaskStatus.GENERATING,
         2: TaskStatus.SUCCEEDED,
@@ -505,9 +505,9 @@ def test_rows_with_news_reads_every_shape_and_counts_the_unreadable() -> None:
     assert sorted(asked) == [5, 9]  # the unanswered stay
 
 
-def test_rows_with_news_skips_a_running_task_whose_status_is_unchanged() -> None:
+def test_take_news_skips_a_running_task_whose_status_is_unchanged() -> None:
     """Only a new or final status is news; a duplicate row for one id counts once."""
-    from suno_async._convert import rows_with_news
+    from suno_async._watcher import take_news
 
     running = _Seen(1, TaskStatus.GENERATING)
     queued = _Seen(2, TaskStatus.QUEUED)
@@ -520,7 +520,7 @@ def test_rows_with_news_skips_a_running_task_whose_status_is_unchanged() -> None
         {"id": 2, "status": 3},
     ]
     news: list[tuple[_Seen, TaskStatus, object]] = []
-    assert rows_with_news(rows, asked, news) == 0
+    assert take_news(rows, asked, news) == 0
     assert [(seen.task_id, status) for seen, status, _ in news] == [
         (2, TaskStatus.GENERATING),
         (3, TaskStatus.SUCCEEDED),

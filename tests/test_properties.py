@@ -52,11 +52,11 @@ from suno_async._convert import (
     parse_envelope,
     parse_task_ids,
     peek_row,
-    rows_with_news,
     snippet,
     structure_balance,
     structure_task,
 )
+from suno_async._watcher import take_news
 from suno_async.testing import FakeSunoServer
 
 # --- strategies --------------------------------------------------------------------------
@@ -262,7 +262,7 @@ def test_batch_pages_are_typed_or_refused(data: object) -> None:
     assert _optional(page.total, int)
     asked: dict[int, Any] = {199824: _Watched()}
     news: list[Any] = []
-    skipped = rows_with_news(page.rows, asked, news)
+    skipped = take_news(page.rows, asked, news)
     assert 0 <= skipped <= len(page.rows)
     assert len(news) + len(asked) == 1
 

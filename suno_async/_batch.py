@@ -1,0 +1,140 @@
+"""
+The batch task query, ``GET /music/tasks``: the watcher polls through it, ``get_tasks`` reads.
+
+It asks about many ids at once, follows short pages until every row the service has for
+them has come, and learns the service's page size when a page proves smaller than asked.
+Which rows matter, and what they mean, is the caller's business: each page goes to its
+``take``. One instance per session, so the page size is learnt once for both users.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import anyio
+
+from ._config import NO_RETRY, RetryPolicy
+from ._convert import WireFormatError, parse_batch, peek_row, unreadable
+from ._errors import RequestInfo, SunoTimeoutError
+from ._transport import Transport
+
+__all__ = ["BatchQuery", "get_with_deadline"]
+
+T = TypeVar("T")
+#: Takes a page's rows, and every id it has an answer for out of the pending dict.
+Take = Callable[[Sequence[Any], dict[int, T]], None]
+
+
+class BatchQuery:
+    """Asks about many task ids per request; counts its requests for the watcher's stats."""
+
+    def __init__(self, transport: Transport) -> None:
+        self._transport = transport
+        self._page_cap: int | None = None
+        self.requests = 0
+
+    def size(self, wanted: int) -> int:
+        """Ids per query: ``wanted``, or the service's page size once learnt, if smaller."""
+        return wanted if self._page_cap is None else min(wanted, self._page_cap)
+
+    async def ask(
+        self,
+        pending: dict[int, T],
+        take: Take[T],
+        *,
+        retry: RetryPolicy | None = NO_RETRY,
+        remember: bool = False,
+        deadline: float | None = None,
+    ) -> None:
+        """
+        Ask about the ids in ``pending`` until each is answered or known to be unknown.
+
+        ``take`` takes answered ids out of ``pending``, so what is left (also after a failed
+        request) was not answered. A page shorter than asked means ids unknown to the
+        service or a page size smaller than ours; when the total (or a further page) says
+        the latter, the size is learnt. The defaults suit the watcher's polls: a later tick
+        is their retry, and nobody reads their ``last_response``. ``deadline`` bounds each
+        request, its body included.
+        """
+        # Rows of a short page with no total: cut by the page size only if more rows follow.
+        cut: int | None = None
+        for _ in range(len(pending)):
+            before = len(pending)
+            self.requests += 1
+            params = {"ids": ",".join(map(str, pending)), "page": "1", "size": str(before)}
+            data = await get_with_deadline(
+                self._transport,
+                "/music/tasks",
+                params,
+                retry=retry,
+                remember=remember,
+                deadline=deadline,
+            )
+            try:
+                page = parse_batch(data)
+            except WireFormatError as exc:
+                raise unreadable("GET /music/tasks: the batch answer", exc, data) from exc
+            take(page.rows, pending)
+            progressed = len(pending) < before
+            if cut is not None and progressed:
+                self._learn(cut)
+            if not pending or not progressed:
+                return
+            if page.total is not None:
+                if page.total <= len(page.rows):
+                    return  # the rest are ids the service does not know
+                self._learn(len(page.rows))
+            else:
+                cut = len(page.rows)
+
+    async def rows(
+        self, ids: Sequence[int], size: int, *, retry: RetryPolicy | None = None
+    ) -> dict[int, Any]:
+        """The rows of ``ids`` by id, ``size`` ids a query; an id the service lacks has none."""
+        found: dict[int, Any] = {}
+
+        def take(rows: Sequence[Any], pending: dict[int, None]) -> None:
+            for row in rows:
+                try:
+                    task_id, _ = peek_row(row)
+                except WireFormatError:
+                    continue
+                if task_id in pending:
+                    del pending[task_id]
+                    found[task_id] = row
+
+        unique = list(dict.fromkeys(ids))
+        step = self.size(size)
+        for start in range(0, len(unique), step):
+            chunk = dict.fromkeys(unique[start : start + step])
+            await self.ask(chunk, take, retry=retry, remember=True)
+        return found
+
+    def _learn(self, size: int) -> None:
+        self._page_cap = min(self._page_cap or size, size)
+
+
+async def get_with_deadline(
+    transport: Transport,
+    path: str,
+    params: dict[str, str],
+    *,
+    retry: RetryPolicy | None = NO_RETRY,
+    remember: bool = False,
+    deadline: float | None = None,
+) -> Any:
+    """A free GET whose whole answer, body included, must come within ``deadline`` seconds."""
+    if deadline is None:
+        return await transport.call(
+            "GET", path, paid=False, params=params, retry=retry, remember=remember
+        )
+    with anyio.move_on_after(deadline):
+        return await transport.call(
+            "GET", path, paid=False, params=params, retry=retry, remember=remember
+        )
+    raise SunoTimeoutError(
+        f"GET {path}: no whole answer within PollPolicy.poll_timeout ({deadline:g}s); "
+        "its ids are asked about again later",
+        request=RequestInfo("GET", path, paid=False),
+    )
