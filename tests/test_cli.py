@@ -231,9 +231,10 @@ def test_debug_shows_the_traceback_but_never_the_key(fake: ThreadedFake) -> None
     assert "DEBUG" in loud.stderr  # the library's own logs, which must not hold the key either
 
 
-def test_follow_up_calls(shared: ThreadedFake, song: dict[str, Any]) -> None:
+def test_follow_up_calls(shared: ThreadedFake, song: dict[str, Any], tmp_path: Path) -> None:
     """Every other paid call, each waited for, against a song the fake server made."""
     clip, task = song["id"], str(song["task_id"])
+    media = str(tmp_path / "media")
     calls = {
         "extend": ["extend", clip, "--at", "30", "--title", "t2", "--description", "more"],
         "cover": ["cover", clip, "--title", "t3", "--lyrics", "la", "--tags", "jazz"],
@@ -242,8 +243,8 @@ def test_follow_up_calls(shared: ThreadedFake, song: dict[str, Any]) -> None:
         "speed": ["speed", clip, "--multiplier", "1.25", "--keep-pitch"],
         "upload": ["upload", "https://example.com/riff.mp3"],
         "whole-song": ["whole-song", clip],
-        "align": ["align", clip, "--lyrics", "la la la"],
-        "video": ["video", task],
+        "align": ["align", clip, "--lyrics", "la la la", "--download", media],
+        "video": ["video", task, "--download", media],
         "wav": ["wav", task, "--clip", clip],
     }
     assert set(calls) | {"generate"} == set(PAID_COMMANDS)
@@ -261,6 +262,25 @@ def test_follow_up_calls(shared: ThreadedFake, song: dict[str, Any]) -> None:
     assert {r["kind"] for r in runs["video"].of("result")} == {"video"}
     assert {r["kind"] for r in runs["align"].of("result")} == {"alignment"}
     assert len(runs["remaster"].of("result")) == 2
+    saved = sorted(
+        Path(e["path"]).suffix for n in ("video", "align") for e in runs[n].of("downloaded")
+    )
+    assert saved == [".json", ".mp4"]
+    assert all(Path(e["path"]).parent == tmp_path / "media" for e in runs["video"].of("downloaded"))
+
+
+def test_generate_download_saves_both_songs(fake: ThreadedFake, tmp_path: Path) -> None:
+    """--download waits, then saves each song's audio under a safe name with its task id."""
+    out = tmp_path / "songs"
+    run = run_cli(
+        "generate", "--title", "../Rain/", "--description", "d", "--download", str(out), fake=fake
+    )
+    assert run.code == ExitCode.OK, run.stderr
+    files = sorted(out.iterdir())
+    ids = run.stdout.splitlines()[0].removeprefix("started generate: task ").split()
+    assert [f.name.split("-")[0] for f in files] == ids
+    assert all(f.suffix == ".mp3" and f.stat().st_size > 0 for f in files)
+    assert run.stdout.count(" saved ") == 2
 
 
 def test_video_of_an_unknown_task_sends_no_paid_call(fake: ThreadedFake) -> None:
