@@ -336,13 +336,13 @@ async def test_paid_latency_delays_posts_only(
     server: FakeSunoServer, client: aiohttp.ClientSession
 ) -> None:
     """The paid-call latency slows POSTs and leaves queries fast."""
-    server.paid_latency = 0.2
+    server.paid_latency = 0.6
     started = time.monotonic()
     await call(client, "GET", server.url + "/points/balance")
-    assert time.monotonic() - started < 0.15
+    assert time.monotonic() - started < 0.5
     started = time.monotonic()
     await post(client, server, "/music/generate", CUSTOM)
-    assert time.monotonic() - started >= 0.2
+    assert time.monotonic() - started >= 0.6
 
 
 async def test_poll_policy_follows_the_clock() -> None:
@@ -370,4 +370,4 @@ async def test_the_readme_example_finishes_in_about_a_second() -> None:
         started = time.monotonic()
         songs = await suno.wait(await suno.generate(title="Demo", description="a song"), timeout=9)
     assert len(songs) == 2
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 5.0  # ~1 s; 20 s with the default policy
