@@ -347,16 +347,22 @@ def test_progress_on_a_terminal_and_in_a_pipe(fake: ThreadedFake, tmp_path: Path
 def test_ctrl_c_while_waiting_is_exit_130(fake: ThreadedFake) -> None:
     """SIGINT mid-wait: a clean stop (no traceback) that says how to collect the tasks."""
     fake.sync(lambda: fake.server.plans.extend([TaskPlan(generating_s=1e6)] * 2))
-    proc = start_cli("generate", "--title", "t", "--description", "d", "--wait", fake=fake)
-    deadline = time.monotonic() + 20
-    while fake.paid_calls() == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    args = ("--json", "generate", "--title", "t", "--description", "d", "--wait")
+    proc = start_cli(*args, fake=fake)
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the ids are out: the wait begins right after
+    assert json.loads(first)["event"] == "started"
     time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
     run = finish(proc)
     assert run.code == ExitCode.INTERRUPTED
     assert "Traceback" not in run.stderr
-    assert "suno-async wait" in run.stderr
+    assert "tasks already started keep running" in run.stderr
+    started = json.loads(first)["task_ids"]
+    assert run.of("pending") == [{"event": "pending", "task_ids": started}]
+    plain = run_here("wait", *map(str, started), "--timeout", "0.1", env=cli_env(fake))
+    assert plain.code == ExitCode.SERVICE
+    assert f"suno-async wait {' '.join(map(str, started))}" in plain.stderr
 
 
 def test_ctrl_c_during_a_paid_call_still_shows_its_ids() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli_harness import ThreadedFake, cli_env, finish, run_cli, run_here, start_cli, write_jsonl
+from suno_async import JournalError
 from suno_async.cli import ExitCode
 from suno_async.testing import TaskPlan
 
@@ -152,20 +154,33 @@ def test_a_failed_song_makes_exit_1(fake: ThreadedFake, tmp_path: Path) -> None:
     assert len(list(out.glob("*.mp3"))) == 3
 
 
+def _started(journal: Path) -> int:
+    """Requests the running bulk command has recorded as started (read-only, as it runs)."""
+    from suno_async._journal import read_journal
+
+    if not journal.exists():
+        return 0
+    try:
+        return sum(row["state"] == "started" for row in read_journal(journal))
+    except (JournalError, sqlite3.Error):  # created but not yet set up
+        return 0
+
+
 def test_sigint_then_resume_pays_each_request_once(fake: ThreadedFake, tmp_path: Path) -> None:
     """Ctrl-C mid-wait stops cleanly (exit 130); the same command then finishes the job."""
     fake.sync(lambda: setattr(fake.server, "speed", 0.0))  # nothing finishes until resumed
     path, out = _songs_file(tmp_path, 6), tmp_path / "out"
     proc = start_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
-    deadline = time.monotonic() + 20
-    while fake.paid_calls() < 6 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.3)
+    journal = out / "suno-journal.sqlite"
+    deadline = time.monotonic() + 30
+    while _started(journal) < 6:  # every request accepted and its ids on disk
+        assert time.monotonic() < deadline, fake.paid_calls()
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     stopped = finish(proc)
     assert stopped.code == ExitCode.INTERRUPTED, stopped.stderr
     assert "Traceback" not in stopped.stderr
-    assert "run the same command again to resume" in stopped.stderr
+    assert "the journal is saved: run the same command again to resume" in stopped.stderr
     assert fake.paid_calls() == 6
 
     fake.sync(lambda: setattr(fake.server, "speed", 1000.0))

@@ -99,11 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ExitCode.PIPE_CLOSED
     except (_StoppedByUserError, KeyboardInterrupt):
         code = ExitCode.INTERRUPTED
-        output.error(
-            "interrupted; what was started is recorded: run the same command again to resume",
-            code=code,
-            kind="Interrupted",
-        )
+        if args.command in ("bulk", "demo"):
+            message = "interrupted; the journal is saved: run the same command again to resume"
+        else:
+            message = "interrupted; tasks already started keep running on the service"
+        output.error(message, code=code, kind="Interrupted")
         return code
     except Exception as exc:  # every error ends as one line and an exit code
         return _fail(exc, output, debug=args.debug)

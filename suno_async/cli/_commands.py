@@ -335,6 +335,7 @@ async def wait_and_report(
     except (asyncio.CancelledError, SunoError):
         pending = [i for i, state in tracker.states.items() if state in ("queued", "generating")]
         if pending:
+            output.emit("pending", None, task_ids=pending)
             output.note(
                 "these tasks keep running on the service; collect them with: "
                 f"suno-async wait {' '.join(map(str, pending))}"

@@ -40,7 +40,7 @@ class ExitCode(enum.IntEnum):
     INTERNAL = 70
     #: stdout was closed early (``suno-async ... | head``); a bulk run resumes from its journal.
     PIPE_CLOSED = 141
-    #: Ctrl-C: started work is recorded; run the same command again to resume.
+    #: Ctrl-C: a bulk run resumes when run again; other commands list the tasks started.
     INTERRUPTED = 130
 
 
@@ -52,7 +52,7 @@ exit codes:
   3    configuration, key or points problem (no key, key refused, balance or budget)
   4    service or network error, or a wait timed out (work may still be running)
   70   internal error (a bug: rerun with --debug and report it)
-  130  interrupted (Ctrl-C); run the same command again to resume
+  130  interrupted (Ctrl-C): a bulk run resumes when run again; started tasks are listed
   141  stdout closed early (e.g. piped into head)"""
 
 
