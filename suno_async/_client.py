@@ -5,20 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import ssl as _ssl
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal, TypeVar, overload
 
 import aiohttp
 import anyio
 
+from ._arguments import (
+    check_key,
+    check_settings,
+    check_timeout,
+    check_transport_settings,
+    items_of,
+    task_ids_of,
+)
 from ._batch import BatchQuery
 from ._bulk import BulkRun, Media
-from ._checks import check_bool, check_count, check_seconds, is_number, misconfigured, show
+from ._checks import check_bool, show
 from ._convert import (
     WireFormatError,
     decode_row,
@@ -129,7 +136,7 @@ class AsyncSuno:
         key = Secret(api_key if api_key is not None else os.environ.get("SUNO_API_KEY"))
         key_field = "api_key" if api_key is not None else "SUNO_API_KEY"
         del api_key
-        _check_settings(
+        check_settings(
             api_key=None,
             base_url=base_url,
             session=session,
@@ -140,14 +147,14 @@ class AsyncSuno:
             on_status_change=on_status_change,
             downloads=downloads,
         )
-        _check_transport_settings(
+        check_transport_settings(
             ssl=ssl,
             max_response_bytes=max_response_bytes,
             max_paid_in_flight=max_paid_in_flight,
             paid_rate=paid_rate,
         )
         if key.reveal() is not None:
-            _check_key(key_field, key)
+            check_key(key_field, key)
         if not key.reveal() or not str(key.reveal()).strip():
             msg = (
                 "no API key: pass AsyncSuno(api_key=...) or set SUNO_API_KEY "
@@ -493,7 +500,7 @@ class AsyncSuno:
 
         Ids the service does not know are left out of the result.
         """
-        ids = _task_ids("task_ids", task_ids)
+        ids = task_ids_of("task_ids", task_ids)
         if not ids:
             return []
         rows = await self._batch.rows(ids, self._watcher.policy.batch_size)
@@ -587,7 +594,7 @@ class AsyncSuno:
         return TaskHandle(task_id, kind, suno=self, started_at=started_at)
 
     def _handles(self, items: Sequence[Waitable]) -> list[TaskHandle[Any]]:
-        items = _items("items", items)
+        items = items_of("items", items)
         return [
             item
             if isinstance(item, TaskHandle)
@@ -652,7 +659,7 @@ class AsyncSuno:
         :class:`WaitTimeoutError` listing the unfinished ids; they keep running.
         """
         handles = self._handles(items)
-        timeout = _check_timeout(timeout)
+        timeout = check_timeout(timeout)
         check_bool("return_exceptions", return_exceptions)
         self._ensure_watching()
         policy = self._watcher.policy
@@ -722,7 +729,7 @@ class AsyncSuno:
         checked here, before any iteration.
         """
         handles = self._handles(items)
-        timeout = _check_timeout(timeout)
+        timeout = check_timeout(timeout)
         check_bool("return_exceptions", return_exceptions)
         self._ensure_watching()
 
@@ -881,104 +888,6 @@ class AsyncSuno:
     def downloads(self) -> Downloader:
         """The session's downloader: its policy and ``requests_sent`` to media hosts."""
         return self._downloader
-
-
-def _check_key(field: str, key: object) -> None:
-    """A key is text that fits in an HTTP header: bytes or a pasted newline would fail later."""
-    # The key is read through its Secret only, so this frame's locals never show it.
-    secret = key if isinstance(key, Secret) else Secret(key)
-    del key
-    if not isinstance(secret.reveal(), str):
-        raise misconfigured(field, f"must be a string, got {type(secret.reveal()).__name__}")
-    if not all(" " <= char <= "~" for char in str(secret.reveal()).strip()):
-        raise misconfigured(
-            field, "must be printable ASCII with no line breaks (check what was pasted)"
-        )
-
-
-def _check_settings(
-    *,
-    api_key: object,
-    base_url: object,
-    session: object,
-    timeouts: object,
-    retry: object,
-    poll: object,
-    allow_insecure_http: object,
-    on_status_change: object,
-    downloads: object = None,
-) -> None:
-    """Each setting of :class:`AsyncSuno` of the right type, before anything is built."""
-    if api_key is not None:
-        _check_key("api_key", api_key)
-    if base_url is not None and not isinstance(base_url, str):
-        raise misconfigured(
-            "base_url", f"must be a string such as {DEFAULT_BASE_URL!r}, got {show(base_url)}"
-        )
-    if session is not None:
-        if not isinstance(session, aiohttp.ClientSession):
-            raise misconfigured(
-                "session", f"must be an aiohttp.ClientSession, got {type(session).__name__}"
-            )
-        if session.closed:
-            raise misconfigured("session", "is closed; pass an open aiohttp.ClientSession")
-    for name, value, cls in (
-        ("timeouts", timeouts, Timeouts),
-        ("retry", retry, RetryPolicy),
-        ("poll", poll, PollPolicy),
-        ("downloads", downloads, DownloadPolicy),
-    ):
-        if value is not None and not isinstance(value, cls):
-            raise misconfigured(
-                name, f"must be a {cls.__name__}(...) or None, got {type(value).__name__}"
-            )
-    check_bool("allow_insecure_http", allow_insecure_http, error=misconfigured)
-    if on_status_change is not None and not callable(on_status_change):
-        raise misconfigured(
-            "on_status_change",
-            f"must be a function taking a StatusChange, got {type(on_status_change).__name__}",
-        )
-
-
-def _check_transport_settings(
-    *, ssl: object, max_response_bytes: object, max_paid_in_flight: object, paid_rate: object
-) -> None:
-    """The transport's own settings of :class:`AsyncSuno`, before anything is built."""
-    if ssl is not None and not isinstance(ssl, _ssl.SSLContext):
-        raise misconfigured("ssl", f"must be an ssl.SSLContext or None, got {show(ssl)}")
-    check_count("max_response_bytes", max_response_bytes, minimum=1024, error=misconfigured)
-    check_count("max_paid_in_flight", max_paid_in_flight, error=misconfigured)
-    if paid_rate is not None and (
-        not is_number(paid_rate) or not 0 < paid_rate < math.inf  # type: ignore[operator]
-    ):
-        raise misconfigured(
-            "paid_rate", f"must be a positive number of calls per second, got {show(paid_rate)}"
-        )
-
-
-def _items(field: str, items: object) -> list[Any]:
-    """A list (or any collection) of items; one item alone, or a string, is refused."""
-    if isinstance(items, (TaskHandle, int, str, bytes, bytearray)) or items is None:
-        raise ValidationError(
-            field,
-            f"pass a list of handles or task ids, e.g. suno.wait([handle]), got {show(items)}",
-        )
-    if isinstance(items, Mapping) or not isinstance(items, Iterable):
-        raise ValidationError(field, f"must be a list, got {type(items).__name__}")
-    return list(items)
-
-
-def _task_ids(field: str, ids: object) -> list[int]:
-    """Task ids from a list; "199824" alone would otherwise be read digit by digit."""
-    items = _items(field, ids)
-    return [check_task_id(f"{field}[{index}]", item) for index, item in enumerate(items)]
-
-
-def _check_timeout(timeout: object) -> float | None:
-    """None or seconds from 0; infinity waits forever, like None; NaN is refused."""
-    if timeout is None or (is_number(timeout) and timeout == math.inf):
-        return None
-    return check_seconds("timeout", timeout)
 
 
 def _result(
