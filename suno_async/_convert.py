@@ -9,7 +9,6 @@ numbers sent as strings, null or missing fields, unknown new fields (ignored, ke
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import reprlib
@@ -216,38 +215,51 @@ _WIRE_NAMES: Final[Mapping[type, Mapping[str, str]]] = {
     FileInfo: {"mp3_url": "mp3Url", "mp4_url": "mp4Url", "cover_url": "coverUrl"},
     Task: {"file_info": "fileInfo", "errormsg_en": "errormsgEn"},
 }
+#: Names a field is also sent under, besides its snake_case and camelCase spellings.
+_ALIASES: Final[Mapping[type, Mapping[str, str]]] = {Task: {"task_id": "id", "taskId": "id"}}
 
 
-def _register_wire_class(cls: type[Any]) -> None:
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _register_record(cls: type[Any]) -> None:
     """
-    Structure from snake_case (the wire's camelCase folded first), keeping unknown keys.
+    A plain record: cattrs generates its hooks, each field read under the reference's name.
 
-    Unstructuring writes the wire's own names, so round trips exercise the same quirks.
+    The only hand-written part is for names that vary: a row spelling a field otherwise
+    (snake_case or camelCase, ``task_id`` for ``id``) is respelt first, and fields this
+    version does not know are kept in ``extra`` (snake_case). Unstructuring writes the
+    reference's names, so round trips exercise the same path.
     """
     names = _WIRE_NAMES.get(cls, {})
-    fields = attrs.fields(cls)
-    known = {f.name for f in fields}
-    has_extra = "extra" in known
-    overrides: dict[str, Any] = {}
+    wire_of = {f.name: names.get(f.name, f.name) for f in attrs.fields(cls) if f.name != "extra"}
+    usual = frozenset(wire_of.values())
+    spellings = {
+        spelling: wire for name, wire in wire_of.items() for spelling in (name, wire, _camel(name))
+    }
+    spellings.update(_ALIASES.get(cls, {}))
+    has_extra = len(wire_of) < len(attrs.fields(cls))
+    overrides: dict[str, Any] = {name: override(rename=wire) for name, wire in names.items()}
     if has_extra:
-        overrides["extra"] = override(struct_hook=_raw, omit=True)
-    if "extend" in known:
+        overrides["extra"] = override(omit=True)
+    if "extend" in wire_of:
         overrides["extend"] = override(struct_hook=_raw)
     generated = make_dict_structure_fn(cls, converter, **overrides)
 
     def structure(obj: object, _: object) -> Any:
-        data = _snake_keys(_as_mapping(obj, cls.__name__))
-        if cls is Task and "id" not in data and "task_id" in data:
-            data["id"] = data.pop("task_id")
+        data = _as_mapping(obj, cls.__name__)
+        extra: dict[str, Any] = {}
+        if not data.keys() <= usual:
+            data, extra = _respell(data, spellings)
         try:
             instance = generated(data, cls)
         except KeyError as exc:
             msg = f"{cls.__name__} needs {exc.args[0]!r}, which the answer lacks"
             raise WireFormatError(msg) from None
-        if has_extra:
-            extra = {k: v for k, v in data.items() if k not in known}
-            if extra:
-                object.__setattr__(instance, "extra", MappingProxyType(extra))
+        if extra and has_extra:
+            object.__setattr__(instance, "extra", MappingProxyType(extra))
         return instance
 
     unstructure_overrides: dict[str, Any] = {
@@ -267,80 +279,37 @@ def _register_wire_class(cls: type[Any]) -> None:
     converter.register_unstructure_hook(cls, unstructure)
 
 
-def _optional_file_info(value: object, _: object) -> FileInfo | None:
-    """Null, empty or an object in either spelling; read directly, as every finished row has one."""
+def _respell(
+    data: Mapping[str, Any], spellings: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Known fields under the reference's names, and the others (snake_case) apart."""
+    known: dict[str, Any] = {}
+    extra: dict[str, Any] = {}
+    for key, value in data.items():
+        wire = spellings.get(key) or spellings.get(_snake(key))
+        if wire is None:
+            extra[_snake(key)] = value
+        elif wire not in known or key == wire:  # the reference's own spelling wins
+            known[wire] = value
+    return known, extra
+
+
+_register_record(FileInfo)
+_structure_file_info: Final = converter.get_structure_hook(FileInfo)
+
+
+def _optional_file_info(value: object, _: object = None) -> FileInfo | None:
+    """A finished row's media URLs; null, empty or not an object while a task runs."""
     if not value or not isinstance(value, Mapping):
         return None
-    get = value.get
-    return FileInfo(
-        mp3_url=_text_or_none(get("mp3Url", get("mp3_url"))),
-        mp4_url=_text_or_none(get("mp4Url", get("mp4_url"))),
-        cover_url=_text_or_none(get("coverUrl", get("cover_url"))),
-    )
+    info: FileInfo = _structure_file_info(value, FileInfo)
+    return info
 
 
-_register_wire_class(FileInfo)
 converter.register_structure_hook(FileInfo | None, _optional_file_info)
 for _cls in (Balance, Task, AlignedWord):
-    _register_wire_class(_cls)
-
-_structure_task_generic: Final = converter.get_structure_hook(Task)
-_OPT_STR: Final = _optional(_str, str)
-# How the service spells a task's fields (as the API reference shows them), and the other
-# names a row may use for them (``extra`` is ours: a row sending it is read generically).
-_TASK_USUAL_NAMES: Final = frozenset(
-    {"id", "status", "custom_id", "fileInfo", "errormsg", "errormsgEn", "extend"}
-)
-_TASK_OTHER_NAMES: Final = frozenset(
-    {"task_id", "taskId", "customId", "file_info", "errormsg_en", "extra"}
-)
-
-
-#: Whether rows with these keys (in this order) are usual; one service sends one shape.
-_USUAL_SHAPES: Final[dict[tuple[str, ...], bool]] = {}
-
-
-def _usual_row(row: dict[str, Any]) -> bool:
-    """
-    Spelt as the service spells it, and any new field in plain snake_case: such a row can
-    be read with plain lookups; any other goes through the generic hook, which folds names.
-    """
-    shape = tuple(row)
-    usual = _USUAL_SHAPES.get(shape)
-    if usual is None:
-        keys = row.keys()
-        usual = (
-            "id" in row
-            and "status" in row
-            and keys.isdisjoint(_TASK_OTHER_NAMES)
-            and all(map(str.islower, keys - _TASK_USUAL_NAMES))
-        )
-        if len(_USUAL_SHAPES) >= 64:  # a service sending ever-new keys gets no memory
-            _USUAL_SHAPES.clear()
-        _USUAL_SHAPES[shape] = usual
-    return usual
-
-
-def _structure_task(obj: object, _: object = None) -> Task:
-    """Every finished task passes here, so a usual row is read with plain lookups."""
-    if type(obj) is not dict or not _usual_row(obj):
-        return _structure_task_generic(obj, Task)  # type: ignore[no-any-return]
-    get = obj.get
-    task_id = obj["id"]
-    extra = {key: value for key, value in obj.items() if key not in _TASK_USUAL_NAMES}
-    return Task(
-        id=task_id if type(task_id) is int else _int(task_id),
-        status=_status(obj["status"]),
-        custom_id=_OPT_STR(get("custom_id"), None),
-        file_info=_optional_file_info(get("fileInfo"), None),
-        errormsg=_OPT_STR(get("errormsg"), None),
-        errormsg_en=_OPT_STR(get("errormsgEn"), None),
-        extend=get("extend"),
-        extra=MappingProxyType(extra) if extra else EMPTY,
-    )
-
-
-converter.register_structure_hook(Task, _structure_task)
+    _register_record(_cls)
+_structure_task: Final = converter.get_structure_hook(Task)
 
 
 def unreadable(
@@ -457,7 +426,8 @@ def structure_task(row: object) -> Task:
     """A row read as a :class:`Task`; a Task read already passes through."""
     if type(row) is Task:
         return row
-    return _structure_task(row)
+    task: Task = _structure_task(row, Task)
+    return task
 
 
 def peek_row(row: object) -> tuple[int, TaskStatus]:
@@ -534,43 +504,32 @@ def _clips(extend: Any) -> list[Mapping[str, Any]]:
     return []
 
 
-#: The order ``_song`` passes a Song's fields in (a test holds it to Song's own order).
-SONG_FIELDS: Final = (
-    "task_id", "id", "title", "audio_url", "video_url", "image_url", "image_large_url",
-    "duration", "tags", "lyrics", "description", "model_name", "major_model_version",
-    "created_at", "status", "extra",
-)  # fmt: skip
-# Song's text fields in order, each with the clip keys to try: Suno nests some under "metadata".
-_SONG_TEXT: Final = (
-    ("id",),
-    ("title",),
-    ("audio_url",),
-    ("video_url",),
-    ("image_url",),
-    ("image_large_url",),
-    ("tags",),
-    ("prompt", "lyrics"),
-    ("gpt_description_prompt", "description"),
-    ("model_name",),
-    ("major_model_version",),
-    ("created_at",),
-    ("status",),
-)
-_SONG_FIRST_KEYS: Final = tuple(keys[0] for keys in _SONG_TEXT)
-_OPT_FLOAT: Final = _optional(_float)
-
-
 _CAMEL_HINTS: Final = frozenset(
     {
         "audioUrl", "videoUrl", "imageUrl", "imageLargeUrl", "modelName", "createdAt",
         "majorModelVersion", "gptDescriptionPrompt",
     }
 )  # fmt: skip
+#: The clip keys a Song reads; Suno nests some of them (tags, prompt) under "metadata".
+_CLIP_KEYS: Final = (
+    "id", "title", "audio_url", "video_url", "image_url", "image_large_url", "duration",
+    "tags", "prompt", "lyrics", "gpt_description_prompt", "description", "model_name",
+    "major_model_version", "created_at", "status",
+)  # fmt: skip
+#: Other clip keys for a Song's field, when the usual one is missing.
+_CLIP_FALLBACKS: Final = (("prompt", "lyrics"), ("gpt_description_prompt", "description"))
+_structure_song: Final = make_dict_structure_fn(
+    Song,
+    converter,
+    lyrics=override(rename="prompt"),
+    description=override(rename="gpt_description_prompt"),
+    extra=override(omit=True),
+)
 
 
 def _snake_if_needed(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     """Suno's clips are snake_case already; fold only a clip that shows camelCase names."""
-    if obj.keys().isdisjoint(_CAMEL_HINTS):  # probes the eight hints, not every key
+    if obj.keys().isdisjoint(_CAMEL_HINTS):
         return obj
     return _snake_keys(obj)
 
@@ -581,75 +540,39 @@ def _text_or_none(value: object) -> str | None:
     return value if type(value) is str else _str(value)
 
 
-def _text_field(keys: tuple[str, ...], data: Mapping[str, Any], meta: Mapping[str, Any]) -> Any:
-    for key in keys:
-        value = data.get(key)
-        if value is None or value == "":
-            value = meta.get(key)  # a top-level null hides no metadata
-        if value is not None and value != "":
-            return _text_or_none(value)
-    return None
-
-
-def _song(
-    task_id: int, custom_id: str | None, file_info: FileInfo | object, clip: Mapping[str, Any]
-) -> Song:
+def _song(task_id: int, task: Task, clip: Mapping[str, Any]) -> Song:
     """
-    Each field's first key is read for all fields at once; only a field missing there (or
-    not a string) takes the slow search. A song is built for every finished task, so this
-    is the SDK's per-result cost. ``file_info`` may still be raw: it is read only when the
-    clip lacks a URL.
+    The clip's fields, each from the clip or, where the clip leaves it empty, from its
+    metadata; then the task's media URLs for any the clip lacks. cattrs builds the Song.
     """
     data = _snake_if_needed(clip)
     nested = data.get("metadata")
     meta = _snake_if_needed(nested) if nested and _is_mapping(nested) else EMPTY
-    # A key the clip lacks is looked up in metadata (where Suno puts tags and prompt); a
-    # value that is not a non-empty string is searched for by the exact rule.
-    texts = list(map(data.get, _SONG_FIRST_KEYS, map(meta.get, _SONG_FIRST_KEYS)))
-    for index, value in enumerate(texts):
-        if type(value) is not str or not value:
-            texts[index] = _text_field(_SONG_TEXT[index], data, meta)
-    (song_id, title, audio, video, image, image_large, tags, lyrics, description, model,
-     major, created, status) = texts  # fmt: skip
-    if not (audio and video and image):
-        files = file_info if type(file_info) is FileInfo else _optional_file_info(file_info, None)
-        if files is not None:
-            audio = audio or files.mp3_url
-            video = video or files.mp4_url
-            image = image or files.cover_url
-    duration = data.get("duration")
-    if duration is None or duration == "":
-        duration = meta.get("duration")
-    if type(duration) is not float:
-        duration = _OPT_FLOAT(duration, None)
-    # In SONG_FIELDS order: by position, as keywords cost 0.5 µs of Song's 1.2 µs init.
-    return Song(
-        task_id,
-        song_id or custom_id,
-        title,
-        audio,
-        video,
-        image,
-        image_large,
-        duration,
-        tags,
-        lyrics,
-        description,
-        model,
-        major,
-        created,
-        status,
-        MappingProxyType(data) if data else EMPTY,
-    )
-
-
-_SCAN_JSON: Final = json.JSONDecoder().raw_decode
-
-
-def _past_space(text: str, index: int) -> int:
-    while index < len(text) and text[index] in " \t\n\r":
-        index += 1
-    return index
+    fields: dict[str, Any] = {}
+    for key in _CLIP_KEYS:
+        value = data.get(key)
+        if value is None or value == "":
+            value = meta.get(key)  # a top-level null hides no metadata
+        if value is not None and value != "":
+            fields[key] = value
+    for usual, other in _CLIP_FALLBACKS:
+        if usual not in fields and other in fields:
+            fields[usual] = fields[other]
+    fields.setdefault("id", task.custom_id)
+    files = task.file_info
+    if files is not None:
+        for key, url in (
+            ("audio_url", files.mp3_url),
+            ("video_url", files.mp4_url),
+            ("image_url", files.cover_url),
+        ):
+            if key not in fields and url:
+                fields[key] = url
+    fields["task_id"] = task_id
+    song: Song = _structure_song(fields, Song)
+    if data:
+        object.__setattr__(song, "extra", MappingProxyType(data))
+    return song
 
 
 def _is_clip_of(clip: Mapping[str, Any], custom_id: str) -> bool:
@@ -657,48 +580,19 @@ def _is_clip_of(clip: Mapping[str, Any], custom_id: str) -> bool:
     return clip_id == custom_id or (clip_id is not None and str(clip_id) == custom_id)
 
 
-def _clip_in_text(text: str, custom_id: str) -> dict[str, Any] | None:
-    """
-    The first clip of a JSON array that is ``custom_id``'s, read only as far as that clip.
-
-    A generation's ``extend`` holds both its songs, and each of its two tasks needs one: the
-    first task's clip comes first, so the other is never parsed. None when the text is not
-    such an array or names no such clip; the caller then reads it whole, errors and all.
-    """
-    index = _past_space(text, 0)
-    if not text.startswith("[", index):
-        return None
-    index = _past_space(text, index + 1)
-    try:
-        while True:
-            clip, index = _SCAN_JSON(text, index)
-            if type(clip) is dict and _is_clip_of(clip, custom_id):
-                return clip
-            index = _past_space(text, index)
-            if not text.startswith(",", index):
-                return None
-            index = _past_space(text, index + 1)
-    except (ValueError, RecursionError):  # the whole text is read (and refused) by orjson
-        return None
-
-
-def _song_of(task_id: int, custom_id: str | None, file_info: object, extend: Any) -> Song:
-    if custom_id is not None and type(extend) is str:
-        found = _clip_in_text(extend, custom_id)
-        if found is not None:
-            return _song(task_id, custom_id, file_info, found)
-    clips = _clips(_decoded_extend(task_id, extend))
-    if custom_id is not None:
+def _song_of(task: Task) -> Song:
+    clips = _clips(_decoded_extend(task.id, task.extend))
+    if task.custom_id is not None:
         for clip in clips:
-            if _is_clip_of(clip, custom_id):
-                return _song(task_id, custom_id, file_info, clip)
+            if _is_clip_of(clip, task.custom_id):
+                return _song(task.id, task, clip)
     if len(clips) == 1:
-        return _song(task_id, custom_id, file_info, clips[0])
-    return _song(task_id, custom_id, file_info, {})
+        return _song(task.id, task, clips[0])
+    return _song(task.id, task, {})
 
 
 def _decode_song(task: Task) -> Song:
-    return _song_of(task.id, task.custom_id, task.file_info, task.extend)
+    return _song_of(task)
 
 
 def _decode_alignment(task: Task) -> LyricsAlignment:
@@ -739,21 +633,7 @@ _DECODERS: Final[Mapping[TaskKind, Callable[[Task], Any]]] = {
 
 
 def decode_row(row: object, kind: TaskKind) -> Any:
-    """
-    A finished row (or a :class:`Task` read already) as the result its kind promises.
-
-    A song is read straight from a row in the usual shape: the :class:`Task` in between
-    would cost as much as the song itself. Any other shape reads the Task first, so both
-    ways give the same song.
-    """
-    if kind is TaskKind.SONG and type(row) is dict and _usual_row(row):
-        task_id = row["id"]
-        return _song_of(
-            task_id if type(task_id) is int else _int(task_id),
-            _OPT_STR(row.get("custom_id"), None),
-            row.get("fileInfo"),
-            row.get("extend"),
-        )
+    """A finished row (or a :class:`Task` read already) as the result its kind promises."""
     return _DECODERS[kind](structure_task(row))
 
 
