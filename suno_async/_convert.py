@@ -438,9 +438,9 @@ def peek_row(row: object) -> tuple[int, TaskStatus]:
     if type(row) is dict:
         task_id = row.get("id")
         wire = row.get("status")
-        if type(task_id) is int and type(wire) is int:
+        if type(wire) is int or type(wire) is str:
             status = _STATUS_BY_WIRE.get(wire)
-            if status is not None:
+            if status is not None and type(task_id) is int:
                 return task_id, status
     elif not isinstance(row, Mapping):
         msg = f"a task row should be a JSON object, got {type(row).__name__}"

@@ -627,13 +627,6 @@ class Transport:
         except orjson.JSONDecodeError:
             envelope = None
         else:
-            if (
-                status < 400
-                and type(answer) is dict
-                and answer.get("success") is True
-                and answer.get("code") == 200
-            ):
-                return answer.get("data")  # the usual envelope, as parse_envelope reads it
             try:
                 envelope = parse_envelope(answer)
             except (ValueError, WireFormatError):

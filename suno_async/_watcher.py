@@ -187,21 +187,10 @@ class _Entry:
         self.seen: TaskStatus | Literal[False] | None = False
         # The watcher's dict this entry is in (batched, waiting or single); None once gone.
         self.place: dict[int, _Entry] | None = None
-        # One sink, or a list once a second awaiter adds one: most ids have one awaiter.
-        self.sinks: _Sink | list[_Sink] | None = None
-
-    def add_sink(self, sink: _Sink) -> None:
-        if self.sinks is None:
-            self.sinks = sink
-        elif isinstance(self.sinks, list):
-            self.sinks.append(sink)
-        else:
-            self.sinks = [self.sinks, sink]
+        self.sinks: list[_Sink] = []
 
     def remove_sink(self, sink: _Sink) -> None:
-        if self.sinks is sink:
-            self.sinks = None
-        elif isinstance(self.sinks, list) and sink in self.sinks:
+        if sink in self.sinks:
             self.sinks.remove(sink)
 
     def finish(self, outcome: Finished | SunoError) -> bool:
@@ -220,12 +209,9 @@ class _Entry:
             future.exception()
         else:
             future.set_result(outcome)
-        sinks, self.sinks = self.sinks, None
-        if isinstance(sinks, list):
-            for sink in sinks:
-                sink(self)
-        elif sinks is not None:
-            sinks(self)
+        sinks, self.sinks = self.sinks, []
+        for sink in sinks:
+            sink(self)
         return True
 
 
@@ -493,7 +479,7 @@ class TaskWatcher:
                 _ring(all_done)
 
         for entry in pending:
-            entry.add_sink(one_done)
+            entry.sinks.append(one_done)
         try:
             if pending:
                 with anyio.fail_after(timeout):
@@ -524,7 +510,7 @@ class TaskWatcher:
         caller has dropped are not kept alive by the iteration.
         """
         ready: deque[_Entry] = deque()
-        positions: dict[_Entry, int | list[int]] = {}
+        positions: dict[_Entry, list[int]] = {}
         waiter: asyncio.Future[None] | None = None
         expired = False
 
@@ -557,7 +543,7 @@ class TaskWatcher:
                 entry = ready.popleft()
                 where = positions.pop(entry)
                 outcome = _outcome(entry.future)
-                indexes = _places(where)
+                indexes = where
                 entry.awaiters -= len(indexes)  # it is finished: letting go is counting down
                 for index in indexes:
                     yield convert(index, outcome)
@@ -566,30 +552,28 @@ class TaskWatcher:
                 timer.cancel()
             for entry, where in positions.items():
                 entry.remove_sink(one_done)
-                for _ in _places(where):
+                for _ in where:
                     self._release(entry)
 
     def _places_of(
         self, ids: Sequence[int], first_polls: Sequence[float], sink: _Sink, ready: deque[_Entry]
-    ) -> dict[_Entry, int | list[int]]:
+    ) -> dict[_Entry, list[int]]:
         """
-        Where each acquired entry stands in ``ids`` (a list only for an id given twice).
+        Where each acquired entry stands in ``ids`` (more than one place for an id given twice).
 
         An unfinished entry gets ``sink``; a finished one goes to ``ready`` at once.
         """
-        positions: dict[_Entry, int | list[int]] = {}
+        positions: dict[_Entry, list[int]] = {}
         for index, entry in enumerate(self._acquire(ids, first_polls)):
-            seen = positions.get(entry)
-            if seen is None:
-                positions[entry] = index
-                if entry.future.done():  # not for a fresh entry; never left waiting, though
-                    ready.append(entry)
-                else:
-                    entry.add_sink(sink)
-            elif isinstance(seen, list):
-                seen.append(index)
+            places = positions.get(entry)
+            if places is not None:
+                places.append(index)
+                continue
+            positions[entry] = [index]
+            if entry.future.done():  # not for a fresh entry; never left waiting, though
+                ready.append(entry)
             else:
-                positions[entry] = [seen, index]
+                entry.sinks.append(sink)
         return positions
 
     # --- polling ------------------------------------------------------------------------
@@ -874,10 +858,6 @@ class TaskWatcher:
 def _ring(alarm: asyncio.Future[None] | None) -> None:
     if alarm is not None and not alarm.done():
         alarm.set_result(None)
-
-
-def _places(where: int | list[int]) -> Sequence[int]:
-    return where if isinstance(where, list) else (where,)
 
 
 def _outcome(future: asyncio.Future[Finished]) -> Finished | SunoError:
