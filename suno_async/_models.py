@@ -21,8 +21,8 @@ from ._checks import MAX_TASK_ID, check_bool, check_seconds, check_text, is_numb
 from ._errors import ValidationError
 
 if TYPE_CHECKING:
-    from ._client import AsyncSuno
     from ._listen import StatusChanges
+    from ._waiting import Waiting
 
 __all__ = [
     "AlignedLyricsRequest",
@@ -505,7 +505,7 @@ class TaskHandle(Generic[ResultT]):
 
     task_id: int
     kind: TaskKind
-    _suno: AsyncSuno | None = attrs.field(default=None, repr=False, eq=False, alias="suno")
+    _suno: Waiting | None = attrs.field(default=None, repr=False, eq=False, alias="suno")
     #: When the call that started it returned, as ``time.time()`` (a wall clock, so it means
     #: the same in another process); None for a saved id of unknown age, asked about at once.
     started_at: float | None = attrs.field(default=None, repr=False, eq=False)

@@ -42,7 +42,6 @@ from suno_async import (
     Video,
     Wav,
 )
-from suno_async._client import _result
 from suno_async._convert import (
     Envelope,
     Page,
@@ -56,6 +55,7 @@ from suno_async._convert import (
     structure_balance,
     structure_task,
 )
+from suno_async._waiting import _result
 from suno_async._watcher import take_news
 from suno_async.testing import FakeSunoServer
 
