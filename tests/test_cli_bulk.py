@@ -192,3 +192,21 @@ def test_sigint_then_resume_pays_each_request_once(fake: ThreadedFake, tmp_path:
     titles = fake.sync(lambda: [c.body["title"] for c in fake.server.accepted_calls])
     assert sorted(titles) == [f"Song {n}" for n in range(6)]
     assert len(list(out.glob("*.mp3"))) == 12
+
+
+def test_a_changed_file_is_refused_by_its_journal(fake: ThreadedFake, tmp_path: Path) -> None:
+    """Re-running with a different file on the same journal names the change; nothing sent."""
+    path, out = _songs_file(tmp_path, 2), tmp_path / "out"
+    first = run_here("bulk", str(path), "--out", str(out), "--no-download", env=cli_env(fake))
+    assert first.code == ExitCode.OK, first.stderr
+    rows = [
+        {"title": "Song 0", "description": "a song numbered 0"},
+        {"title": "Other", "description": "x"},
+    ]
+    write_jsonl(path, rows)
+    changed = run_here("bulk", str(path), "--out", str(out), "--no-download", env=cli_env(fake))
+    assert changed.code == ExitCode.NOTHING_SENT
+    (line,) = changed.stderr.strip().splitlines()
+    assert f"line 2 of {path} is not what the journal recorded" in line
+    assert "'Other'" in line
+    assert fake.paid_calls() == 2

@@ -22,9 +22,10 @@ import attrs
 
 from .._bulk import BulkOutcome, BulkProgress, BulkRun, Media
 from .._client import AsyncSuno
+from .._journal import JournalMismatchError
 from .._models import GenerateRequest
 from ._commands import ensure_folder
-from ._exit import ExitCode
+from ._exit import CliError, ExitCode
 from ._jsonl import load_requests
 from ._output import Output, ProgressView, Tally, to_jsonable
 from ._session import fast_poll, open_session
@@ -215,7 +216,13 @@ async def run_bulk(args: argparse.Namespace, output: Output) -> ExitCode:
         resend_unknown=args.resend_unknown,
     )
     async with open_session(args, **options) as suno:
-        return await _run_job(suno, job, output)
+        try:
+            return await _run_job(suno, job, output)
+        except JournalMismatchError as exc:
+            known = exc.index < len(lines)
+            where = f"line {lines[exc.index]} of {args.file}" if known else str(args.file)
+            msg = f"{where} is not what the journal recorded ({exc}). Nothing was sent"
+            raise CliError(msg) from exc
 
 
 def demo_requests() -> list[GenerateRequest]:
