@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mappin
 from typing import Any, Literal
 
 import anyio
+import attrs
 import pytest
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings
@@ -28,8 +29,10 @@ from suno_async import (
     APIError,
     AsyncSuno,
     Balance,
+    ConfigurationError,
     FileInfo,
     LyricsAlignment,
+    PollPolicy,
     RetryPolicy,
     Song,
     SunoError,
@@ -37,6 +40,7 @@ from suno_async import (
     TaskHandle,
     TaskKind,
     TaskStatus,
+    Timeouts,
     UndecodableResponseError,
     ValidationError,
     Video,
@@ -675,3 +679,35 @@ async def test_bad_input_is_refused_unsent_and_good_input_is_accepted(
     elif isinstance(outcome, APIError):  # sent; any other outcome is the service's or the wait's
         refused = outcome.code == 400 and not any(s in str(outcome) for s in SERVICE_ONLY)
         assert not refused, f"{name}({argument}={value!r}) was sent and refused: {outcome}"
+
+
+# --- settings -------------------------------------------------------------------------------
+
+POLICIES: dict[str, type] = {
+    "Timeouts": Timeouts,
+    "RetryPolicy": RetryPolicy,
+    "PollPolicy": PollPolicy,
+}
+
+
+@pytest.mark.parametrize("name", list(POLICIES))
+@given(case=st.tuples(st.integers(min_value=0, max_value=99), hostile))
+def test_any_policy_setting_is_valid_or_refused_by_name(name: str, case: tuple[int, Any]) -> None:
+    """A policy built with any value for any field is valid, or refused naming that field."""
+    cls = POLICIES[name]
+    fields = [field.name for field in attrs.fields(cls)]
+    choice, value = case
+    field = fields[choice % len(fields)]
+    built = caught(lambda: cls(**{field: value}))
+    if isinstance(built, SunoError):
+        assert isinstance(built, ConfigurationError)
+        assert str(built).startswith(f"{name}.{field}"), built
+        return
+    kept = getattr(built, field)
+    if field == "first_poll":
+        assert set(kept) == set(TaskKind)
+        assert all(isinstance(v, float) and math.isfinite(v) and v >= 0 for v in kept.values())
+    elif kept is not None:
+        assert type(kept) in (int, float), (field, value)
+        assert math.isfinite(kept)
+        assert kept >= 0
