@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ._errors import SunoError
 from ._models import StatusChange
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class StatusChanges:
     async def _follow(self, follow: Callable[[], Awaitable[Any]]) -> None:
         try:
             await follow()
+        except SunoError:
+            pass  # how the task ended is for handle.wait() to tell; the stream just ends
         finally:
             self._end()
 

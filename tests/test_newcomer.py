@@ -135,3 +135,14 @@ async def test_a_stream_made_after_close_ends_at_once(open_suno: OpenSuno) -> No
     await suno.aclose()
     with anyio.fail_after(1):
         assert [change async for change in suno.status_changes()] == []
+
+
+async def test_a_task_stream_of_a_closed_session_ends_quietly(open_suno: OpenSuno) -> None:
+    """A task's stream whose session closes ends, with no error left unretrieved."""
+    suno = await open_suno()
+    (handle,) = await start_songs(suno, 1)
+    stream = handle.status_changes()
+    await suno.aclose()
+    with anyio.fail_after(2):
+        async with stream:
+            assert [change async for change in stream] == []
