@@ -297,6 +297,8 @@ class Transport:
         paid = request.paid
         if self._session is None:
             self._session = self._new_session(force_close=False)
+        elif not self._owns_session:
+            self._check_callers_session(request, self._session)
         if paid and self._owns_session:
             # A pooled connection the service closes as the POST leaves makes the call's fate
             # unknowable; a fresh connection costs one handshake per paid call, and they are
@@ -305,6 +307,26 @@ class Transport:
                 self._paid_session = self._new_session(force_close=True)
             return self._paid_session
         return self._session
+
+    @staticmethod
+    def _check_callers_session(request: RequestInfo, session: aiohttp.ClientSession) -> None:
+        """
+        A caller's session that is closed or bound to another loop, refused before aiohttp
+        raises a bare RuntimeError from frames whose locals hold the request headers.
+        """
+        if session.closed:
+            raise SessionClosedError(
+                request=request,
+                message=f"{request}: the aiohttp.ClientSession passed as session= is closed, "
+                "so nothing was sent; keep it open until this AsyncSuno is closed",
+            )
+        if getattr(session, "_loop", None) is not asyncio.get_running_loop():
+            msg = (
+                f"{request}: the aiohttp.ClientSession passed as session= was made under "
+                "another event loop, so nothing was sent; make it under the loop that uses "
+                "this AsyncSuno"
+            )
+            raise WrongEventLoopError(msg)
 
     def _new_session(self, *, force_close: bool) -> aiohttp.ClientSession:
         return aiohttp.ClientSession(
@@ -349,6 +371,8 @@ class Transport:
         self.check_usable(str(request))
         policy = retry or self.retry
         started = time.monotonic()
+        # The budget bounds the call's last attempt too, not only whether one more starts.
+        until = None if policy.budget is None else started + policy.budget
         if policy.attempts == 1:
             # The watcher's polls: it retries on later ticks, so no retry machinery per call.
             return await self._attempt(
@@ -358,6 +382,7 @@ class Transport:
                 started=started,
                 remember=remember,
                 deliver=deliver,
+                until=until,
             )
 
         def retry_hook(exc: Exception) -> bool | float:
@@ -389,6 +414,7 @@ class Transport:
                     started=started,
                     remember=remember,
                     deliver=deliver,
+                    until=until,
                 )
         msg = "unreachable: stamina always yields at least one attempt"  # pragma: no cover
         raise AssertionError(msg)  # pragma: no cover
@@ -402,6 +428,7 @@ class Transport:
         started: float,
         remember: bool,
         deliver: Callable[[Any], Any] | None,
+        until: float | None = None,
     ) -> Any:
         if self._closed:
             raise SessionClosedError(
@@ -411,13 +438,13 @@ class Transport:
         answered: list[RawResponse] = []
         try:
             if not request.paid:
-                data = await self._once(request, params, json_body, started, answered)
+                data = await self._once(request, params, json_body, started, answered, until=until)
                 return data if deliver is None else deliver(data)
             async with self._paid_slots:
                 if self._paid_rate is not None:
                     await self._rate_limiter().acquire()
                 return await self._shielded(
-                    self._once(request, params, json_body, started, answered, deliver)
+                    self._once(request, params, json_body, started, answered, deliver, until=until)
                 )
         finally:
             if remember and answered:
@@ -462,17 +489,28 @@ class Transport:
         started: float,
         answered: list[RawResponse],
         deliver: Callable[[Any], Any] | None = None,
+        *,
+        until: float | None = None,
     ) -> Any:
-        """One attempt; its HTTP answer, if any, is appended to ``answered``."""
+        """
+        One attempt; its HTTP answer, if any, is appended to ``answered``. It ends at
+        ``Timeouts.total`` or at ``until`` (the call's RetryPolicy.budget), whichever is first.
+        """
         session = self._client_session(request)
         url = self._urls.get(request.path)
         if url is None:
             url = self._base_url.with_path(self._base_url.path + request.path, encoded=False)
             self._urls[request.path] = url
         self.requests_sent += 1
+        limit = self._total
+        budget_left: float | None = None
+        if until is not None:
+            left = max(until - time.monotonic(), 0.0)
+            if limit is None or left < limit:
+                limit = budget_left = left
         failure: SunoError | None = None
         try:
-            with anyio.fail_after(self._total):
+            with anyio.fail_after(limit):
                 # Per request, so the phases apply to a session the caller passed in too.
                 async with session.request(
                     request.method,
@@ -490,7 +528,7 @@ class Transport:
         except SunoError:
             raise
         except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as exc:
-            failure = self._translate(request, url, exc)
+            failure = self._translate(request, url, exc, budget_left=budget_left)
         if failure is not None:
             # Raised outside the except clause, so no chain leads back to aiohttp's frames.
             raise failure
@@ -554,7 +592,14 @@ class Transport:
             may_have_charged=request.paid,
         )
 
-    def _translate(self, request: RequestInfo, url: URL, exc: BaseException) -> SunoError:
+    def _translate(
+        self,
+        request: RequestInfo,
+        url: URL,
+        exc: BaseException,
+        *,
+        budget_left: float | None = None,
+    ) -> SunoError:
         """aiohttp's or the deadline's exception as a SunoError, with a cause safe to show."""
         error: SunoError
         charged = request.paid
@@ -590,9 +635,13 @@ class Transport:
                 may_have_charged=charged,
             )
         elif isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
+            within = (
+                f"Timeouts.total={self._total:g}s"
+                if budget_left is None
+                else f"the {budget_left:.3g}s left of RetryPolicy.budget"
+            )
             error = SunoTimeoutError(
-                f"{request}: no complete answer within Timeouts.total={self._total:g}s"
-                f"{self._charge_hint(request)}",
+                f"{request}: no complete answer within {within}{self._charge_hint(request)}",
                 request=request,
                 may_have_charged=charged,
             )

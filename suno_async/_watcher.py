@@ -722,14 +722,16 @@ class TaskWatcher:
         """
         Ask about ``batch`` again later, with backoff; or end what no retry can help.
 
-        A refused key ends every wait. An id refused on its own is asked about singly from
-        then on, and after ``max_failures`` refusals in a row it ends with the last one.
+        A refused key or an unusable caller's session ends every wait. An id refused on its
+        own is asked about singly from then on, and after ``max_failures`` refusals in a row
+        it ends with the last one.
         Outages, timeouts and rate limits are nobody's fault: they only back off (and
         ``stall_timeout`` bounds them).
         """
         self._poll_errors += 1
         self._failed_in_a_row += 1
-        if isinstance(exc, AuthenticationError):
+        if isinstance(exc, (AuthenticationError, SessionClosedError, WrongEventLoopError)):
+            # A refused key, or a caller's aiohttp session closed or bound to another loop.
             logger.error("task polling stopped: %s", exc)
             self._fail_all(exc)
             return
