@@ -103,7 +103,9 @@ class AsyncSuno(Waiting):
     ``ssl`` is the TLS context for the service (certificates are verified by default; pass
     one for a private CA). ``max_response_bytes`` caps any answer's size. At most
     ``max_paid_in_flight`` paid POSTs are in flight at once, and no more than ``paid_rate``
-    start per second when it is given.
+    start per second when it is given. To follow progress, iterate ``status_changes()``
+    (or ``handle.status_changes()``); ``on_status_change`` is a plain callback, called in
+    the poll loop, that tools like the command line use.
     """
 
     def __init__(

@@ -19,6 +19,8 @@ from suno_async import (
     PollPolicy,
     RetryPolicy,
     Song,
+    StatusChange,
+    StatusChanges,
     SunoError,
     Task,
     TaskFailedError,
@@ -117,3 +119,16 @@ async def typed_handles(suno: AsyncSuno) -> None:
     saved = (song_handle.task_id, song_handle.kind, song_handle.started_at)
     rebuilt = suno.handle(saved[0], saved[1], started_at=saved[2])
     print(rebuilt.task_id)
+
+
+async def listening(suno: AsyncSuno, handle: TaskHandle[Song]) -> list[StatusChange]:
+    seen: list[StatusChange] = []
+    async with suno.status_changes() as changes:
+        async for change in changes:
+            seen.append(change)
+            if change.new.finished:
+                break
+    mine: StatusChanges = handle.status_changes()
+    async with mine:
+        seen.extend([change async for change in mine])
+    return seen
