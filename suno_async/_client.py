@@ -627,6 +627,7 @@ class AsyncSuno(Waiting):
         key, under :class:`DownloadPolicy` limits; written atomically; a file already there
         at the host's size is kept, a different one raises :class:`DestinationExistsError`.
         """
+        self._transport.check_usable("download")
         return await self._downloader.download(
             item, dest, media=media, filename=filename, max_bytes=max_bytes
         )
@@ -642,6 +643,7 @@ class AsyncSuno(Waiting):
         The media as bytes (for bots), refused with :class:`MediaTooLargeError` past
         ``max_bytes`` (100 MiB by default) without reading the rest.
         """
+        self._transport.check_usable("download_bytes")
         return await self._downloader.download_bytes(item, media=media, max_bytes=max_bytes)
 
     @property

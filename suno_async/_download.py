@@ -38,6 +38,7 @@ from ._errors import (
     DownloadError,
     DownloadTimeoutError,
     MediaTooLargeError,
+    SessionClosedError,
     ValidationError,
 )
 from ._models import Song, Video, Wav
@@ -296,8 +297,8 @@ class Downloader:
     async def _turn(self, source: _Source, sink: Sink) -> AsyncIterator[None]:
         """A download slot, then the per-file deadline from the moment the slot is taken."""
         if self._closed:
-            msg = "this AsyncSuno session is closed; create a new one to download"
-            raise RuntimeError(msg)
+            msg = "download: this AsyncSuno session is closed; create a new one to download"
+            raise SessionClosedError(message=msg)
         if self._slots is None:
             self._slots = anyio.Semaphore(self.policy.max_concurrent)
         async with self._slots:

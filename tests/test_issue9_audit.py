@@ -219,3 +219,38 @@ async def test_no_public_object_shows_the_key(
     assert KEY not in caplog.text
     for record in caplog.records:
         assert KEY not in repr(vars(record))
+
+
+# --- downloads keep the session's rules ----------------------------------------------------
+
+
+async def test_a_closed_session_refuses_downloads_with_a_suno_error(tmp_path: Path) -> None:
+    """Downloads on a closed session raise SessionClosedError (still a RuntimeError)."""
+    suno = AsyncSuno(KEY)
+    await suno.aclose()
+    for call in (
+        lambda: suno.download_bytes("http://127.0.0.1:9/a.mp3"),
+        lambda: suno.download("http://127.0.0.1:9/a.mp3", tmp_path),
+    ):
+        with pytest.raises(SessionClosedError, match="closed"):
+            await call()
+    assert suno.downloads.requests_sent == 0
+
+
+async def test_a_download_from_another_loop_says_so(fake: FakeSunoServer) -> None:
+    """A download under another event loop is a WrongEventLoopError, sent nowhere."""
+    async with AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL) as suno:
+        await suno.balance()  # binds the session to this loop
+        errors: list[BaseException] = []
+
+        async def elsewhere() -> None:
+            try:
+                await asyncio.wait_for(suno.download_bytes(f"{fake.url}/a.mp3"), 5)
+            except BaseException as exc:
+                errors.append(exc)
+
+        with anyio.fail_after(10):
+            await anyio.to_thread.run_sync(asyncio.run, elsewhere())
+        assert suno.downloads.requests_sent == 0
+    assert len(errors) == 1
+    assert isinstance(errors[0], WrongEventLoopError), repr(errors[0])
