@@ -27,7 +27,8 @@ from ._models import (
     check_kind,
     check_task_id,
 )
-from ._watcher import Finished, TaskWatcher, first_polls
+from ._watched import Finished
+from ._watcher import TaskWatcher
 
 __all__ = ["Waitable", "Waiting"]
 
@@ -154,10 +155,7 @@ class Waiting:
         timeout = check_timeout(timeout)
         check_bool("return_exceptions", return_exceptions)
         self._ensure_watching()
-        policy = self._watcher.policy
-        outcomes = await self._watcher.wait(
-            [h.task_id for h in handles], first_polls(handles, policy), timeout
-        )
+        outcomes = await self._watcher.wait(handles, timeout)
         results = [_result(h, o) for h, o in zip(handles, outcomes, strict=True)]
         if not return_exceptions:
             for result in results:
@@ -231,12 +229,7 @@ class Waiting:
                 raise result
             return result
 
-        return self._watcher.as_completed(
-            [h.task_id for h in handles],
-            first_polls(handles, self._watcher.policy),
-            timeout,
-            convert,
-        )
+        return self._watcher.as_completed(handles, timeout, convert)
 
     @overload
     async def watch(self, item: TaskHandle[R], *, timeout: float | None = ...) -> R: ...

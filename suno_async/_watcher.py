@@ -25,12 +25,11 @@ from collections.abc import (
     AsyncGenerator,
     Awaitable,
     Callable,
-    Iterable,
     Sequence,
 )
 from functools import partial
 from itertools import islice
-from typing import Any, Final, Literal, Protocol, TypeVar
+from typing import Any, Final, TypeVar
 
 import anyio
 import anyio.abc
@@ -53,6 +52,22 @@ from ._errors import (
 from ._listen import StatusChanges
 from ._models import StatusChange, TaskHandle, TaskStatus
 from ._transport import Transport
+from ._watched import (
+    Entry,
+    Finished,
+    News,
+    Sink,
+    brief,
+    first_polls,
+    internal_error,
+    is_refusal,
+    other_loop_error,
+    outcome,
+    ring,
+    says_unknown,
+    take_news,
+    unknown_task,
+)
 
 __all__ = ["PollPolicy", "TaskWatcher", "WatcherStats"]
 
@@ -62,8 +77,6 @@ logger: Final = logging.getLogger("suno_async.watcher")
 _MIN_TICK_WAIT: Final = 1.0
 #: Failed polls in a row before one WARNING says so; each failure alone is logged at INFO.
 _WARN_STREAK: Final = 5
-#: What the service says of an id it does not know (the reference's 任务不存在 included).
-_UNKNOWN_HINTS: Final = ("不存在", "not found", "not exist")
 
 
 @attrs.frozen
@@ -81,140 +94,6 @@ class WatcherStats:
     batch_size: int
 
 
-_Sink = Callable[["_Entry"], None]
-#: What a watched future resolves to: the final status and the row, still raw, so each
-#: result is read once, into the type its awaiter wants (a song needs no Task first).
-Finished = tuple[TaskStatus, Any]
-
-
-class Watched(Protocol):
-    """
-    What a poll knows of a task: its last status, and the one the last clean answer gave.
-
-    ``seen`` is False before the first answer, and None after a miss or a failure, when
-    any answer is news (it clears the counts that the miss or failure left).
-    """
-
-    status: TaskStatus | None
-    seen: TaskStatus | Literal[False] | None
-
-
-W = TypeVar("W", bound=Watched)
-#: A row worth a look: the task it answers, its status, and the row itself, still raw.
-News = tuple[W, TaskStatus, Any]
-
-
-def take_news(
-    rows: Sequence[Any], pending: dict[int, W], news: list[News[W]], *, running: bool = True
-) -> int:
-    """
-    Match a page's rows to the tasks asked about, taking each answered id out of ``pending``.
-
-    Rows with a final status, or a new one, go to ``news``; a row saying "still running, as
-    before" costs a peek and nothing more, as that is most rows of every tick. With
-    ``running`` false, nobody follows a running task's steps: a new running status is only
-    recorded in place (after a miss or failure it is news all the same). Rows for ids not
-    asked about (or answered already) are ignored. Returns how many rows had no readable id
-    or status.
-    """
-    skipped = 0
-    for row in rows:
-        try:
-            task_id, status = peek_row(row)
-        except WireFormatError:
-            skipped += 1
-            continue
-        watched = pending.pop(task_id, None)
-        if watched is None:
-            continue
-        if status < TaskStatus.SUCCEEDED:
-            seen = watched.seen
-            if status is seen:
-                continue
-            if not running and seen is not None:
-                watched.seen = watched.status = status
-                continue
-        news.append((watched, status, row))
-    return skipped
-
-
-class _Entry:
-    """
-    One task id being watched: its future, how many wait on it, and how polls went.
-
-    ``sinks`` are told synchronously when the future is finished: ``wait`` and
-    ``as_completed`` learn of each result in the tick that brings it, with no done-callback
-    scheduled through the event loop per task.
-    """
-
-    __slots__ = (
-        "alone",
-        "awaiters",
-        "failures",
-        "future",
-        "misses",
-        "not_before",
-        "place",
-        "refusals",
-        "seen",
-        "sinks",
-        "stall_since",
-        "stall_status",
-        "status",
-        "task_id",
-    )
-
-    def __init__(
-        self, task_id: int, future: asyncio.Future[Finished], not_before: float, now: float
-    ) -> None:
-        self.task_id = task_id
-        self.future = future
-        self.not_before = not_before
-        self.awaiters = 0
-        self.misses = 0
-        self.failures = 0
-        # Refusals of this id asked about on its own, in a row; ``alone`` once a batch
-        # refusal was traced to it: it is asked about singly from then on.
-        self.refusals = 0
-        self.alone = False
-        self.status: TaskStatus | None = None
-        # The status the stall check last saw, and since when: progress is a new status.
-        self.stall_status: TaskStatus | None = None
-        self.stall_since = now
-        # The status the last clean answer gave: a row repeating it is no news. False before
-        # the first answer; None after a miss or a failure, so the next answer is looked at
-        # (and clears the counts).
-        self.seen: TaskStatus | Literal[False] | None = False
-        # The watcher's dict this entry is in (batched, waiting or single); None once gone.
-        self.place: dict[int, _Entry] | None = None
-        self.sinks: list[_Sink] = []
-
-    def remove_sink(self, sink: _Sink) -> None:
-        if sink in self.sinks:
-            self.sinks.remove(sink)
-
-    def finish(self, outcome: Finished | SunoError) -> bool:
-        """
-        Set the future and tell the sinks, once; False when it was done already (cancelled).
-
-        The sinks are dropped as they are told, so nobody needs to remove theirs after.
-        """
-        future = self.future
-        if future.done():
-            return False
-        if isinstance(outcome, SunoError):
-            future.set_exception(outcome)
-            # Marked as read: awaiters read it through their sinks, and one that gave up in
-            # the same tick must not leave asyncio to log it as never retrieved.
-            future.exception()
-        else:
-            future.set_result(outcome)
-        sinks, self.sinks = self.sinks, []
-        for sink in sinks:
-            sink(self)
-        return True
-
-
 class TaskWatcher:
     """Resolves a future per task id from batched ``/music/tasks`` polls."""
 
@@ -229,15 +108,15 @@ class TaskWatcher:
         self._transport = transport
         self._query = query or BatchQuery(transport)
         self.policy = policy
-        self._entries: dict[int, _Entry] = {}
+        self._entries: dict[int, Entry] = {}
         # Each entry is in one of these: polled in batch queries each tick, waiting out its
         # first poll or a backoff, or asked about alone after missing from batch answers.
         # So a tick takes its ids whole, with no pass over every entry.
-        self._batched: dict[int, _Entry] = {}
-        self._waiting: dict[int, _Entry] = {}
-        self._single: dict[int, _Entry] = {}
+        self._batched: dict[int, Entry] = {}
+        self._waiting: dict[int, Entry] = {}
+        self._single: dict[int, Entry] = {}
         # Entries whose query is out: no later tick asks about them until it is back.
-        self._polling: dict[int, _Entry] = {}
+        self._polling: dict[int, Entry] = {}
         # The queries of the ticks, run by at most ``concurrency`` workers.
         self._jobs: deque[Callable[[], Awaitable[None]]] = deque()
         self._workers = 0
@@ -337,7 +216,7 @@ class TaskWatcher:
                         except Exception as exc:
                             # A bug here must not leave awaiters hanging on a dead loop.
                             logger.exception("the task watcher failed a tick")
-                            self._fail_all(_internal_error(exc))
+                            self._fail_all(internal_error(exc))
                     # Wake each interval while anything is outstanding; a tick with nothing
                     # due sends nothing, so ids waiting out their first poll cost nothing.
                     self._wake_at = (
@@ -368,25 +247,31 @@ class TaskWatcher:
 
     # --- awaiting -----------------------------------------------------------------------
 
-    def _acquire(self, ids: Sequence[int], first_polls: Sequence[float]) -> list[_Entry]:
-        """The entry of each id, made where there is none; each gains one awaiter."""
+    def _acquire(self, handles: Sequence[TaskHandle[Any]]) -> list[Entry]:
+        """
+        The entry of each handle's id, made where there is none; each gains one awaiter.
+
+        A new id is first asked about once its kind of task can plausibly be done, counted
+        from when it started (at once for a saved id of unknown age).
+        """
+        ids = [handle.task_id for handle in handles]
         if self._closed and ids:
             raise SessionClosedError(ids[0])
         entries, batched, waiting = self._entries, self._batched, self._waiting
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             if self._loop is not None and ids:
-                raise _other_loop_error()
+                raise other_loop_error()
             self._loop = loop
         # A new id waits out a Retry-After pause like the others.
         now, floor = time.monotonic(), self._paused_until
-        acquired: list[_Entry] = []
+        acquired: list[Entry] = []
         earliest = math.inf
-        for task_id, first_poll in zip(ids, first_polls, strict=True):
+        for task_id, first_poll in zip(ids, first_polls(handles, self.policy), strict=True):
             entry = entries.get(task_id)
             if entry is None:
                 not_before = now + first_poll if now + first_poll > floor else floor
-                entry = _Entry(task_id, loop.create_future(), not_before, now)
+                entry = Entry(task_id, loop.create_future(), not_before, now)
                 entries[task_id] = entry
                 place = waiting if not_before > now else batched
                 place[task_id] = entry
@@ -400,16 +285,16 @@ class TaskWatcher:
         wake_at = max(earliest, self._tick_floor)
         if wake_at < self._wake_at:
             self._wake_at = wake_at
-            _ring(self._alarm)
+            ring(self._alarm)
         return acquired
 
-    def _release(self, entry: _Entry) -> None:
+    def _release(self, entry: Entry) -> None:
         entry.awaiters -= 1
         if entry.awaiters == 0 and not entry.future.done():
             self._forget(entry)
             entry.future.cancel()
 
-    def _forget(self, entry: _Entry) -> None:
+    def _forget(self, entry: Entry) -> None:
         """Stop polling an entry (settled or let go); a stale one is left alone."""
         place = entry.place
         if place is not None:
@@ -417,7 +302,7 @@ class TaskWatcher:
             del place[entry.task_id]
             del self._entries[entry.task_id]
 
-    def _move(self, entry: _Entry, where: dict[int, _Entry]) -> None:
+    def _move(self, entry: Entry, where: dict[int, Entry]) -> None:
         place = entry.place
         if place is not None and place is not where:
             del place[entry.task_id]
@@ -459,7 +344,7 @@ class TaskWatcher:
         self._stall_check_at = next_check
 
     async def wait(
-        self, ids: Sequence[int], first_polls: Sequence[float], timeout: float | None
+        self, handles: Sequence[TaskHandle[Any]], timeout: float | None
     ) -> list[Finished | SunoError]:
         """
         Await every id; a task that failed to be watched gives its error in its place.
@@ -467,16 +352,16 @@ class TaskWatcher:
         One sink counts the entries down, so ten thousand waits cost ten thousand small
         calls, not ten thousand asyncio tasks or callbacks.
         """
-        entries = self._acquire(ids, first_polls)
+        entries = self._acquire(handles)
         all_done = asyncio.get_running_loop().create_future()
         pending = [e for e in entries if not e.future.done()]
         remaining = len(pending)
 
-        def one_done(_: _Entry) -> None:
+        def one_done(_: Entry) -> None:
             nonlocal remaining
             remaining -= 1
             if remaining == 0:
-                _ring(all_done)
+                ring(all_done)
 
         for entry in pending:
             entry.sinks.append(one_done)
@@ -493,12 +378,11 @@ class TaskWatcher:
                 entry.remove_sink(one_done)
             for entry in entries:
                 self._release(entry)
-        return [_outcome(e.future) for e in entries]
+        return [outcome(e.future) for e in entries]
 
     async def as_completed(
         self,
-        ids: Sequence[int],
-        first_polls: Sequence[float],
+        handles: Sequence[TaskHandle[Any]],
         timeout: float | None,
         convert: Callable[[int, Finished | SunoError], T],
     ) -> AsyncGenerator[T, None]:
@@ -509,26 +393,26 @@ class TaskWatcher:
         the path of every result. An entry is let go as soon as it is yielded, so results the
         caller has dropped are not kept alive by the iteration.
         """
-        ready: deque[_Entry] = deque()
-        positions: dict[_Entry, list[int]] = {}
+        ready: deque[Entry] = deque()
+        positions: dict[Entry, list[int]] = {}
         waiter: asyncio.Future[None] | None = None
         expired = False
 
-        def one_done(entry: _Entry) -> None:
+        def one_done(entry: Entry) -> None:
             ready.append(entry)
-            _ring(waiter)
+            ring(waiter)
 
         def expire() -> None:
             nonlocal expired
             expired = True
-            _ring(waiter)
+            ring(waiter)
 
         # One timer for the whole iteration: a cancel scope per wait would cost more than
         # the results it waits for, as a wait often brings a handful.
         loop = asyncio.get_running_loop()
         timer = None if timeout is None else loop.call_later(max(0.0, timeout), expire)
         try:
-            positions = self._places_of(ids, first_polls, one_done, ready)
+            positions = self._places_of(handles, one_done, ready)
             while positions:
                 if not ready:
                     if expired:
@@ -542,11 +426,10 @@ class TaskWatcher:
                     continue
                 entry = ready.popleft()
                 where = positions.pop(entry)
-                outcome = _outcome(entry.future)
-                indexes = where
-                entry.awaiters -= len(indexes)  # it is finished: letting go is counting down
-                for index in indexes:
-                    yield convert(index, outcome)
+                result = outcome(entry.future)
+                entry.awaiters -= len(where)  # it is finished: letting go is counting down
+                for index in where:
+                    yield convert(index, result)
         finally:
             if timer is not None:
                 timer.cancel()
@@ -556,15 +439,15 @@ class TaskWatcher:
                     self._release(entry)
 
     def _places_of(
-        self, ids: Sequence[int], first_polls: Sequence[float], sink: _Sink, ready: deque[_Entry]
-    ) -> dict[_Entry, list[int]]:
+        self, handles: Sequence[TaskHandle[Any]], sink: Sink, ready: deque[Entry]
+    ) -> dict[Entry, list[int]]:
         """
         Where each acquired entry stands in ``ids`` (more than one place for an id given twice).
 
         An unfinished entry gets ``sink``; a finished one goes to ``ready`` at once.
         """
-        positions: dict[_Entry, list[int]] = {}
-        for index, entry in enumerate(self._acquire(ids, first_polls)):
+        positions: dict[Entry, list[int]] = {}
+        for index, entry in enumerate(self._acquire(handles)):
             places = positions.get(entry)
             if places is not None:
                 places.append(index)
@@ -588,7 +471,7 @@ class TaskWatcher:
         loop = asyncio.get_running_loop()
         while (delay := self._wake_at - time.monotonic()) > 0:
             self._alarm = alarm = loop.create_future()
-            timer = None if math.isinf(delay) else loop.call_later(delay, _ring, alarm)
+            timer = None if math.isinf(delay) else loop.call_later(delay, ring, alarm)
             try:
                 await alarm
             finally:
@@ -635,18 +518,18 @@ class TaskWatcher:
             except Exception as exc:
                 # A bug here must not leave awaiters hanging on a dead loop.
                 logger.exception("the task watcher failed a poll")
-                self._fail_all(_internal_error(exc))
+                self._fail_all(internal_error(exc))
             finally:
                 remaining -= 1
                 if remaining == 0:
                     self._last_tick_requests = self._query.requests + self._single_requests - before
-                    _ring(done)
+                    ring(done)
 
         self._jobs.extend(partial(run, job) for job in jobs)
         self._start_workers()
         wait = max(self.policy.interval, _MIN_TICK_WAIT)
         timer = asyncio.get_running_loop().call_later(
-            max(0.0, started + wait - time.monotonic()), _ring, done
+            max(0.0, started + wait - time.monotonic()), ring, done
         )
         try:
             await done
@@ -668,14 +551,14 @@ class TaskWatcher:
         finally:
             self._workers -= 1
 
-    async def _poll_batch(self, asked: dict[int, _Entry]) -> None:
+    async def _poll_batch(self, asked: dict[int, Entry]) -> None:
         """
         One batch query. A batch the service refuses is split in two, each half asked at
         once, until the refused id stands alone: one bad id costs a few queries, and every
         other id of its batch is answered in the same tick.
         """
         batch = list(asked.values())
-        news: list[News[_Entry]] = []
+        news: list[News[Entry]] = []
         failure: SunoError | None = None
         try:
             await self._query.ask(asked, self._taker(news), deadline=self.policy.poll_timeout)
@@ -695,13 +578,13 @@ class TaskWatcher:
                         self._move(entry, self._single)
         else:
             left = [entry for entry in asked.values() if entry.place is polling]
-            if len(left) > 1 and _is_refusal(failure):
+            if len(left) > 1 and is_refusal(failure):
                 self._poll_errors += 1
                 logger.info(
                     "the service refused a batch of %d ids (%s); asking in halves to find "
                     "the id it refuses",
                     len(left),
-                    _brief(failure),
+                    brief(failure),
                 )
                 half = len(left) // 2
                 await self._poll_batch({entry.task_id: entry for entry in left[:half]})
@@ -718,7 +601,7 @@ class TaskWatcher:
             logger.info("task polls answer again after %d failures", self._failed_in_a_row)
         self._failed_in_a_row = 0
 
-    def _poll_failed(self, batch: list[_Entry], exc: SunoError) -> None:
+    def _poll_failed(self, batch: list[Entry], exc: SunoError) -> None:
         """
         Ask about ``batch`` again later, with backoff; or end what no retry can help.
 
@@ -740,7 +623,7 @@ class TaskWatcher:
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
             pause = min(exc.retry_after, policy.max_pause)
             self._paused_until = max(self._paused_until, now + pause)
-        refused = len(batch) == 1 and _is_refusal(exc)
+        refused = len(batch) == 1 and is_refusal(exc)
         backoff_max = 0.0
         for entry in batch:
             entry.failures += 1
@@ -759,7 +642,7 @@ class TaskWatcher:
                         "with the last answer: %s",
                         entry.task_id,
                         entry.refusals,
-                        _brief(exc),
+                        brief(exc),
                     )
                     if isinstance(exc, APIError):
                         exc.task_id = entry.task_id
@@ -773,17 +656,17 @@ class TaskWatcher:
             logger.warning(
                 "task polls failed %d times in a row (last: %s); still asking, with backoff",
                 self._failed_in_a_row,
-                _brief(exc),
+                brief(exc),
             )
         else:
             logger.info(
                 "a task poll of %d id(s) failed (%s); asking again in %.3gs",
                 len(batch),
-                _brief(exc),
+                brief(exc),
                 max(backoff_max, self._paused_until - now),
             )
 
-    async def _check_one(self, entry: _Entry) -> None:
+    async def _check_one(self, entry: Entry) -> None:
         """The single-task query, for an id batch answers leave out or a batch refused."""
         self._single_requests += 1
         try:
@@ -801,8 +684,8 @@ class TaskWatcher:
                 )
             _, status = peek_row(row)
         except APIError as exc:
-            if isinstance(exc, NotFoundError) or _says_unknown(exc):
-                self._settle(entry, _unknown_task(entry.task_id, exc))
+            if isinstance(exc, NotFoundError) or says_unknown(exc):
+                self._settle(entry, unknown_task(entry.task_id, exc))
             else:
                 self._poll_failed([entry], exc)
         except WireFormatError as exc:
@@ -815,18 +698,18 @@ class TaskWatcher:
         if entry.place is self._polling:
             self._move(entry, self._single)
 
-    def _taker(self, news: list[News[_Entry]]) -> Take[_Entry]:
+    def _taker(self, news: list[News[Entry]]) -> Take[Entry]:
         """What takes a batch page's rows for a poll: see :func:`take_news`."""
         running = bool(self._listeners)
 
-        def take(rows: Sequence[Any], pending: dict[int, _Entry]) -> None:
+        def take(rows: Sequence[Any], pending: dict[int, Entry]) -> None:
             skipped = take_news(rows, pending, news, running=running)
             if skipped:
                 logger.warning("skipped %d task row(s) with no readable id or status", skipped)
 
         return take
 
-    def _apply(self, entry: _Entry, status: TaskStatus, row: Any) -> None:
+    def _apply(self, entry: Entry, status: TaskStatus, row: Any) -> None:
         entry.misses = entry.failures = entry.refusals = 0
         entry.seen = status
         if status is not entry.status:
@@ -839,7 +722,7 @@ class TaskWatcher:
             # From the single checks, a backoff or a query's return, if there.
             self._move(entry, self._single if entry.alone else self._batched)
 
-    def _settle(self, entry: _Entry, outcome: Finished | SunoError) -> None:
+    def _settle(self, entry: Entry, outcome: Finished | SunoError) -> None:
         """Finish an entry once; a future already done (cancelled) is never touched."""
         self._forget(entry)
         if entry.finish(outcome):
@@ -855,88 +738,3 @@ class TaskWatcher:
                 listener(change)
             except Exception:  # noqa: PERF203 (one listener's bug must not stop the others)
                 logger.exception("a status-change listener raised; it stays subscribed")
-
-
-def _ring(alarm: asyncio.Future[None] | None) -> None:
-    if alarm is not None and not alarm.done():
-        alarm.set_result(None)
-
-
-def _outcome(future: asyncio.Future[Finished]) -> Finished | SunoError:
-    exc = future.exception()
-    if exc is None:
-        return future.result()
-    if isinstance(exc, SunoError):
-        return exc
-    raise exc
-
-
-def _internal_error(exc: Exception) -> SunoError:
-    return SunoError(
-        f"the task watcher failed ({type(exc).__name__}: {exc}); the tasks keep running on "
-        "the service: wait on their ids again, and please report this"
-    )
-
-
-def _is_refusal(exc: SunoError) -> bool:
-    """
-    Whether the service itself answered no about the ids asked (not an outage or a limit).
-
-    An error envelope in an HTTP 200 (the reseller's 任务不存在 comes as code 500) or a 4xx
-    is an answer about the ids; an HTTP 5xx, a timeout or a cut connection says nothing
-    about them, and neither does a refused key or a rate limit.
-    """
-    if not isinstance(exc, APIError) or isinstance(exc, (AuthenticationError, RateLimitError)):
-        return False
-    return exc.status < 500 or _says_unknown(exc)
-
-
-def _says_unknown(exc: APIError) -> bool:
-    message = exc.api_message.lower()
-    return any(hint in message for hint in _UNKNOWN_HINTS)
-
-
-def _brief(exc: SunoError) -> str:
-    """An error in a few words for a log line: no hint of what to do next, which may not hold."""
-    if isinstance(exc, APIError):
-        said = f" {exc.api_message!r}" if exc.api_message else ""
-        code = f" code {exc.code}" if exc.code is not None else ""
-        return f"{type(exc).__name__}: HTTP {exc.status}{code}{said}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _other_loop_error() -> SunoError:
-    return WrongEventLoopError(
-        "this AsyncSuno session was first used under another event loop, and a session "
-        "belongs to one loop: create the session inside the loop that uses it (e.g. inside "
-        "the coroutine that asyncio.run runs)"
-    )
-
-
-def _unknown_task(task_id: int, cause: APIError) -> NotFoundError:
-    error = NotFoundError(
-        f"task {task_id} is unknown to the service (never created, expired, or another "
-        "account's): check the id",
-        status=cause.status,
-        code=cause.code,
-        api_message=cause.api_message,
-        request=cause.request,
-    )
-    error.task_id = task_id
-    return error
-
-
-def first_polls(handles: Iterable[TaskHandle[Any]], policy: PollPolicy) -> list[float]:
-    """
-    Seconds until each task is first worth asking about, counted from when it started.
-
-    A saved id of unknown age is asked about at once. ``started_at`` is a wall-clock time,
-    so a handle rebuilt in another process keeps its wait.
-    """
-    now = time.time()
-    return [
-        0.0
-        if handle.started_at is None
-        else max(0.0, handle.started_at + policy.first_poll.get(handle.kind, 0.0) - now)
-        for handle in handles
-    ]

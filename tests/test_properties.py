@@ -60,7 +60,7 @@ from suno_async._convert import (
     structure_task,
 )
 from suno_async._waiting import _result
-from suno_async._watcher import take_news
+from suno_async._watched import take_news
 from suno_async.testing import FakeSunoServer
 
 # --- strategies --------------------------------------------------------------------------

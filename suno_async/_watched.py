@@ -1,0 +1,266 @@
+"""
+What the watcher knows of each task it watches, and what a poll's answer means for it.
+
+An :class:`Entry` per task id holds the future its awaiters share and the counts of how its
+polls went; :func:`take_news` turns a batch page into the few rows worth a look; the
+functions below say whether a failed poll was the service's answer about an id, and build
+the errors a wait can end with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, Literal, Protocol, TypeVar
+
+from ._config import PollPolicy
+from ._convert import WireFormatError, peek_row
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    NotFoundError,
+    RateLimitError,
+    SunoError,
+    WrongEventLoopError,
+)
+from ._models import TaskHandle, TaskStatus
+
+__all__ = [
+    "Entry",
+    "Finished",
+    "News",
+    "Sink",
+    "Watched",
+    "brief",
+    "first_polls",
+    "internal_error",
+    "is_refusal",
+    "other_loop_error",
+    "outcome",
+    "ring",
+    "says_unknown",
+    "take_news",
+    "unknown_task",
+]
+
+#: What the service says of an id it does not know (the reference's 任务不存在 included).
+_UNKNOWN_HINTS: Final = ("不存在", "not found", "not exist")
+
+Sink = Callable[["Entry"], None]
+#: What a watched future resolves to: the final status and the row, still raw, so each
+#: result is read once, into the type its awaiter wants (a song needs no Task first).
+Finished = tuple[TaskStatus, Any]
+
+
+class Watched(Protocol):
+    """
+    What a poll knows of a task: its last status, and the one the last clean answer gave.
+
+    ``seen`` is False before the first answer, and None after a miss or a failure, when
+    any answer is news (it clears the counts that the miss or failure left).
+    """
+
+    status: TaskStatus | None
+    seen: TaskStatus | Literal[False] | None
+
+
+W = TypeVar("W", bound=Watched)
+#: A row worth a look: the task it answers, its status, and the row itself, still raw.
+News = tuple[W, TaskStatus, Any]
+
+
+def take_news(
+    rows: Sequence[Any], pending: dict[int, W], news: list[News[W]], *, running: bool = True
+) -> int:
+    """
+    Match a page's rows to the tasks asked about, taking each answered id out of ``pending``.
+
+    Rows with a final status, or a new one, go to ``news``; a row saying "still running, as
+    before" costs a peek and nothing more, as that is most rows of every tick. With
+    ``running`` false, nobody follows a running task's steps: a new running status is only
+    recorded in place (after a miss or failure it is news all the same). Rows for ids not
+    asked about (or answered already) are ignored. Returns how many rows had no readable id
+    or status.
+    """
+    skipped = 0
+    for row in rows:
+        try:
+            task_id, status = peek_row(row)
+        except WireFormatError:
+            skipped += 1
+            continue
+        watched = pending.pop(task_id, None)
+        if watched is None:
+            continue
+        if status < TaskStatus.SUCCEEDED:
+            seen = watched.seen
+            if status is seen:
+                continue
+            if not running and seen is not None:
+                watched.seen = watched.status = status
+                continue
+        news.append((watched, status, row))
+    return skipped
+
+
+class Entry:
+    """
+    One task id being watched: its future, how many wait on it, and how polls went.
+
+    ``sinks`` are told synchronously when the future is finished: ``wait`` and
+    ``as_completed`` learn of each result in the tick that brings it, with no done-callback
+    scheduled through the event loop per task.
+    """
+
+    __slots__ = (
+        "alone",
+        "awaiters",
+        "failures",
+        "future",
+        "misses",
+        "not_before",
+        "place",
+        "refusals",
+        "seen",
+        "sinks",
+        "stall_since",
+        "stall_status",
+        "status",
+        "task_id",
+    )
+
+    def __init__(
+        self, task_id: int, future: asyncio.Future[Finished], not_before: float, now: float
+    ) -> None:
+        self.task_id = task_id
+        self.future = future
+        self.not_before = not_before
+        self.awaiters = 0
+        self.misses = 0
+        self.failures = 0
+        # Refusals of this id asked about on its own, in a row; ``alone`` once a batch
+        # refusal was traced to it: it is asked about singly from then on.
+        self.refusals = 0
+        self.alone = False
+        self.status: TaskStatus | None = None
+        # The status the stall check last saw, and since when: progress is a new status.
+        self.stall_status: TaskStatus | None = None
+        self.stall_since = now
+        # The status the last clean answer gave: a row repeating it is no news. False before
+        # the first answer; None after a miss or a failure, so the next answer is looked at
+        # (and clears the counts).
+        self.seen: TaskStatus | Literal[False] | None = False
+        # The watcher's dict this entry is in (batched, waiting or single); None once gone.
+        self.place: dict[int, Entry] | None = None
+        self.sinks: list[Sink] = []
+
+    def remove_sink(self, sink: Sink) -> None:
+        if sink in self.sinks:
+            self.sinks.remove(sink)
+
+    def finish(self, outcome: Finished | SunoError) -> bool:
+        """
+        Set the future and tell the sinks, once; False when it was done already (cancelled).
+
+        The sinks are dropped as they are told, so nobody needs to remove theirs after.
+        """
+        future = self.future
+        if future.done():
+            return False
+        if isinstance(outcome, SunoError):
+            future.set_exception(outcome)
+            # Marked as read: awaiters read it through their sinks, and one that gave up in
+            # the same tick must not leave asyncio to log it as never retrieved.
+            future.exception()
+        else:
+            future.set_result(outcome)
+        sinks, self.sinks = self.sinks, []
+        for sink in sinks:
+            sink(self)
+        return True
+
+
+def ring(alarm: asyncio.Future[None] | None) -> None:
+    if alarm is not None and not alarm.done():
+        alarm.set_result(None)
+
+
+def outcome(future: asyncio.Future[Finished]) -> Finished | SunoError:
+    exc = future.exception()
+    if exc is None:
+        return future.result()
+    if isinstance(exc, SunoError):
+        return exc
+    raise exc
+
+
+def internal_error(exc: Exception) -> SunoError:
+    return SunoError(
+        f"the task watcher failed ({type(exc).__name__}: {exc}); the tasks keep running on "
+        "the service: wait on their ids again, and please report this"
+    )
+
+
+def is_refusal(exc: SunoError) -> bool:
+    """
+    Whether the service itself answered no about the ids asked (not an outage or a limit).
+
+    An error envelope in an HTTP 200 (the reseller's 任务不存在 comes as code 500) or a 4xx
+    is an answer about the ids; an HTTP 5xx, a timeout or a cut connection says nothing
+    about them, and neither does a refused key or a rate limit.
+    """
+    if not isinstance(exc, APIError) or isinstance(exc, (AuthenticationError, RateLimitError)):
+        return False
+    return exc.status < 500 or says_unknown(exc)
+
+
+def says_unknown(exc: APIError) -> bool:
+    message = exc.api_message.lower()
+    return any(hint in message for hint in _UNKNOWN_HINTS)
+
+
+def brief(exc: SunoError) -> str:
+    """An error in a few words for a log line: no hint of what to do next, which may not hold."""
+    if isinstance(exc, APIError):
+        said = f" {exc.api_message!r}" if exc.api_message else ""
+        code = f" code {exc.code}" if exc.code is not None else ""
+        return f"{type(exc).__name__}: HTTP {exc.status}{code}{said}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def other_loop_error() -> SunoError:
+    return WrongEventLoopError(
+        "this AsyncSuno session was first used under another event loop, and a session "
+        "belongs to one loop: create the session inside the loop that uses it (e.g. inside "
+        "the coroutine that asyncio.run runs)"
+    )
+
+
+def unknown_task(task_id: int, cause: APIError) -> NotFoundError:
+    error = NotFoundError(
+        f"task {task_id} is unknown to the service (never created, expired, or another "
+        "account's): check the id",
+        status=cause.status,
+        code=cause.code,
+        api_message=cause.api_message,
+        request=cause.request,
+    )
+    error.task_id = task_id
+    return error
+
+
+def first_polls(handles: Iterable[TaskHandle[Any]], policy: PollPolicy) -> list[float]:
+    """
+    Seconds until each task is first worth asking about, counted from when it started.
+
+    A saved id of unknown age is asked about at once. ``started_at`` is a wall-clock time,
+    so a handle rebuilt in another process keeps its wait.
+    """
+    now = time.time()
+    return [
+        0.0
+        if handle.started_at is None
+        else max(0.0, handle.started_at + policy.first_poll.get(handle.kind, 0.0) - now)
+        for handle in handles
+    ]
