@@ -699,11 +699,13 @@ class TaskWatcher:
             self._move(entry, self._single)
 
     def _taker(self, news: list[News[Entry]]) -> Take[Entry]:
-        """What takes a batch page's rows for a poll: see :func:`take_news`."""
-        running = bool(self._listeners)
+        """
+        What takes a batch page's rows for a poll: see :func:`take_news`. Whether anyone
+        listens is read when the page comes, as a listener may subscribe while it is out.
+        """
 
         def take(rows: Sequence[Any], pending: dict[int, Entry]) -> None:
-            skipped = take_news(rows, pending, news, running=running)
+            skipped = take_news(rows, pending, news, running=bool(self._listeners))
             if skipped:
                 logger.warning("skipped %d task row(s) with no readable id or status", skipped)
 
