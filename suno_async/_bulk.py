@@ -135,6 +135,10 @@ _FINISHED: Final = frozenset({"done", "failed", "downloaded"})
 _SPENT: Final = frozenset({"started", "done", "failed", "downloaded"})
 
 
+class _NotAListError(ValidationError, TypeError):
+    """Bad input like every other (a ValidationError), and the TypeError it always was."""
+
+
 class BulkRun:
     """
     One run of :meth:`AsyncSuno.generate_many`: ``async with run:`` then ``async for
@@ -156,8 +160,10 @@ class BulkRun:
     ) -> None:
         given: object = requests
         if isinstance(given, (str, bytes, GenerateRequest)) or not isinstance(given, Sequence):
-            msg = "pass a list of GenerateRequest, e.g. suno.generate_many([request, ...])"
-            raise TypeError(msg)
+            raise _NotAListError(
+                "requests",
+                "pass a list of GenerateRequest, e.g. suno.generate_many([request, ...])",
+            )
         for index, request in enumerate(requests):
             if not isinstance(request, GenerateRequest):
                 raise ValidationError(

@@ -27,6 +27,7 @@ from suno_async import (
     SessionClosedError,
     SunoTimeoutError,
     Timeouts,
+    ValidationError,
     WrongEventLoopError,
 )
 from suno_async._transport import Secret
@@ -254,3 +255,16 @@ async def test_a_download_from_another_loop_says_so(fake: FakeSunoServer) -> Non
         assert suno.downloads.requests_sent == 0
     assert len(errors) == 1
     assert isinstance(errors[0], WrongEventLoopError), repr(errors[0])
+
+
+@pytest.mark.parametrize("given", ["song", None, 3])
+async def test_generate_many_of_no_list_is_a_validation_error(
+    fake: FakeSunoServer, given: object
+) -> None:
+    """Bad input to generate_many is a ValidationError naming the field (still a TypeError)."""
+    async with AsyncSuno(fake.api_key, base_url=fake.url) as suno:
+        with pytest.raises(ValidationError) as caught:
+            suno.generate_many(given)  # type: ignore[arg-type]
+    assert caught.value.field == "requests"
+    assert isinstance(caught.value, TypeError)
+    assert fake.total_requests == 0
