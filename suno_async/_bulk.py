@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import os
 from collections import Counter
@@ -377,7 +376,7 @@ class BulkRun:
                     handles = [self._suno.handle(i, TaskKind.SONG) for i in task_ids]
                     group.start_soon(self._collect, index, handles)
                 pending = iter(to_send)
-                slots = getattr(self._suno, "max_paid_in_flight", None) or 4
+                slots = self._suno.max_paid_in_flight
                 for _ in range(min(slots, len(to_send))):
                     group.start_soon(self._sender, pending, group)
             if self._journal is not None:
@@ -410,28 +409,31 @@ class BulkRun:
 
     async def _send(self, index: int) -> list[TaskHandle[Song]] | None:
         self._move(index, "sending")
-        await self._commit(index, "sending")
+        try:
+            await self._commit(index, "sending")
+        except BaseException:  # cancelled (or a dead journal) before the POST: it never left
+            self._move(index, "planned")
+            with contextlib.suppress(SunoError):
+                self._record(index, "planned")
+            raise
         self._committed_points += GENERATE_PRICE
 
         def on_started(task_ids: tuple[int, ...]) -> None:
             self._started(index, task_ids)
 
         try:
-            handles = await self._submit(self._requests[index], on_started)
+            # Shielded: a Ctrl-C waits for the answer (at most the POST's own timeout), so its
+            # ids reach the journal (from on_started) before the journal closes, rather than
+            # leaving a paid request `unknown`.
+            with anyio.CancelScope(shield=True):
+                handles = await self._suno.submit_generate(
+                    self._requests[index], on_started=on_started
+                )
         except SunoError as exc:
             self._refused(index, exc)
             return None
         self._started(index, tuple(h.task_id for h in handles))
         return list(handles)
-
-    async def _submit(
-        self, request: GenerateRequest, on_started: Callable[[tuple[int, ...]], None]
-    ) -> tuple[TaskHandle[Song], ...]:
-        submit: Any = self._suno.submit_generate
-        if "on_started" in inspect.signature(submit).parameters:
-            handles: tuple[TaskHandle[Song], ...] = await submit(request, on_started=on_started)
-            return handles
-        return await self._suno.submit_generate(request)
 
     def _started(self, index: int, task_ids: tuple[int, ...]) -> None:
         """The service accepted request ``index``: its ids go to disk at once."""

@@ -179,6 +179,7 @@ class AsyncSuno(Waiting):
         self._host: asyncio.Task[None] | None = None
         self._closed = False
         self._orphaned: list[int] = []
+        self._max_paid_in_flight = max_paid_in_flight
 
     def __repr__(self) -> str:
         # Also shown half-built, as a traceback's locals show the constructor's self.
@@ -258,6 +259,11 @@ class AsyncSuno(Waiting):
         build one (it needs the session's transport).
         """
         return self._watcher
+
+    @property
+    def max_paid_in_flight(self) -> int:
+        """The most paid POSTs this session lets be in flight at once."""
+        return self._max_paid_in_flight
 
     @property
     def orphaned_task_ids(self) -> tuple[int, ...]:

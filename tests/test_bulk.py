@@ -7,6 +7,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from conftest import until
 from suno_async import (
     AsyncSuno,
     BalanceTooLowError,
@@ -312,3 +313,24 @@ async def test_missing_downloads_are_fetched_on_a_rerun_without_sending(
     assert len(list(out.iterdir())) == 4
     assert states(path) == ["downloaded", "downloaded"]
     assert fake.requests[GENERATE] == 2
+
+
+async def test_cancelled_while_calls_are_in_flight_the_ids_still_reach_the_journal(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """Ctrl-C during the POSTs: their answers are still read and their ids written."""
+    path = tmp_path / "run.db"
+    fake.faults.append(Fault("latency", "/music/generate", delay=0.3, times=100))
+    with anyio.move_on_after(5) as scope:
+        async with suno.generate_many(requests(6), journal=path):
+            await until(lambda: fake.requests[GENERATE] == 4)
+            scope.cancel()
+            await anyio.sleep(5)
+    assert sorted(states(path)) == ["planned"] * 2 + ["started"] * 4
+    assert sorted(i for row in read_journal(path) for i in row["task_ids"]) == sorted(
+        i for call in fake.accepted_calls for i in call.task_ids
+    )
+    fake.faults.clear()
+    outcomes = await run_all(suno, requests(6), journal=path)
+    assert sorted((o.index, o.state) for o in outcomes) == [(i, "done") for i in range(6)]
+    assert fake.paid_calls[GENERATE] == 6
