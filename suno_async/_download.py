@@ -92,7 +92,7 @@ class DownloadPolicy:
 
     ``max_concurrent`` files at once per session (others wait their turn, and their
     deadline starts when their turn comes). ``deadline`` bounds one file from its first
-    byte asked to its rename, retries included, so a host that trickles cannot hold it
+    byte asked to its last byte, retries included, so a host that trickles cannot hold it
     forever. ``read`` is the longest silence tolerated within a response. A failed attempt
     (connection lost, body cut short, 5xx, 408, 429) is retried ``attempts - 1`` times with
     backoff, resuming where the host allows it.
@@ -328,16 +328,15 @@ class Downloader:
         _check_max_bytes(max_bytes, allow_none=True)
         folder = await anyio.to_thread.run_sync(prepare_folder, dest)
         sink = FileSink(folder, url=str(source.url), name_for=source.name, lock=self.path_lock)
-        result: Path | None = None
-        async with self._turn(source, sink):
-            try:
+        try:
+            async with self._turn(source, sink):
                 if name is not None:
                     await sink.open(name)
                 await self._fetch(source, sink, max_bytes)
-                result = await sink.commit()
-            finally:
-                await sink.close()
-        assert result is not None  # noqa: S101  (the deadline raises instead)
+            # The slot limits the network: the next file starts while this one is fsynced.
+            result = await sink.commit()
+        finally:
+            await sink.close()
         logger.debug("%s: %s %s", source.what, "kept" if sink.skipped else "saved", result)
         return result
 
