@@ -28,6 +28,7 @@ from ._errors import (
     InsufficientPointsError,
     SessionClosedError,
     SunoError,
+    UsageError,
     ValidationError,
 )
 from ._journal import Journal, JournalRow, State, request_key
@@ -209,7 +210,7 @@ class BulkRun:
         """The cost of this run against the balance; known once the run is entered."""
         if self._estimate is None:
             msg = "the estimate is known once the run is entered: `async with run:`"
-            raise RuntimeError(msg)
+            raise UsageError(msg)
         return self._estimate
 
     @property
@@ -237,7 +238,7 @@ class BulkRun:
     async def __aenter__(self) -> BulkRun:
         if self._entered:
             msg = "a BulkRun runs once; call generate_many again to resume it"
-            raise RuntimeError(msg)
+            raise UsageError(msg)
         self._entered = True
         rows = await self._open_journal()
         try:
@@ -290,7 +291,7 @@ class BulkRun:
     def __aiter__(self) -> AsyncIterator[BulkOutcome]:
         if not self._entered:
             msg = "enter the run first: `async with suno.generate_many(...) as run:`"
-            raise RuntimeError(msg)
+            raise UsageError(msg)
         return self._iterate()
 
     async def _iterate(self) -> AsyncIterator[BulkOutcome]:

@@ -22,6 +22,7 @@ Every exception suno-async raises, in one tree::
     │   └── TaskStalledError     a task showed no progress for PollPolicy.stall_timeout
     ├── SessionClosedError       the session is (or was, mid-call) closed
     ├── WrongEventLoopError      the session was used from another event loop
+    ├── UsageError               a call out of order (a bulk run not entered, no event loop)
     └── DownloadError            a media file could not be fetched or saved
         ├── DownloadTimeoutError     the per-file deadline or a read timeout (a TimeoutError)
         ├── MediaTooLargeError       the body is larger than the caller's max_bytes
@@ -65,6 +66,7 @@ __all__ = [
     "TaskStalledError",
     "TransportError",
     "UndecodableResponseError",
+    "UsageError",
     "ValidationError",
     "WaitTimeoutError",
     "WrongEventLoopError",
@@ -339,6 +341,13 @@ class WrongEventLoopError(SunoError, RuntimeError):
 
     aiohttp sessions and the watcher belong to one loop: create one AsyncSuno per loop
     (e.g. inside the ``asyncio.run`` that uses it), and close it there.
+    """
+
+
+class UsageError(SunoError, RuntimeError):
+    """
+    The SDK was used out of order: a bulk run iterated before ``async with``, entered twice,
+    or an async-only call made with no running event loop. The message says what to do.
     """
 
 

@@ -59,6 +59,7 @@ from ._errors import (
     TLSError,
     TransportError,
     UndecodableResponseError,
+    UsageError,
     WrongEventLoopError,
 )
 
@@ -276,7 +277,11 @@ class Transport:
             raise SessionClosedError(
                 message=f"{what}: this AsyncSuno session is closed; create a new one"
             )
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            msg = f"{what}: needs a running event loop; call it from async code"
+            raise UsageError(msg) from None
         if self._loop is None:
             self._loop = weakref.ref(loop)
         elif self._loop() is not loop:

@@ -17,6 +17,7 @@ from suno_async import (
     JournalLockedError,
     JournalMismatchError,
     TaskFailedError,
+    UsageError,
     ValidationError,
 )
 from suno_async._journal import Journal, read_journal
@@ -259,6 +260,23 @@ async def test_leaving_early_stops_and_a_rerun_finishes(
     assert len(rest) == 8 - after_break.count("done") - after_break.count("sending")
     assert fake.requests[GENERATE] == sent_before + after_break.count("planned")
     assert set(states(path)) <= {"done", "sending"}
+
+
+async def test_a_run_used_out_of_order_says_how_to_use_it(
+    suno: AsyncSuno, fake: FakeSunoServer
+) -> None:
+    """Iterated before `async with`, read too early, or entered twice: a UsageError, no send."""
+    run = suno.generate_many(requests(1))
+    with pytest.raises(UsageError, match="async with"):
+        run.__aiter__()
+    with pytest.raises(UsageError, match="async with run"):
+        _ = run.estimate
+    assert fake.requests[GENERATE] == 0
+    async with run:
+        assert [o.index async for o in run] == [0]
+    with pytest.raises(UsageError, match="runs once"):
+        await run.__aenter__()
+    assert fake.requests[GENERATE] == 1
 
 
 async def test_bad_arguments_are_refused_before_anything_runs(suno: AsyncSuno) -> None:

@@ -24,6 +24,7 @@ from suno_async import (
     Task,
     TaskKind,
     TaskStatus,
+    UsageError,
     Video,
     Wav,
 )
@@ -584,3 +585,12 @@ async def test_close_releases_pending_waits(fake: FakeSunoServer) -> None:
     assert caught[0].task_id == handles[0].task_id
     assert str(handles[0].task_id) in str(caught[0])
     assert fake.task(handles[0].task_id).status == 1  # it goes on on the service
+
+
+def test_listening_with_no_running_loop_is_a_usage_error() -> None:
+    """A handle's status_changes() called from sync code says it needs async code."""
+    suno = AsyncSuno("k", base_url="http://127.0.0.1:9")
+    handle = suno.handle(199824, TaskKind.SONG)
+    with pytest.raises(UsageError, match="running event loop"):
+        handle.status_changes()
+    assert suno.requests_sent == 0
