@@ -286,10 +286,14 @@ def _respell(
     known: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in data.items():
-        wire = spellings.get(key) or spellings.get(_snake(key))
+        wire = spellings.get(key)
         if wire is None:
-            extra[_snake(key)] = value
-        elif wire not in known or key == wire:  # the reference's own spelling wins
+            snake = _snake(key)
+            wire = spellings.get(snake)
+            if wire is None:
+                extra[snake] = value
+                continue
+        if wire not in known or key == wire:  # the reference's own spelling wins
             known[wire] = value
     return known, extra
 
@@ -436,12 +440,16 @@ def peek_row(row: object) -> tuple[int, TaskStatus]:
     that is all a poll needs, so the rest of the row is not read.
     """
     if type(row) is dict:
+        # The reference's own shapes: an integer id, or its digits (as some rows send it).
         task_id = row.get("id")
         wire = row.get("status")
         if type(wire) is int or type(wire) is str:
             status = _STATUS_BY_WIRE.get(wire)
-            if status is not None and type(task_id) is int:
-                return task_id, status
+            if status is not None:
+                if type(task_id) is int:
+                    return task_id, status
+                if type(task_id) is str and task_id.isdecimal() and len(task_id) < 20:
+                    return int(task_id), status
     elif not isinstance(row, Mapping):
         msg = f"a task row should be a JSON object, got {type(row).__name__}"
         raise WireFormatError(msg)
