@@ -12,7 +12,9 @@ runs in a process of its own too, so CPU time and peak RSS are the client's alon
 - ``bare``: a semaphore on the POSTs, one poll loop asking ``/music/tasks`` in batches for
   every outstanding id, and aiohttp streaming downloads under a semaphore;
 - ``sdk``: ``suno.generate_many(requests, download_to=...)`` without a journal;
-- ``sdk+journal``: the same with its SQLite journal.
+- ``sdk+journal``: the same with its SQLite journal;
+- ``sdk+journal+fsync`` (with ``--fsync-too``): the same with ``DownloadPolicy(fsync=True)``,
+  each file and its folder flushed to the disk (the bare loop flushes nothing).
 
 Both sides send as many paid calls at once (``--in-flight``), poll at the same interval and
 download as many files at once. Each run writes ``2 x N`` files to a temporary folder, removed
@@ -42,6 +44,8 @@ import aiohttp
 API_KEY: Final = "bench-key"
 GENERATE_PRICE: Final = 36
 MODES: Final = ("bare", "sdk", "sdk+journal")
+#: With --fsync-too: the journal run again with DownloadPolicy(fsync=True), to show its cost.
+FSYNC_MODE: Final = "sdk+journal+fsync"
 CHUNK: Final = 64 * 1024
 #: Download slots on both sides: the SDK's DownloadPolicy default.
 DOWNLOADS_AT_ONCE: Final = 4
@@ -184,7 +188,13 @@ async def sdk_client(
     args: argparse.Namespace, out: Path, downloads: Downloads, journal: Path | None
 ) -> dict[str, Any]:
     # Imported in the client only, before its CPU clock starts (see client_main).
-    from suno_async import AsyncSuno, GenerateRequest, PollPolicy, TaskKind  # noqa: PLC0415
+    from suno_async import (  # noqa: PLC0415
+        AsyncSuno,
+        DownloadPolicy,
+        GenerateRequest,
+        PollPolicy,
+        TaskKind,
+    )
 
     first = float(GENERATING_S[0]) / args.speed
     poll = PollPolicy(
@@ -195,9 +205,11 @@ async def sdk_client(
     options: dict[str, Any] = {}
     if "max_paid_in_flight" in inspect.signature(AsyncSuno).parameters:
         options["max_paid_in_flight"] = args.in_flight
+    if args.mode == FSYNC_MODE:
+        options["downloads"] = DownloadPolicy(fsync=True)
     requests = [
         GenerateRequest(model="chirp-v4", title=title, description=f"tune {title}")
-        for title in titles("sdk+journal" if journal else "sdk", args.n)
+        for title in titles(args.mode, args.n)
     ]
     failed = 0
     async with AsyncSuno(API_KEY, base_url=args.url, poll=poll, **options) as suno:
@@ -223,7 +235,7 @@ async def sdk_client(
 def client_main(args: argparse.Namespace) -> None:
     out = Path(args.out)
     downloads = Downloads()
-    journal = out / "run.db" if args.mode == "sdk+journal" else None
+    journal = out / "run.db" if args.mode.startswith("sdk+journal") else None
     media = out / "media"
     media.mkdir(parents=True, exist_ok=True)
     if args.mode != "bare":
@@ -275,7 +287,7 @@ class Server:
 
 
 async def start_server(args: argparse.Namespace, media_bytes: str, n: int) -> Server:
-    points = (n * len(MODES) + 10) * GENERATE_PRICE
+    points = (n * (len(MODES) + 1) + 10) * GENERATE_PRICE
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -389,6 +401,14 @@ def report(results: dict[str, dict[str, Any]], sizes: dict[str, float], n: int) 
     if len(sizes) >= 2:
         low, high = min(sizes.values()), max(sizes.values())
         verdict(high <= low * 1.25 + 10, f"peak RSS flat as files grow: {low:.0f} -> {high:.0f} MB")
+    if FSYNC_MODE in results and bare["download_mb_s"]:
+        dl = results[FSYNC_MODE]["download_mb_s"] / bare["download_mb_s"]
+        cpu = results[FSYNC_MODE]["cpu_s"] / bare["cpu_s"]
+        wall = results[FSYNC_MODE]["wall_s"] / bare["wall_s"]
+        lines.append(
+            f"INFO {FSYNC_MODE}/bare: download throughput {dl:.2f}, client CPU {cpu:.2f}, "
+            f"wall time {wall:.2f} (no target: fsync=True is opt-in)"
+        )
     dupes = sum(r["duplicates"] for r in results.values())
     verdict(dupes == 0, f"{dupes} duplicate paid calls (target 0)")
     songs = all(r["files"] == 2 * n - r["failed"] for r in (sdk, journal))
@@ -403,7 +423,7 @@ async def parent_main(args: argparse.Namespace) -> int:
         workdir = Path(tmp)
         server = await start_server(args, args.media_bytes, args.n)
         try:
-            for mode in MODES:
+            for mode in (*MODES, FSYNC_MODE) if args.fsync_too else MODES:
                 results[mode] = await run_mode(args, server, mode, args.n, workdir)
                 print(f"  {mode}: {results[mode]['wall_s']:.1f}s", file=sys.stderr)
         finally:
@@ -440,8 +460,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--rss-sizes", nargs="*", default=["1000000", "4000000"], help="fixed media sizes"
     )
+    p.add_argument(
+        "--fsync-too", action="store_true", help="also sdk+journal with DownloadPolicy(fsync=True)"
+    )
     p.add_argument("--json", help="write the results here")
-    p.add_argument("--child", choices=MODES, help=argparse.SUPPRESS)
+    p.add_argument("--child", choices=(*MODES, FSYNC_MODE), help=argparse.SUPPRESS)
     p.add_argument("--url", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     return p

@@ -3,7 +3,10 @@ Where a download's body goes: memory, or a ``.part`` file linked into place when
 
 The fetching side (``_download.py``) knows HTTP and retries; this side knows files: the
 ``.part`` beside its final name, the lock against another writer, the size check, fsync and
-the no-clobber link. A file is either whole under its final name or absent.
+the no-clobber link. A file is either whole under its final name or absent, through any
+crash of the process: written bytes live in the OS page cache, which a kill -9 never loses.
+Only a power cut (or an OS crash) can, and only ``DownloadPolicy(fsync=True)`` guards
+against it, at the price of one fsync of the file and one of its folder per download.
 """
 
 from __future__ import annotations
@@ -87,8 +90,10 @@ class FileSink:
         url: str,
         name_for: Callable[[str | None], str],
         lock: Callable[[Path], contextlib.AbstractAsyncContextManager[None]],
+        fsync: bool = False,
     ) -> None:
         self.folder = folder
+        self._fsync = fsync
         self._url = url
         self._name_for = name_for
         self._lock = lock
@@ -182,7 +187,7 @@ class FileSink:
         self.offset = 0
 
     async def commit(self) -> Path:
-        """fsync, then link the ``.part`` into its final name; never replaces a file."""
+        """Link the ``.part`` into its final name, fsynced first if asked; never replaces."""
         final, _ = self._paths()
         if not self.skipped:
             await anyio.to_thread.run_sync(self._commit)
@@ -193,7 +198,8 @@ class FileSink:
         final, part = self._paths()
         if self._file is not None:  # kept open, and locked, until the .part is gone
             self._file.flush()
-            os.fsync(self._file.fileno())
+            if self._fsync:
+                os.fsync(self._file.fileno())
         if self._compare and final.exists():
             same = filecmp.cmp(part, final, shallow=False)
             if not same:
@@ -212,7 +218,8 @@ class FileSink:
                 self._file.close()  # Windows renames no open file
                 self._file = None
             os.rename(part, final)
-        _fsync_folder(self.folder)
+        if self._fsync:
+            _fsync_folder(self.folder)
 
     async def close(self) -> None:
         """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import sys
 import time
 import tracemalloc
@@ -499,6 +500,29 @@ async def test_the_concurrency_limit_is_respected(tmp_path: Path) -> None:
     assert len(leftovers(tmp_path)) == 6
 
 
+@pytest.mark.parametrize("fsync", [False, True])
+async def test_fsync_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fsync: bool
+) -> None:
+    """DownloadPolicy(fsync=True) flushes the file and then its folder; the default neither."""
+    synced: list[int] = []
+    real = os.fsync
+
+    def counting(fd: int) -> None:
+        synced.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", counting)
+    async with (
+        hosting(MediaHost()) as base,
+        AsyncSuno("k", downloads=DownloadPolicy(fsync=fsync)) as suno,
+    ):
+        path = await suno.download(f"{base}/a.mp3", tmp_path)
+    assert path.read_bytes() == BODY
+    expected = 0 if not fsync else 1 if sys.platform == "win32" else 2
+    assert len(synced) == expected
+
+
 async def test_memory_stays_flat_for_a_large_file(offline: AsyncSuno, tmp_path: Path) -> None:
     """A 32 MiB file streams through a small, bounded amount of memory."""
     size = 32 * 2**20
@@ -668,6 +692,7 @@ async def test_bad_items_and_options(offline: AsyncSuno, tmp_path: Path) -> None
         ("read", "30"),
         ("wait_initial", -1),
         ("max_redirects", -1),
+        ("fsync", 1),
     ],
 )
 def test_policy_refuses_bad_values(option: str, value: object) -> None:
