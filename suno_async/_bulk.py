@@ -242,14 +242,17 @@ class BulkRun:
         self._entered = True
         rows = await self._open_journal()
         try:
+            lost = await anyio.to_thread.run_sync(self._rows_missing_files, rows)
             for row in rows:
                 state: State | Literal["unknown"] = row.state
                 if state == "sending":
                     state = "unknown"
+                elif row.index in lost:
+                    state = "done"
                 self._move(row.index, state)
                 for task_id in row.task_ids:
                     self._task_index[task_id] = row.index
-            to_send, to_collect = self._plan(rows)
+            to_send, to_collect = self._plan(rows, lost)
             self._estimate = await self._estimate_cost(to_send, rows)
             if not self._dry_run:
                 self._check_balance(self._estimate)
@@ -318,7 +321,19 @@ class BulkRun:
             await journal.aclose()
             self.journal_cpu_seconds = journal.cpu_seconds
 
-    def _plan(self, rows: list[JournalRow]) -> tuple[list[int], list[tuple[int, tuple[int, ...]]]]:
+    def _rows_missing_files(self, rows: list[JournalRow]) -> frozenset[int]:
+        """Downloaded requests one of whose files is no longer on disk: fetched again."""
+        if self._download_to is None:
+            return frozenset()
+        return frozenset(
+            row.index
+            for row in rows
+            if row.state == "downloaded" and not all(map(os.path.isfile, row.paths))
+        )
+
+    def _plan(
+        self, rows: list[JournalRow], lost: frozenset[int]
+    ) -> tuple[list[int], list[tuple[int, tuple[int, ...]]]]:
         """What this run sends, and which started or unfetched requests it collects by id."""
         to_send: list[int] = []
         to_collect: list[tuple[int, tuple[int, ...]]] = []
@@ -326,7 +341,9 @@ class BulkRun:
         for row in rows:
             if row.state == "planned" or (row.state == "sending" and self._resend_unknown):
                 to_send.append(row.index)
-            elif row.state == "started" or (row.state == "done" and downloads):
+            elif row.state == "started" or (
+                downloads and (row.state == "done" or row.index in lost)
+            ):
                 to_collect.append((row.index, row.task_ids))
         return to_send, to_collect
 

@@ -333,6 +333,25 @@ async def test_missing_downloads_are_fetched_on_a_rerun_without_sending(
     assert fake.requests[GENERATE] == 2
 
 
+async def test_a_deleted_download_is_fetched_again_on_a_rerun_without_sending(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """A file of a `downloaded` request gone from disk comes back; the others stay as they are."""
+    path, out = tmp_path / "run.db", tmp_path / "out"
+    await run_all(suno, requests(2), journal=path, download_to=out)
+    assert states(path) == ["downloaded", "downloaded"]
+    files = sorted(out.iterdir())
+    kept = {f: f.stat().st_mtime_ns for f in files[1:]}
+    files[0].unlink()
+    outcomes = await run_all(suno, requests(2), journal=path, download_to=out)
+    assert len(outcomes) == 1
+    assert outcomes[0].ok
+    assert files[0].stat().st_size > 0
+    assert {f: f.stat().st_mtime_ns for f in files[1:]} == kept
+    assert states(path) == ["downloaded", "downloaded"]
+    assert fake.requests[GENERATE] == 2
+
+
 async def test_cancelled_while_calls_are_in_flight_the_ids_still_reach_the_journal(
     suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
 ) -> None:
