@@ -322,13 +322,16 @@ class BulkRun:
             self.journal_cpu_seconds = journal.cpu_seconds
 
     def _rows_missing_files(self, rows: list[JournalRow]) -> frozenset[int]:
-        """Downloaded requests one of whose files is no longer on disk: fetched again."""
+        """
+        Downloaded requests one of whose files is gone or empty (deleted, or cut short by a
+        power cut before the page cache reached the disk): fetched again.
+        """
         if self._download_to is None:
             return frozenset()
         return frozenset(
             row.index
             for row in rows
-            if row.state == "downloaded" and not all(map(os.path.isfile, row.paths))
+            if row.state == "downloaded" and not all(map(_on_disk, row.paths))
         )
 
     def _plan(
@@ -576,3 +579,10 @@ class BulkRun:
 
     def _emit_error(self, exc: BaseException) -> None:
         self._outcomes.put_nowait(exc)
+
+
+def _on_disk(path: str) -> bool:
+    try:
+        return os.stat(path).st_size > 0
+    except OSError:
+        return False
