@@ -28,6 +28,7 @@ import ssl as _ssl
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
+from functools import partial
 from typing import Any, Final, Generic, TypeVar
 
 import aiohttp
@@ -378,17 +379,19 @@ class Transport:
         started = time.monotonic()
         # The budget bounds the call's last attempt too, not only whether one more starts.
         until = None if policy.budget is None else started + policy.budget
+        attempt_once = partial(
+            self._attempt,
+            request,
+            params=params,
+            json_body=json_body,
+            started=started,
+            remember=remember,
+            deliver=deliver,
+            until=until,
+        )
         if policy.attempts == 1:
             # The watcher's polls: it retries on later ticks, so no retry machinery per call.
-            return await self._attempt(
-                request,
-                params=params,
-                json_body=json_body,
-                started=started,
-                remember=remember,
-                deliver=deliver,
-                until=until,
-            )
+            return await attempt_once()
 
         def retry_hook(exc: Exception) -> bool | float:
             if self._closed or isinstance(exc, _NEVER_RETRIED):
@@ -412,15 +415,7 @@ class Transport:
         ):
             with attempt:
                 request.attempts = attempt.num
-                return await self._attempt(
-                    request,
-                    params=params,
-                    json_body=json_body,
-                    started=started,
-                    remember=remember,
-                    deliver=deliver,
-                    until=until,
-                )
+                return await attempt_once()
         msg = "unreachable: stamina always yields at least one attempt"  # pragma: no cover
         raise AssertionError(msg)  # pragma: no cover
 
