@@ -8,10 +8,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import anyio
 import pytest
 from hypothesis import settings
 
+import fake_http
 import suno_async
 from suno_async import AsyncSuno, PollPolicy, RetryPolicy, Song, TaskHandle, TaskKind
 from suno_async.testing import FakeSunoServer
@@ -106,3 +108,17 @@ def sdk_tasks() -> list[asyncio.Task[Any]]:
                 found.append(task)
                 break
     return found
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FakeSunoServer]:
+    """A fake server on a stopped clock, for its own tests over raw HTTP (see fake_http)."""
+    async with FakeSunoServer(api_key=fake_http.KEY, speed=0.0, seed=1) as fake:
+        yield fake
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[aiohttp.ClientSession]:
+    """A raw aiohttp session that sends the fake server's key, for those same tests."""
+    async with aiohttp.ClientSession(headers=fake_http.AUTH) as session:
+        yield session

@@ -5,30 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import pytest
 
-from fake_http import AUTH, CUSTOM, KEY, call, done_song, post, row
+from fake_http import CUSTOM, KEY, call, done_song, post, row
 from suno_async.testing import FakeSunoServer, TaskPlan
 
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeSunoServer]:
-    async with FakeSunoServer(api_key=KEY, speed=0.0, seed=1) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(headers=AUTH) as session:
-        yield session
 
 
 async def test_balance_envelope(server: FakeSunoServer, client: aiohttp.ClientSession) -> None:

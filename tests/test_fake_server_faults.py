@@ -17,23 +17,10 @@ from fake_http import AUTH, CUSTOM, KEY, ROOT, call, post
 from suno_async.testing import FAULT_KINDS, FakeSunoServer, Fault, PaidCall
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
     from pathlib import Path
 
 pytestmark = pytest.mark.anyio
 BALANCE = "GET /points/balance"
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeSunoServer]:
-    async with FakeSunoServer(api_key=KEY, speed=0.0, seed=1) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(headers=AUTH) as session:
-        yield session
 
 
 async def statuses(client: aiohttp.ClientSession, server: FakeSunoServer, count: int) -> list[int]:

@@ -6,7 +6,6 @@ import json
 import struct
 import time
 import zlib
-from typing import TYPE_CHECKING
 
 import aiohttp
 import pytest
@@ -14,22 +13,7 @@ import pytest
 from fake_http import AUTH, KEY, call, done_song, post, row
 from suno_async.testing import FakeSunoServer, Fault, TaskPlan
 
-if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FakeSunoServer]:
-    async with FakeSunoServer(api_key=KEY, speed=0.0, seed=1) as fake:
-        yield fake
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(headers=AUTH) as session:
-        yield session
 
 
 async def what_arrives(response: aiohttp.ClientResponse) -> tuple[bytes, bool]:
