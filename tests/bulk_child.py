@@ -12,19 +12,16 @@ import asyncio
 import json
 import sys
 
-from suno_async import AsyncSuno, GenerateRequest, PollPolicy, RetryPolicy, TaskKind
+from helpers import FAST_POLL, FAST_RETRY, song_requests
+from suno_async import AsyncSuno, GenerateRequest
 
-POLL = PollPolicy(interval=0.02, first_poll=dict.fromkeys(TaskKind, 0.0))
-RETRY = RetryPolicy(attempts=3, wait_initial=0.01, wait_max=0.02, wait_jitter=0.0)
+#: The fake server's default key (the crash tests' ``fake`` fixture keeps it).
 API_KEY = "fake-key"
 
 
 def bulk_requests(count: int) -> list[GenerateRequest]:
     """The run's requests: the crash tests rebuild the same list to resume it."""
-    return [
-        GenerateRequest(model="chirp-v4", title=f"crash {i}", description=f"a tune {i}")
-        for i in range(count)
-    ]
+    return song_requests(count, "crash")
 
 
 async def main(argv: list[str]) -> None:
@@ -33,7 +30,7 @@ async def main(argv: list[str]) -> None:
     base_url, journal, count = args[0], args[1], int(args[2])
     out = args[3] if len(args) > 3 else None
     async with (
-        AsyncSuno(API_KEY, base_url=base_url, poll=POLL, retry=RETRY) as suno,
+        AsyncSuno(API_KEY, base_url=base_url, poll=FAST_POLL, retry=FAST_RETRY) as suno,
         suno.generate_many(
             bulk_requests(count), journal=journal, download_to=out, resend_unknown=resend
         ) as run,

@@ -21,16 +21,15 @@ from typing import Any, TypeVar
 
 import attrs
 
+from helpers import FAST_POLL, KEY
 from suno_async.testing import FakeSunoServer
 
 T = TypeVar("T")
 
-#: A key no output may ever contain; long and odd so that no accident matches it.
-KEY = "sk-cli-test-Zq7Xw3Kp9Vb2-never-printed"
 Popen = subprocess.Popen[str]
 
 #: How often the command polls in tests: the fake clock runs fast.
-POLL = "0.02"
+POLL = str(FAST_POLL.interval)
 
 
 class ThreadedFake:

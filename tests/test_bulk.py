@@ -7,7 +7,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from conftest import until
+from helpers import GENERATE, song_requests, until
 from suno_async import (
     AsyncSuno,
     BalanceTooLowError,
@@ -24,15 +24,6 @@ from suno_async._journal import Journal, read_journal
 from suno_async.testing import FakeSunoServer, Fault, TaskPlan
 
 pytestmark = pytest.mark.anyio
-
-GENERATE = "POST /music/generate"
-
-
-def requests(count: int, prefix: str = "song") -> list[GenerateRequest]:
-    return [
-        GenerateRequest(model="chirp-v4", title=f"{prefix} {i}", description=f"a tune {i}")
-        for i in range(count)
-    ]
 
 
 async def run_all(
@@ -51,7 +42,7 @@ async def test_every_request_is_sent_once_and_answered_with_its_songs(
     suno: AsyncSuno, fake: FakeSunoServer
 ) -> None:
     """Each request is one paid call; its outcome carries the request, ids and both songs."""
-    reqs = requests(6)
+    reqs = song_requests(6)
     async with suno.generate_many(reqs) as run:
         assert run.estimate.points == 6 * 36
         assert run.estimate.balance == 10_000
@@ -75,12 +66,12 @@ async def test_a_rerun_on_a_finished_journal_sends_nothing(
 ) -> None:
     """A journal remembers every finished request: running it again pays for nothing."""
     journal = tmp_path / "run.db"
-    first = await run_all(suno, requests(4), journal=journal)
+    first = await run_all(suno, song_requests(4), journal=journal)
     assert len(first) == 4
     assert states(journal) == ["done"] * 4
     rows = read_journal(journal)
     assert sorted(tuple(r["task_ids"]) for r in rows) == sorted(o.task_ids for o in first)
-    async with suno.generate_many(requests(4), journal=journal) as run:
+    async with suno.generate_many(song_requests(4), journal=journal) as run:
         assert [o async for o in run] == []
         assert run.progress.done == 4
         assert run.estimate.to_send == 0
@@ -92,7 +83,7 @@ async def test_started_requests_are_collected_by_id_and_never_sent_again(
 ) -> None:
     """A request the journal knows as started is awaited by its ids, with no new paid call."""
     path = tmp_path / "run.db"
-    reqs = requests(2)
+    reqs = song_requests(2)
     handles = await suno.submit_generate(reqs[0])
     journal = Journal(path)
     await journal.open(reqs)
@@ -112,7 +103,7 @@ async def test_a_request_cut_off_while_sending_is_unknown_and_not_resent(
 ) -> None:
     """`sending` in the journal may have been charged: reported unknown, sent only on request."""
     path = tmp_path / "run.db"
-    reqs = requests(3)
+    reqs = song_requests(3)
     journal = Journal(path)
     await journal.open(reqs)
     await journal.commit(journal.set_state(1, "sending"))
@@ -139,12 +130,12 @@ async def test_a_run_that_does_not_fit_the_balance_sends_nothing(
     fake.points = 100
     path = tmp_path / "run.db"
     with pytest.raises(BalanceTooLowError, match=r"needs 180 points .* balance is 100") as info:
-        await run_all(suno, requests(5), journal=path)
+        await run_all(suno, song_requests(5), journal=path)
     assert (info.value.needed, info.value.balance) == (180, 100)
     assert fake.requests[GENERATE] == 0
     assert states(path) == ["planned"] * 5
     # max_points within the balance lets what fits go.
-    outcomes = await run_all(suno, requests(5), journal=path, max_points=100)
+    outcomes = await run_all(suno, song_requests(5), journal=path, max_points=100)
     assert [o.state for o in outcomes].count("done") == 2
     assert fake.requests[GENERATE] == 2
 
@@ -154,15 +145,15 @@ async def test_max_points_caps_the_whole_journal(
 ) -> None:
     """The budget counts earlier runs too; what does not fit is reported as not sent."""
     path = tmp_path / "run.db"
-    outcomes = await run_all(suno, requests(5), journal=path, max_points=80)
+    outcomes = await run_all(suno, song_requests(5), journal=path, max_points=80)
     assert sorted(o.state for o in outcomes) == ["done", "done", "not_sent", "not_sent", "not_sent"]
     not_sent = [o for o in outcomes if o.state == "not_sent"]
     assert "max_points=80" in str(not_sent[0].errors[0])
     assert fake.requests[GENERATE] == 2
-    again = await run_all(suno, requests(5), journal=path, max_points=80)
+    again = await run_all(suno, song_requests(5), journal=path, max_points=80)
     assert [(o.index, o.state) for o in again] == [(o.index, "not_sent") for o in not_sent]
     assert fake.requests[GENERATE] == 2
-    rest = await run_all(suno, requests(5), journal=path)
+    rest = await run_all(suno, song_requests(5), journal=path)
     assert sorted(o.index for o in rest) == [o.index for o in not_sent]
     assert fake.requests[GENERATE] == 5
 
@@ -173,7 +164,7 @@ async def test_a_dry_run_estimates_and_sends_nothing(
     """A dry run reads the balance (free), yields nothing and creates no journal."""
     path = tmp_path / "run.db"
     fake.points = 50
-    async with suno.generate_many(requests(3), journal=path, dry_run=True) as run:
+    async with suno.generate_many(song_requests(3), journal=path, dry_run=True) as run:
         estimate = run.estimate
         assert [o async for o in run] == []
     assert (estimate.to_send, estimate.points, estimate.balance) == (3, 108, 50)
@@ -187,7 +178,7 @@ async def test_running_out_of_points_mid_run_stops_sending_and_collects_the_rest
 ) -> None:
     """Refused for points mid-run: nothing more is sent, the started ones finish."""
     path = tmp_path / "run.db"
-    async with suno.generate_many(requests(6), journal=path) as run:
+    async with suno.generate_many(song_requests(6), journal=path) as run:
         fake.points = 2 * 36  # spent elsewhere after the balance check
         outcomes = [o async for o in run]
         assert isinstance(run.stop_reason, InsufficientPointsError)
@@ -198,7 +189,7 @@ async def test_running_out_of_points_mid_run_stops_sending_and_collects_the_rest
     assert isinstance(not_sent[0].errors[0], InsufficientPointsError)
     assert sorted(states(path)) == ["done", "done"] + ["planned"] * 4
     fake.points = 10_000
-    rest = await run_all(suno, requests(6), journal=path)
+    rest = await run_all(suno, song_requests(6), journal=path)
     assert sorted(o.index for o in rest) == sorted(o.index for o in not_sent)
     assert states(path) == ["done"] * 6
 
@@ -210,7 +201,7 @@ async def test_failed_songs_and_refused_requests_are_failed_outcomes(
     path = tmp_path / "run.db"
     fake.plans.extend([TaskPlan(succeed=False), TaskPlan()])
     fake.faults.append(Fault("envelope_error", "/music/generate", after=1, code=400, message="bad"))
-    async with suno.generate_many(requests(3), journal=path) as run:
+    async with suno.generate_many(song_requests(3), journal=path) as run:
         outcomes = sorted([o async for o in run], key=lambda o: o.index)
     assert [o.state for o in outcomes] == ["failed", "failed", "done"]
     assert isinstance(outcomes[0].errors[0], TaskFailedError)
@@ -226,7 +217,7 @@ async def test_a_call_that_may_have_been_charged_is_unknown(
     """A connection dropped after the service worked: unknown, left in `sending`."""
     path = tmp_path / "run.db"
     fake.faults.append(Fault("drop_after", "/music/generate"))
-    outcomes = await run_all(suno, requests(2), journal=path)
+    outcomes = await run_all(suno, song_requests(2), journal=path)
     unknown = [o for o in outcomes if o.state == "unknown"]
     assert len(unknown) == 1
     assert sorted(states(path)) == ["done", "sending"]
@@ -236,12 +227,12 @@ async def test_a_call_that_may_have_been_charged_is_unknown(
 async def test_two_runs_on_one_journal_the_second_refuses(suno: AsyncSuno, tmp_path: Path) -> None:
     """While a run holds a journal, another run on it is refused before sending."""
     path = tmp_path / "run.db"
-    async with suno.generate_many(requests(2), journal=path) as run:
+    async with suno.generate_many(song_requests(2), journal=path) as run:
         with pytest.raises(JournalLockedError):
-            await run_all(suno, requests(2), journal=path)
+            await run_all(suno, song_requests(2), journal=path)
         assert len([o async for o in run]) == 2
     with pytest.raises(JournalMismatchError, match="request 1"):
-        await run_all(suno, [*requests(1), *requests(1, "other")], journal=path)
+        await run_all(suno, [*song_requests(1), *song_requests(1, "other")], journal=path)
 
 
 async def test_leaving_early_stops_and_a_rerun_finishes(
@@ -249,14 +240,14 @@ async def test_leaving_early_stops_and_a_rerun_finishes(
 ) -> None:
     """Breaking out (as Ctrl-C would) leaves a journal a re-run completes without repeats."""
     path = tmp_path / "run.db"
-    async with suno.generate_many(requests(8), journal=path) as run:
+    async with suno.generate_many(song_requests(8), journal=path) as run:
         async for _ in run:
             break
     after_break = states(path)
     sent_before = fake.requests[GENERATE]
     # Whatever may have reached the service is marked so; the rest is still planned.
     assert sent_before <= sum(1 for s in after_break if s != "planned")
-    rest = await run_all(suno, requests(8), journal=path)
+    rest = await run_all(suno, song_requests(8), journal=path)
     assert len(rest) == 8 - after_break.count("done") - after_break.count("sending")
     assert fake.requests[GENERATE] == sent_before + after_break.count("planned")
     assert set(states(path)) <= {"done", "sending"}
@@ -266,7 +257,7 @@ async def test_a_run_used_out_of_order_says_how_to_use_it(
     suno: AsyncSuno, fake: FakeSunoServer
 ) -> None:
     """Iterated before `async with`, read too early, or entered twice: a UsageError, no send."""
-    run = suno.generate_many(requests(1))
+    run = suno.generate_many(song_requests(1))
     with pytest.raises(UsageError, match="async with"):
         run.__aiter__()
     with pytest.raises(UsageError, match="async with run"):
@@ -282,13 +273,13 @@ async def test_a_run_used_out_of_order_says_how_to_use_it(
 async def test_bad_arguments_are_refused_before_anything_runs(suno: AsyncSuno) -> None:
     """Not a list, a wrong item, bad media or budget: refused at the call, naming the field."""
     with pytest.raises(TypeError, match="list of GenerateRequest"):
-        suno.generate_many(requests(1)[0])  # type: ignore[arg-type]
+        suno.generate_many(song_requests(1)[0])  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match=r"requests\[1\]"):
-        suno.generate_many([*requests(1), {"title": "x"}])  # type: ignore[list-item]
+        suno.generate_many([*song_requests(1), {"title": "x"}])  # type: ignore[list-item]
     with pytest.raises(ValidationError, match="media"):
-        suno.generate_many(requests(1), media=("flac",))  # type: ignore[arg-type]
+        suno.generate_many(song_requests(1), media=("flac",))  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="max_points"):
-        suno.generate_many(requests(1), max_points=-1)
+        suno.generate_many(song_requests(1), max_points=-1)
 
 
 async def test_songs_are_downloaded_once_and_the_journal_knows(
@@ -297,7 +288,7 @@ async def test_songs_are_downloaded_once_and_the_journal_knows(
     """Each song's asked-for media land in the folder; a re-run fetches nothing again."""
     path, out = tmp_path / "run.db", tmp_path / "out"
     outcomes = await run_all(
-        suno, requests(3), journal=path, download_to=out, media=("audio", "cover")
+        suno, song_requests(3), journal=path, download_to=out, media=("audio", "cover")
     )
     assert all(o.ok for o in outcomes)
     files = sorted(out.iterdir())
@@ -310,7 +301,7 @@ async def test_songs_are_downloaded_once_and_the_journal_knows(
     assert sorted(p for row in read_journal(path) for p in row["paths"]) == [str(f) for f in files]
     media_gets = fake.requests["GET /media"]
     async with suno.generate_many(
-        requests(3), journal=path, download_to=out, media=("audio", "cover")
+        song_requests(3), journal=path, download_to=out, media=("audio", "cover")
     ) as run:
         assert [o async for o in run] == []
         assert run.progress.downloaded == 3
@@ -323,9 +314,9 @@ async def test_missing_downloads_are_fetched_on_a_rerun_without_sending(
 ) -> None:
     """Finished without downloads, then run with a folder: files come, no paid call."""
     path, out = tmp_path / "run.db", tmp_path / "out"
-    await run_all(suno, requests(2), journal=path)
+    await run_all(suno, song_requests(2), journal=path)
     assert states(path) == ["done", "done"]
-    outcomes = await run_all(suno, requests(2), journal=path, download_to=out)
+    outcomes = await run_all(suno, song_requests(2), journal=path, download_to=out)
     assert sorted(o.index for o in outcomes) == [0, 1]
     assert all(len(o.paths) == 2 and o.ok for o in outcomes)
     assert len(list(out.iterdir())) == 4
@@ -338,12 +329,12 @@ async def test_a_deleted_download_is_fetched_again_on_a_rerun_without_sending(
 ) -> None:
     """A file of a `downloaded` request gone from disk comes back; the others stay as they are."""
     path, out = tmp_path / "run.db", tmp_path / "out"
-    await run_all(suno, requests(2), journal=path, download_to=out)
+    await run_all(suno, song_requests(2), journal=path, download_to=out)
     assert states(path) == ["downloaded", "downloaded"]
     files = sorted(out.iterdir())
     kept = {f: f.stat().st_mtime_ns for f in files[1:]}
     files[0].unlink()
-    outcomes = await run_all(suno, requests(2), journal=path, download_to=out)
+    outcomes = await run_all(suno, song_requests(2), journal=path, download_to=out)
     assert len(outcomes) == 1
     assert outcomes[0].ok
     assert files[0].stat().st_size > 0
@@ -359,7 +350,7 @@ async def test_cancelled_while_calls_are_in_flight_the_ids_still_reach_the_journ
     path = tmp_path / "run.db"
     fake.faults.append(Fault("latency", "/music/generate", delay=0.3, times=100))
     with anyio.move_on_after(5) as scope:
-        async with suno.generate_many(requests(6), journal=path):
+        async with suno.generate_many(song_requests(6), journal=path):
             await until(lambda: fake.requests[GENERATE] == 4)
             scope.cancel()
             await anyio.sleep(5)
@@ -368,6 +359,6 @@ async def test_cancelled_while_calls_are_in_flight_the_ids_still_reach_the_journ
         i for call in fake.accepted_calls for i in call.task_ids
     )
     fake.faults.clear()
-    outcomes = await run_all(suno, requests(6), journal=path)
+    outcomes = await run_all(suno, song_requests(6), journal=path)
     assert sorted((o.index, o.state) for o in outcomes) == [(i, "done") for i in range(6)]
     assert fake.paid_calls[GENERATE] == 6

@@ -21,8 +21,8 @@ import anyio
 import anyio.abc
 import pytest
 
-from bulk_child import POLL, RETRY, bulk_requests
-from conftest import until
+from bulk_child import bulk_requests
+from helpers import FAST_POLL, FAST_RETRY, GENERATE, until
 from suno_async import AsyncSuno, BulkOutcome
 from suno_async._journal import STATES, read_journal
 from suno_async.testing import FakeSunoServer, Fault
@@ -30,7 +30,6 @@ from suno_async.testing import FakeSunoServer, Fault
 pytestmark = pytest.mark.anyio
 
 CHILD = str(Path(__file__).with_name("bulk_child.py"))
-GENERATE = "POST /music/generate"
 #: The states whose row must carry the task ids the service answered.
 WITH_IDS = {"started", "done", "failed", "downloaded"}
 
@@ -224,7 +223,9 @@ async def test_killed_mid_download(tmp_path: Path) -> None:
             lambda s: s == ["started"] * 4 and partly_written(out),
         )
         fake.faults.clear()
-        async with AsyncSuno(fake.api_key, base_url=fake.url, poll=POLL, retry=RETRY) as suno:
+        async with AsyncSuno(
+            fake.api_key, base_url=fake.url, poll=FAST_POLL, retry=FAST_RETRY
+        ) as suno:
             outcomes = await resume(suno, journal, 4, out)
         assert sorted(o.index for o in outcomes) == [0, 1, 2, 3]
         rows = check_journal(journal, fake)

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from cli_harness import (
-    KEY,
     ThreadedFake,
     check_no_key,
     cli_env,
@@ -25,6 +24,7 @@ from cli_harness import (
     run_in_pty,
     start_cli,
 )
+from helpers import KEY
 from suno_async.cli import ExitCode, main
 from suno_async.cli._parser import PAID_COMMANDS
 from suno_async.testing import TaskPlan

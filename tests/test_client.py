@@ -11,7 +11,7 @@ import anyio
 import pytest
 from yarl import URL
 
-from conftest import FAST_POLL, FAST_RETRY
+from helpers import FAST_POLL, FAST_RETRY
 from suno_async import (
     DEFAULT_BASE_URL,
     AsyncSuno,

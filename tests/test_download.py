@@ -16,7 +16,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from conftest import FAST_POLL, until
+from helpers import FAST_POLL, serving, until
 from suno_async import (
     AsyncSuno,
     ConfigurationError,
@@ -138,20 +138,6 @@ class MediaHost:
             return response
         await response.write_eof()
         return response
-
-
-@contextlib.asynccontextmanager
-async def serving(app: web.Application) -> AsyncIterator[str]:
-    """Run ``app`` on 127.0.0.1 on a free port; yields its base URL."""
-    runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
 
 
 @contextlib.asynccontextmanager

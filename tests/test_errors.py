@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.utils
 import logging
-import socket
 import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,7 +12,7 @@ import aiohttp
 import anyio
 import pytest
 
-from conftest import FAST_POLL, FAST_RETRY
+from helpers import BALANCE, FAST_POLL, FAST_RETRY, GENERATE, KEY, free_port
 from suno_async import (
     APIError,
     AsyncSuno,
@@ -36,11 +35,7 @@ from suno_async.testing import FakeSunoServer, Fault, TaskPlan
 
 pytestmark = pytest.mark.anyio
 
-#: A key that looks real and appears nowhere else, so any leak of it is unmistakable.
-KEY = "sk-live-7f3a9c0e1b2d4f6a8c0e1b2d4f6a8c0e"
 ATTEMPTS = FAST_RETRY.attempts
-GENERATE = "POST /music/generate"
-BALANCE = "GET /points/balance"
 
 Call = Callable[[AsyncSuno], Awaitable[object]]
 
@@ -88,14 +83,6 @@ async def impatient(fake: FakeSunoServer) -> AsyncIterator[AsyncSuno]:
         KEY, base_url=fake.url, retry=FAST_RETRY, timeouts=Timeouts(connect=1.0, read=0.05)
     ) as suno:
         yield suno
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (for now)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 # --- authentication, points, not found -------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from fake_http import CUSTOM, KEY, call, done_song, post, row
+from helpers import CUSTOM, KEY, call, done_song, post, row
 from suno_async.testing import FakeSunoServer, TaskPlan
 
 pytestmark = pytest.mark.anyio

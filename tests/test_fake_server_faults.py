@@ -13,14 +13,13 @@ from typing import TYPE_CHECKING
 import aiohttp
 import pytest
 
-from fake_http import AUTH, CUSTOM, KEY, ROOT, call, post
+from helpers import AUTH, BALANCE, CUSTOM, KEY, ROOT, call, post
 from suno_async.testing import FAULT_KINDS, FakeSunoServer, Fault, PaidCall
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 pytestmark = pytest.mark.anyio
-BALANCE = "GET /points/balance"
 
 
 async def statuses(client: aiohttp.ClientSession, server: FakeSunoServer, count: int) -> list[int]:

@@ -10,7 +10,7 @@ import zlib
 import aiohttp
 import pytest
 
-from fake_http import AUTH, KEY, call, done_song, post, row
+from helpers import AUTH, KEY, call, done_song, post, row
 from suno_async.testing import FakeSunoServer, Fault, TaskPlan
 
 pytestmark = pytest.mark.anyio

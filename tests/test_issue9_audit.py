@@ -18,7 +18,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from conftest import FAST_POLL
+from helpers import CALLS, FAST_POLL, GENERATE, KEY, Counter, rendered, serve, trickle
 from suno_async import (
     AsyncSuno,
     GenerateRequest,
@@ -32,8 +32,6 @@ from suno_async import (
 )
 from suno_async._transport import Secret
 from suno_async.testing import FakeSunoServer
-from test_transport import CALLS, GENERATE, Counter, rendered, trickle
-from transport_helpers import KEY, serve
 
 pytestmark = pytest.mark.anyio
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import attrs
 import pytest
 
+from helpers import song_requests
 from suno_async import GenerateRequest
 from suno_async._journal import (
     Journal,
@@ -24,23 +25,16 @@ from suno_async._journal import (
 pytestmark = pytest.mark.anyio
 
 
-def requests(count: int, prefix: str = "song") -> list[GenerateRequest]:
-    return [
-        GenerateRequest(model="chirp-v4", title=f"{prefix} {i}", description=f"a tune {i}")
-        for i in range(count)
-    ]
-
-
 async def test_new_journal(tmp_path: Path) -> None:
     """A new journal holds one planned row per request, keyed stably; reopening loads them."""
     path = tmp_path / "run.db"
     journal = Journal(path)
-    rows = await journal.open(requests(3))
+    rows = await journal.open(song_requests(3))
     await journal.aclose()
     assert [r.state for r in rows] == ["planned"] * 3
-    assert [r.key for r in rows] == [request_key(i, r) for i, r in enumerate(requests(3))]
+    assert [r.key for r in rows] == [request_key(i, r) for i, r in enumerate(song_requests(3))]
     again = Journal(path)
-    assert await again.open(requests(3)) == rows
+    assert await again.open(song_requests(3)) == rows
     await again.aclose()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone() == (1,)
@@ -50,7 +44,7 @@ async def test_new_journal(tmp_path: Path) -> None:
 
 def test_keys_depend_on_position_and_content() -> None:
     """The same request at another place, or with one field changed, has another key."""
-    one, two = requests(2)
+    one, two = song_requests(2)
     assert request_key(0, one) == request_key(0, attrs.evolve(one))
     assert request_key(0, one) != request_key(1, one)
     assert request_key(0, one) != request_key(0, two)
@@ -62,19 +56,19 @@ async def test_a_different_request_list_is_refused_naming_the_first_difference(
     """A journal made from other requests names the first one that differs."""
     path = tmp_path / "run.db"
     journal = Journal(path)
-    await journal.open(requests(4))
+    await journal.open(song_requests(4))
     await journal.aclose()
-    changed = requests(4)
+    changed = song_requests(4)
     changed[2] = GenerateRequest(model="chirp-v4", title="other", description="x")
     with pytest.raises(JournalMismatchError, match=r"request 2 \(title 'other'\)") as info:
         await Journal(path).open(changed)
     assert info.value.index == 2
     with pytest.raises(JournalMismatchError, match="holds 4 requests, the list has 5") as info:
-        await Journal(path).open(requests(5))
+        await Journal(path).open(song_requests(5))
     assert info.value.index == 4
     # Refused opens leave the lock free.
     ok = Journal(path)
-    await ok.open(requests(4))
+    await ok.open(song_requests(4))
     await ok.aclose()
 
 
@@ -82,12 +76,12 @@ async def test_a_second_run_on_a_held_journal_is_refused(tmp_path: Path) -> None
     """While one run holds the journal another cannot open it; once closed it can."""
     path = tmp_path / "run.db"
     first = Journal(path)
-    await first.open(requests(2))
+    await first.open(song_requests(2))
     with pytest.raises(JournalLockedError, match="in use by another run"):
-        await Journal(path).open(requests(2))
+        await Journal(path).open(song_requests(2))
     await first.aclose()
     second = Journal(path)
-    await second.open(requests(2))
+    await second.open(song_requests(2))
     await second.aclose()
 
 
@@ -95,7 +89,7 @@ async def test_changes_reach_the_disk_and_export_as_jsonl(tmp_path: Path) -> Non
     """Committed and recorded changes are on disk after a flush, and export line by line."""
     path = tmp_path / "run.db"
     journal = Journal(path)
-    await journal.open(requests(3))
+    await journal.open(song_requests(3))
     await journal.commit(journal.set_state(0, "sending"))
     assert read_journal(path)[0]["state"] == "sending"
     journal.record(journal.set_state(0, "started", task_ids=[11, 12]))
@@ -122,7 +116,7 @@ async def test_changes_reach_the_disk_and_export_as_jsonl(tmp_path: Path) -> Non
 async def test_a_failed_write_stops_the_journal_with_a_clear_error(tmp_path: Path) -> None:
     """A write SQLite refuses fails its waiter and every later change, saying what to do."""
     journal = Journal(tmp_path / "run.db")
-    await journal.open(requests(1))
+    await journal.open(song_requests(1))
     bad = journal.set_state(0, "bogus")  # type: ignore[arg-type]
     with pytest.raises(JournalError, match="could not be written"):
         await journal.commit(bad)
@@ -137,12 +131,12 @@ async def test_files_that_are_not_journals_are_refused(tmp_path: Path) -> None:
     text = tmp_path / "notes.db"
     text.write_text("not sqlite at all, just some words that fill a page" * 100)
     with pytest.raises(JournalError, match="not a journal"):
-        await Journal(text).open(requests(1))
+        await Journal(text).open(song_requests(1))
     newer = tmp_path / "newer.db"
     conn = sqlite3.connect(newer)
     conn.execute("PRAGMA user_version=99")
     conn.close()
     with pytest.raises(JournalError, match="schema 99, newer"):
-        await Journal(newer).open(requests(1))
+        await Journal(newer).open(song_requests(1))
     with pytest.raises(JournalError, match="no journal at"):
         read_journal(tmp_path / "missing.db")

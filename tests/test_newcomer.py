@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 import suno_async
-from conftest import OpenSuno, start_songs
+from helpers import OpenSuno, start_songs
 from suno_async import (
     AsyncSuno,
     PollPolicy,

@@ -9,14 +9,12 @@ import anyio
 import pytest
 from aiohttp import web
 
-from conftest import FAST_RETRY, until
+from helpers import FAST_RETRY, GENERATE, KEY, envelope, ok, serve, until
 from suno_async import AsyncSuno, GenerateRequest, RetryPolicy, Timeouts
 from suno_async.testing import FakeSunoServer, Fault
-from transport_helpers import KEY, envelope, ok, serve
 
 pytestmark = pytest.mark.anyio
 
-GENERATE = "POST /music/generate"
 REQUEST = GenerateRequest(model="chirp-v4", title="t", description="a song")
 SONG_PRICE = 36
 

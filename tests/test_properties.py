@@ -23,7 +23,7 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import FAST_POLL
+from helpers import FAST_POLL, serving
 from suno_async import (
     AlignedWord,
     APIError,
@@ -454,15 +454,9 @@ async def scripted() -> AsyncIterator[ScriptedServer]:
     server = ScriptedServer()
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", server.handle)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server.url = f"http://127.0.0.1:{runner.addresses[0][1]}/api/v1"
-    try:
+    async with serving(app) as origin:
+        server.url = origin + "/api/v1"
         yield server
-    finally:
-        await runner.cleanup()
 
 
 HTTP_SETTINGS = settings(

@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 
 import suno_async
+from helpers import serving
 from suno_async import AsyncSuno, Song, TaskKind
 from suno_async.testing import FakeSunoServer
 
@@ -88,12 +89,7 @@ async def test_the_web_app_example_long_polls_a_song(
     """The web app answers a finished song by id, and 404 for an id the service lacks."""
     await run_block(_block_with("cleanup_ctx"), namespace)
     app: web.Application = namespace["app"]
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    try:
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        origin = f"http://127.0.0.1:{runner.addresses[0][1]}"
+    async with serving(app) as origin:
         (handle, _) = await suno.generate(title="Web", description="a song for the web")
         async with aiohttp.ClientSession() as http:
             with anyio.fail_after(10):
@@ -102,10 +98,8 @@ async def test_the_web_app_example_long_polls_a_song(
                     body = await answer.json()
                 async with http.get(f"{origin}/songs/1") as missing:
                     assert missing.status == 404
-        assert body["title"]
-        assert body["audio_url"].endswith(".mp3")
-    finally:
-        await runner.cleanup()
+    assert body["title"]
+    assert body["audio_url"].endswith(".mp3")
 
 
 async def test_the_bot_example_follows_one_task(namespace: dict[str, Any], suno: AsyncSuno) -> None:

@@ -37,6 +37,7 @@ import attrs
 import pytest
 
 import suno_async
+from helpers import BATCH, GENERATE, SINGLE
 from suno_async import (
     AsyncSuno,
     NotFoundError,
@@ -53,8 +54,7 @@ from suno_async.testing import FakeSunoServer, Fault
 pytestmark = pytest.mark.anyio
 
 LONG = os.environ.get("SUNO_SOAK", "") == "long"
-POLLS = ("GET /music/tasks", "GET /music/task")
-GENERATE = "POST /music/generate"
+POLLS = (BATCH, SINGLE)
 
 
 @attrs.frozen

@@ -10,9 +10,8 @@ import pytest
 import trustme
 from aiohttp import web
 
-from conftest import FAST_RETRY
+from helpers import FAST_POLL, FAST_RETRY, KEY, ok, serve
 from suno_async import AsyncSuno, NetworkError, TLSError
-from transport_helpers import KEY, ok, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -92,7 +91,6 @@ async def test_songs_generated_and_awaited_over_https_on_the_fake(
     ca: trustme.CA, trusting: ssl.SSLContext
 ) -> None:
     """The fake server over HTTPS: a paid call and its wait go through the caller's context."""
-    from conftest import FAST_POLL
     from suno_async.testing import FakeSunoServer
 
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

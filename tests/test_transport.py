@@ -6,7 +6,6 @@ import asyncio
 import email.utils
 import math
 import time
-import traceback
 from collections.abc import Awaitable, Callable
 
 import aiohttp
@@ -14,7 +13,24 @@ import anyio
 import pytest
 from aiohttp import web
 
-from conftest import FAST_RETRY, until
+from helpers import (
+    BALANCE,
+    CALLS,
+    FAST_RETRY,
+    GENERATE,
+    KEY,
+    NO_RETRY,
+    Counter,
+    balance,
+    envelope,
+    free_port,
+    generate,
+    ok,
+    rendered,
+    serve,
+    trickle,
+    until,
+)
 from suno_async import (
     AsyncSuno,
     NetworkError,
@@ -30,53 +46,8 @@ from suno_async import (
 )
 from suno_async._transport import DEFAULT_MAX_RESPONSE_BYTES, parse_retry_after
 from suno_async.testing import FakeSunoServer, Fault
-from transport_helpers import KEY, envelope, free_port, ok, serve
 
 pytestmark = pytest.mark.anyio
-
-BALANCE = "GET /points/balance"
-GENERATE = "POST /music/generate"
-NO_RETRY = RetryPolicy(attempts=1)
-
-
-def generate(suno: AsyncSuno) -> Awaitable[object]:
-    return suno.generate(title="t", description="a song")
-
-
-def balance(suno: AsyncSuno) -> Awaitable[object]:
-    return suno.balance()
-
-
-CALLS: list[tuple[str, Callable[[AsyncSuno], Awaitable[object]]]] = [
-    (BALANCE, balance),
-    (GENERATE, generate),
-]
-
-
-class Counter:
-    """A handler that counts its requests and answers with ``respond``."""
-
-    def __init__(self, respond: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> None:
-        self.count = 0
-        self._respond = respond
-
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
-        self.count += 1
-        return await self._respond(request)
-
-
-async def trickle(request: web.Request) -> web.StreamResponse:
-    """A valid answer, one byte every 20 ms: no gap ever reaches a read timeout."""
-    response = web.StreamResponse(headers={"Content-Type": "application/json"})
-    await response.prepare(request)
-    try:
-        for byte in envelope([1, 2]).encode():
-            await response.write(bytes([byte]))
-            await asyncio.sleep(0.02)
-    except (ConnectionError, asyncio.CancelledError):
-        pass
-    return response
-
 
 # --- an overall deadline per attempt -------------------------------------------------------
 
@@ -346,18 +317,6 @@ async def test_json_nested_100_000_deep_is_undecodable(
 
 
 # --- the key reaches no traceback ----------------------------------------------------------
-
-
-def rendered(error: BaseException) -> str:
-    """The error's whole chain as an error tracker renders it: tracebacks with their locals."""
-    parts = list(traceback.TracebackException.from_exception(error, capture_locals=True).format())
-    current: BaseException | None = error
-    seen: set[int] = set()
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        parts += [str(current), repr(current), repr(vars(current))]
-        current = current.__cause__ or current.__context__
-    return "".join(parts)
 
 
 async def test_the_key_is_in_no_traceback_with_locals() -> None:

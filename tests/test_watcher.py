@@ -9,10 +9,19 @@ from functools import partial
 from typing import Any
 
 import anyio
-import attrs
 import pytest
 
-from conftest import FAST_POLL, OpenSuno, sdk_tasks, start_songs, until
+from helpers import (
+    BATCH,
+    FAST_POLL,
+    SINGLE,
+    OpenSuno,
+    fast,
+    sdk_tasks,
+    start_songs,
+    ticks_pass,
+    until,
+)
 from suno_async import (
     AsyncSuno,
     NotFoundError,
@@ -31,21 +40,8 @@ from suno_async.testing import FakeSunoServer, Fault, TaskPlan
 
 pytestmark = pytest.mark.anyio
 
-BATCH = "GET /music/tasks"
-SINGLE = "GET /music/task"
 #: Long enough for several ticks of FAST_POLL to pass.
 FEW_TICKS = 5 * FAST_POLL.interval
-
-
-def fast(**changes: Any) -> PollPolicy:
-    """FAST_POLL with some fields changed."""
-    return attrs.evolve(FAST_POLL, **changes)
-
-
-async def ticks_pass(suno: AsyncSuno, count: int) -> None:
-    """Return once ``count`` more poll ticks have started."""
-    target = suno.stats.ticks + count
-    await until(lambda: suno.stats.ticks >= target)
 
 
 async def poll_for_ticks(suno: AsyncSuno, items: Sequence[Any], ticks: int) -> None:

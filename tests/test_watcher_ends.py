@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -12,16 +11,14 @@ from typing import Any
 
 import aiohttp
 import anyio
-import attrs
 import pytest
 from aiohttp import web
 
-from conftest import FAST_POLL
+from helpers import NO_RETRY, envelope, fast, ok, serving
 from suno_async import (
     AsyncSuno,
     NotFoundError,
     PollPolicy,
-    RetryPolicy,
     ServerError,
     SunoError,
     Task,
@@ -34,12 +31,6 @@ pytestmark = pytest.mark.anyio
 
 #: What the reseller answers, in an HTTP 200, for a task id it does not know.
 UNKNOWN_TASK = {"code": 500, "message": "任务不存在", "data": None, "success": False}
-NO_RETRY = RetryPolicy(attempts=1)
-
-
-def fast(**changes: Any) -> PollPolicy:
-    """FAST_POLL with some fields changed."""
-    return attrs.evolve(FAST_POLL, **changes)
 
 
 def row(task_id: int, status: int = 3) -> dict[str, Any]:
@@ -52,10 +43,6 @@ def row(task_id: int, status: int = 3) -> dict[str, Any]:
         "errormsgEn": None,
         "extend": None,
     }
-
-
-def ok(data: object) -> web.Response:
-    return web.json_response({"code": 200, "message": "ok", "data": data, "success": True})
 
 
 Handler = Callable[[web.Request, list[int]], Awaitable[web.StreamResponse]]
@@ -92,16 +79,12 @@ class OddServer:
         app = web.Application()
         app.router.add_get("/api/v1/music/tasks", self._tasks)
         app.router.add_get("/api/v1/music/task", self._task)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://127.0.0.1:{port}/api/v1"
+        self._stack = contextlib.AsyncExitStack()
+        self.url = await self._stack.enter_async_context(serving(app)) + "/api/v1"
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self._runner.cleanup()
+        await self._stack.aclose()
 
 
 async def rows_of_known(known: set[int], ids: list[int], status: int = 3) -> web.Response:
@@ -247,7 +230,7 @@ async def test_a_trickled_answer_holds_up_no_other_wait() -> None:
     trickling = anyio.Event()
 
     async def batch(request: web.Request, ids: list[int]) -> web.StreamResponse:
-        body = json.dumps(ok_body({"rows": [row(task_id) for task_id in ids]})).encode()
+        body = envelope({"rows": [row(task_id) for task_id in ids]}).encode()
         if 1 not in ids or trickled:
             return web.Response(body=body, content_type="application/json")
         trickled.append(1)
@@ -279,10 +262,6 @@ async def test_a_trickled_answer_holds_up_no_other_wait() -> None:
     # most an interval, and at least a second); id 1 once its slow query has been cut.
     assert done[2] - started < 1.4
     assert 1.5 <= done[1] - started < 4.0
-
-
-def ok_body(data: object) -> dict[str, Any]:
-    return {"code": 200, "message": "ok", "data": data, "success": True}
 
 
 # --- one session, two event loops ----------------------------------------------------------

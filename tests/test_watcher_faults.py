@@ -7,29 +7,19 @@ from functools import partial
 from typing import Any
 
 import anyio
-import attrs
 import pytest
 
-from conftest import FAST_POLL, OpenSuno, start_songs, until
+from helpers import BATCH, SINGLE, OpenSuno, fast, start_songs, until
 from suno_async import (
     AsyncSuno,
     AuthenticationError,
     NotFoundError,
-    PollPolicy,
     Song,
     UndecodableResponseError,
 )
 from suno_async.testing import FakeSunoServer, Fault, TaskPlan
 
 pytestmark = pytest.mark.anyio
-
-BATCH = "GET /music/tasks"
-SINGLE = "GET /music/task"
-
-
-def fast(**changes: Any) -> PollPolicy:
-    """FAST_POLL with some fields changed."""
-    return attrs.evolve(FAST_POLL, **changes)
 
 
 @pytest.mark.parametrize("kind", ["500", "502_html", "malformed", "drop_before", "429"])
