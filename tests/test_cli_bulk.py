@@ -5,15 +5,30 @@ from __future__ import annotations
 import json
 import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from cli_harness import ThreadedFake, cli_env, finish, run_cli, run_here, start_cli, write_jsonl
+from cli_harness import (
+    Run,
+    ThreadedFake,
+    check_no_key,
+    cli_env,
+    finish,
+    run_cli,
+    run_here,
+    start_cli,
+    write_jsonl,
+)
+from helpers import ROOT
 from suno_async import JournalError
+from suno_async._journal import read_journal
 from suno_async.cli import ExitCode
+from suno_async.cli._bulk import JOURNAL_NAME
 from suno_async.testing import TaskPlan
 
 
@@ -48,19 +63,44 @@ def test_an_unknown_field_is_named(fake: ThreadedFake, tmp_path: Path) -> None:
     assert "line 1: unknown field 'descripton'" in run.stderr
 
 
-def test_demo_never_talks_to_the_configured_service(fake: ThreadedFake, tmp_path: Path) -> None:
-    """With a key and a base URL set, the demo still runs on its own fake server only."""
+def test_the_readme_demo_runs_offline_with_journal_and_songs(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """
+    The README's `suno-async demo`, run as the installed script: exit 0, two dozen songs
+    (two failed on purpose) in the journal and on disk, and with a key and a base URL set it
+    still talks to its own fake server only.
+    """
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "&& suno-async demo\n" in readme
+    script = Path(sys.executable).with_name("suno-async")
     out = tmp_path / "demo"
-    run = run_cli("demo", "--out", str(out), "--json", fake=fake, timeout=60)
+    done = subprocess.run(
+        [str(script), "demo", "--out", str(out), "--json"],
+        env=cli_env(fake),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    check_no_key(done.stdout, done.stderr)
+    run = Run(done.returncode, done.stdout, done.stderr)
     assert run.code == ExitCode.OK, run.stderr
     assert fake.sync(lambda: fake.server.total_requests) == 0
     outcomes = run.of("outcome")
     assert len(outcomes) == 12
     assert sum(len(o["songs"]) for o in outcomes) == 22  # two dozen, two failed on purpose
     assert sorted(o["state"] for o in outcomes).count("failed") == 2
-    assert len(list(out.glob("*.mp3"))) == 22
     (demo,) = run.of("demo")
     assert demo["folder"] == str(out)
+    rows = read_journal(out / JOURNAL_NAME)
+    assert [row["index"] for row in rows] == list(range(12))
+    assert sorted(row["state"] for row in rows) == ["downloaded"] * 10 + ["failed"] * 2
+    assert len({task_id for row in rows for task_id in row["task_ids"]}) == 24
+    paths = sorted(Path(path) for row in rows for path in row["paths"])
+    assert paths == sorted(out.glob("*.mp3"))
+    assert len(paths) == 22
+    assert all(path.stat().st_size > 0 for path in paths)
 
 
 def _songs_file(tmp_path: Path, count: int) -> Path:

@@ -320,33 +320,29 @@ async def test_only_http_urls_are_fetched(offline: AsyncSuno, tmp_path: Path, ur
     assert leftovers(tmp_path) == []
 
 
-async def test_redirect_to_a_local_file_is_not_followed(offline: AsyncSuno, tmp_path: Path) -> None:
-    """A host redirecting to file:// gets a DownloadError; nothing is written."""
+@pytest.mark.parametrize(
+    ("location", "match", "status", "sent"),
+    [
+        pytest.param("file:///etc/passwd", "not an http", 302, 1, id="to-a-local-file"),
+        pytest.param("/again.mp3", "redirects", None, FAST.max_redirects + 1, id="in-a-loop"),
+    ],
+)
+async def test_a_bad_redirect_is_not_followed(
+    offline: AsyncSuno, tmp_path: Path, *, location: str, match: str, status: int | None, sent: int
+) -> None:
+    """A redirect to file:// or a redirect loop (after max_redirects hops) is a DownloadError."""
 
     async def bounce(request: web.Request) -> web.StreamResponse:
-        raise web.HTTPFound("file:///etc/passwd")
+        raise web.HTTPFound(location)
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", bounce)
     async with serving(app) as base:
-        with pytest.raises(DownloadError, match="not an http") as caught:
+        with pytest.raises(DownloadError, match=match) as caught:
             await offline.download(f"{base}/a.mp3", tmp_path)
-    assert caught.value.status == 302
+    assert caught.value.status == status
+    assert offline.downloads.requests_sent == sent
     assert leftovers(tmp_path) == []
-
-
-async def test_redirect_loops_end(offline: AsyncSuno, tmp_path: Path) -> None:
-    """A redirect loop stops after max_redirects hops."""
-
-    async def loop(request: web.Request) -> web.StreamResponse:
-        raise web.HTTPFound("/again.mp3")
-
-    app = web.Application()
-    app.router.add_get("/{tail:.*}", loop)
-    async with serving(app) as base:
-        with pytest.raises(DownloadError, match="redirects"):
-            await offline.download(f"{base}/a.mp3", tmp_path)
-    assert offline.downloads.requests_sent == FAST.max_redirects + 1
 
 
 # --- cut, wrong and huge bodies ------------------------------------------------------------

@@ -191,37 +191,33 @@ ENVELOPE_CODES: list[tuple[int, str, type[APIError], int]] = [
 
 
 @pytest.mark.parametrize("case", ENVELOPE_CODES, ids=lambda c: f"{c[0]}-{c[2].__name__}")
-async def test_envelope_errors_in_http_200_for_free_calls(
-    client: AsyncSuno, fake: FakeSunoServer, case: tuple[int, str, type[APIError], int]
+@pytest.mark.parametrize(
+    ("key", "call"),
+    [pytest.param(BALANCE, balance, id="free"), pytest.param(GENERATE, generate, id="paid")],
+)
+async def test_envelope_errors_in_http_200(
+    client: AsyncSuno,
+    fake: FakeSunoServer,
+    key: str,
+    call: Call,
+    case: tuple[int, str, type[APIError], int],
 ) -> None:
-    """An error code inside a 200 answer is an error all the same; only 429 and 5xx retry."""
-    code, message, error_type, tries = case
-    fake.faults.append(
-        Fault("envelope_error", endpoint=BALANCE, code=code, message=message, times=9)
-    )
+    """
+    An error code inside a 200 answer is an error all the same. A free call retries 429 and
+    5xx; a paid call retries only 429, and only a 5xx may have charged it.
+    """
+    code, message, error_type, free_tries = case
+    paid = key == GENERATE
+    fake.faults.append(Fault("envelope_error", endpoint=key, code=code, message=message, times=9))
     with pytest.raises(error_type) as caught:
-        await client.balance()
+        await call(client)
     assert type(caught.value) is error_type
     assert (caught.value.status, caught.value.code) == (200, code)
     assert caught.value.api_message == message
     assert message in str(caught.value)
-    assert fake.requests == {BALANCE: tries}
-
-
-@pytest.mark.parametrize("case", ENVELOPE_CODES, ids=lambda c: f"{c[0]}-{c[2].__name__}")
-async def test_envelope_errors_in_http_200_for_paid_calls(
-    client: AsyncSuno, fake: FakeSunoServer, case: tuple[int, str, type[APIError], int]
-) -> None:
-    """A paid call is retried on an envelope error only for 429; only 5xx may have charged."""
-    code, message, error_type, _ = case
-    fake.faults.append(
-        Fault("envelope_error", endpoint=GENERATE, code=code, message=message, times=9)
-    )
-    with pytest.raises(error_type) as caught:
-        await generate(client)
-    assert (caught.value.status, caught.value.code) == (200, code)
-    assert caught.value.may_have_charged is (code >= 500)
-    assert fake.requests == {GENERATE: ATTEMPTS if code == 429 else 1}
+    assert caught.value.may_have_charged is (paid and code >= 500)
+    tries = (ATTEMPTS if code == 429 else 1) if paid else free_tries
+    assert fake.requests == {key: tries}
 
 
 async def test_success_false_with_code_200_is_an_error(

@@ -83,28 +83,30 @@ async def test_rate_limit_fault(server: FakeSunoServer, client: aiohttp.ClientSe
     assert status == 200
 
 
-async def test_drop_before_charges_nothing(server: FakeSunoServer) -> None:
-    """A connection dropped before processing creates no task and charges nothing."""
-    server.faults.append(Fault("drop_before", endpoint="/music/generate"))
+@pytest.mark.parametrize(
+    ("kind", "endpoint", "ids", "charged"),
+    [
+        # The fault's endpoint may name the path alone or the method and path.
+        pytest.param("drop_before", "/music/generate", [199824, 199825], 1, id="drop_before"),
+        pytest.param("drop_after", "POST /music/generate", [199826, 199827], 2, id="drop_after"),
+    ],
+)
+async def test_a_dropped_connection_charges_only_when_processed(
+    server: FakeSunoServer, kind: str, endpoint: str, ids: list[int], charged: int
+) -> None:
+    """
+    A connection dropped before processing creates no task and charges nothing; one dropped
+    after processing has still charged and created the tasks.
+    """
+    server.faults.append(Fault(kind, endpoint=endpoint))
     async with aiohttp.ClientSession(headers=AUTH) as session:
         with pytest.raises(aiohttp.ServerDisconnectedError):
             await session.post(server.url + "/music/generate", json=CUSTOM)
         payload = await post(session, server, "/music/generate", CUSTOM)
-    assert payload["data"][0] == 199824
-    assert server.points == 10_000 - 36
-    assert server.requests["POST /music/generate"] == 2
-
-
-async def test_drop_after_charges(server: FakeSunoServer) -> None:
-    """A connection dropped after processing has still charged and created the tasks."""
-    server.faults.append(Fault("drop_after", endpoint="POST /music/generate"))
-    async with aiohttp.ClientSession(headers=AUTH) as session:
-        with pytest.raises(aiohttp.ServerDisconnectedError):
-            await session.post(server.url + "/music/generate", json=CUSTOM)
-        payload = await post(session, server, "/music/generate", CUSTOM)
-    assert payload["data"] == [199826, 199827]
+    assert payload["data"] == ids
     assert server.task(199824).kind == "generate"
-    assert server.points == 10_000 - 72
+    assert server.points == 10_000 - 36 * charged
+    assert server.requests["POST /music/generate"] == 2
 
 
 async def test_latency(server: FakeSunoServer, client: aiohttp.ClientSession) -> None:

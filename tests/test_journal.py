@@ -50,39 +50,65 @@ def test_keys_depend_on_position_and_content() -> None:
     assert request_key(0, one) != request_key(0, two)
 
 
-async def test_a_different_request_list_is_refused_naming_the_first_difference(
-    tmp_path: Path,
-) -> None:
-    """A journal made from other requests names the first one that differs."""
-    path = tmp_path / "run.db"
-    journal = Journal(path)
-    await journal.open(song_requests(4))
-    await journal.aclose()
+def _with_another_third() -> list[GenerateRequest]:
     changed = song_requests(4)
     changed[2] = GenerateRequest(model="chirp-v4", title="other", description="x")
-    with pytest.raises(JournalMismatchError, match=r"request 2 \(title 'other'\)") as info:
-        await Journal(path).open(changed)
-    assert info.value.index == 2
-    with pytest.raises(JournalMismatchError, match="holds 4 requests, the list has 5") as info:
-        await Journal(path).open(song_requests(5))
-    assert info.value.index == 4
-    # Refused opens leave the lock free.
-    ok = Journal(path)
-    await ok.open(song_requests(4))
-    await ok.aclose()
+    return changed
 
 
-async def test_a_second_run_on_a_held_journal_is_refused(tmp_path: Path) -> None:
-    """While one run holds the journal another cannot open it; once closed it can."""
+@pytest.mark.parametrize(
+    ("other", "held", "match", "index"),
+    [
+        pytest.param(
+            _with_another_third(),
+            False,
+            r"request 2 \(title 'other'\)",
+            2,
+            id="a-request-changed",
+        ),
+        pytest.param(
+            song_requests(5),
+            False,
+            "holds 4 requests, the list has 5",
+            4,
+            id="a-request-added",
+        ),
+        pytest.param(
+            song_requests(4),
+            True,
+            "in use by another run",
+            None,
+            id="held-by-another-run",
+        ),
+    ],
+)
+async def test_an_open_that_cannot_resume_the_journal_is_refused(
+    tmp_path: Path,
+    other: list[GenerateRequest],
+    held: bool,
+    match: str,
+    index: int | None,
+) -> None:
+    """
+    Other requests are refused naming the first that differs; while a run holds the
+    journal another cannot open it. A refused open leaves the lock free.
+    """
     path = tmp_path / "run.db"
     first = Journal(path)
-    await first.open(song_requests(2))
-    with pytest.raises(JournalLockedError, match="in use by another run"):
-        await Journal(path).open(song_requests(2))
-    await first.aclose()
-    second = Journal(path)
-    await second.open(song_requests(2))
-    await second.aclose()
+    await first.open(song_requests(4))
+    if not held:
+        await first.aclose()
+    error = JournalLockedError if held else JournalMismatchError
+    with pytest.raises(error, match=match) as info:
+        await Journal(path).open(other)
+    if held:
+        await first.aclose()
+    else:
+        assert isinstance(info.value, JournalMismatchError)
+        assert info.value.index == index
+    again = Journal(path)
+    await again.open(song_requests(4))
+    await again.aclose()
 
 
 async def test_changes_reach_the_disk_and_export_as_jsonl(tmp_path: Path) -> None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import anyio
 import pytest
 from aiohttp import web
 
-from helpers import FAST_RETRY, GENERATE, KEY, envelope, ok, serve, until
+from helpers import FAST_RETRY, GENERATE, KEY, Handler, envelope, ok, serve, until
 from suno_async import AsyncSuno, GenerateRequest, RetryPolicy, Timeouts
 from suno_async.testing import FakeSunoServer, Fault
 
@@ -179,6 +180,17 @@ async def generate_song(suno: AsyncSuno) -> tuple[object, ...]:
     return await suno.generate(title="t", description="d")
 
 
+async def concurrent_paid_calls(count: int, respond: Handler, **options: Any) -> None:
+    """``count`` generate calls at once, on a session with ``options``, answered by ``respond``."""
+    async with (
+        serve({GENERATE: respond}) as url,
+        AsyncSuno(KEY, base_url=url, **options) as suno,
+        anyio.create_task_group() as group,
+    ):
+        for _ in range(count):
+            group.start_soon(generate_song, suno)
+
+
 async def test_max_paid_in_flight_bounds_concurrent_posts() -> None:
     """No more than max_paid_in_flight paid POSTs reach the service at once."""
     in_flight = 0
@@ -192,13 +204,7 @@ async def test_max_paid_in_flight_bounds_concurrent_posts() -> None:
         in_flight -= 1
         return ok([1, 2])
 
-    async with (
-        serve({GENERATE: slow}) as url,
-        AsyncSuno(KEY, base_url=url, max_paid_in_flight=2) as suno,
-        anyio.create_task_group() as group,
-    ):
-        for _ in range(8):
-            group.start_soon(generate_song, suno)
+    await concurrent_paid_calls(8, slow, max_paid_in_flight=2)
     assert peak == 2
 
 
@@ -210,13 +216,7 @@ async def test_paid_rate_spaces_paid_posts() -> None:
         arrivals.append(time.monotonic())
         return ok([1, 2])
 
-    async with (
-        serve({GENERATE: record}) as url,
-        AsyncSuno(KEY, base_url=url, paid_rate=20.0) as suno,
-        anyio.create_task_group() as group,
-    ):
-        for _ in range(5):
-            group.start_soon(generate_song, suno)
+    await concurrent_paid_calls(5, record, paid_rate=20.0)
     assert len(arrivals) == 5
     assert arrivals[-1] - arrivals[0] >= 4 * 0.05 * 0.8
 

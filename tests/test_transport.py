@@ -52,19 +52,46 @@ pytestmark = pytest.mark.anyio
 # --- an overall deadline per attempt -------------------------------------------------------
 
 
+#: What ends a trickled attempt: (timeouts, retry policy, the error's words, a bound in seconds).
+LIMITS = [
+    pytest.param(
+        Timeouts(read=0.5, total=0.3), NO_RETRY, r"Timeouts\.total=0\.3s", 1.0, id="total"
+    ),
+    # Issue 9's case: ``read=2`` and a short budget, ``total`` far away: the budget ends it.
+    pytest.param(
+        Timeouts(read=2, total=30),
+        RetryPolicy(attempts=4, wait_initial=0.01, wait_max=0.01, budget=0.4),
+        r"RetryPolicy\.budget",
+        1.5,
+        id="retry-budget",
+    ),
+]
+
+
+@pytest.mark.parametrize(("timeouts", "retry", "match", "bound"), LIMITS)
 @pytest.mark.parametrize(("key", "call"), CALLS, ids=["free", "paid"])
-async def test_a_trickled_body_ends_at_the_total_deadline(
-    key: str, call: Callable[[AsyncSuno], Awaitable[object]]
+async def test_a_trickled_body_ends_at_the_deadline(
+    key: str,
+    call: Callable[[AsyncSuno], Awaitable[object]],
+    *,
+    timeouts: Timeouts,
+    retry: RetryPolicy,
+    match: str,
+    bound: float,
 ) -> None:
-    """A body trickled byte by byte ends at Timeouts.total although no read gap is long."""
+    """
+    A body trickled a byte every 20 ms never trips ``read``; Timeouts.total or the retry
+    budget ends the attempt, long before the body would, and nothing is sent again.
+    """
     handler = Counter(trickle)
-    async with serve({key: handler}) as url:
-        timeouts = Timeouts(read=0.5, total=0.3)
-        async with AsyncSuno(KEY, base_url=url, timeouts=timeouts, retry=NO_RETRY) as suno:
-            started = time.monotonic()
-            with pytest.raises(SunoTimeoutError, match=r"Timeouts.total=0.3s") as caught:
-                await call(suno)
-            assert time.monotonic() - started < 1.0
+    async with (
+        serve({key: handler}) as url,
+        AsyncSuno(KEY, base_url=url, timeouts=timeouts, retry=retry) as suno,
+    ):
+        started = time.monotonic()
+        with pytest.raises(SunoTimeoutError, match=match) as caught:
+            await call(suno)
+        assert time.monotonic() - started < bound
     assert caught.value.may_have_charged is (key == GENERATE)
     assert handler.count == 1
 
