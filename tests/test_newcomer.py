@@ -10,7 +10,7 @@ import anyio
 import pytest
 
 import suno_async
-from helpers import OpenSuno, start_songs
+from helpers import OpenSuno, start_songs, until
 from suno_async import (
     AsyncSuno,
     PollPolicy,
@@ -108,7 +108,7 @@ async def test_a_handle_follows_its_own_task(fake: FakeSunoServer, open_suno: Op
     seen: list[StatusChange] = []
 
     async def finish_later() -> None:
-        await anyio.sleep(0.1)
+        await until(lambda: suno.stats.ticks >= 1)
         fake.finish(other.task_id)
         fake.finish(mine.task_id)
 

@@ -266,13 +266,15 @@ async def test_a_huge_content_length_is_refused_unread() -> None:
     async with (
         serve({BALANCE: handler}) as url,
         AsyncSuno(
-            KEY, base_url=url, retry=FAST_RETRY, timeouts=Timeouts(read=1.0, total=3.0)
+            KEY, base_url=url, retry=FAST_RETRY, timeouts=Timeouts(read=10.0, total=20.0)
         ) as suno,
     ):
         started = time.monotonic()
         with pytest.raises(ResponseTooLargeError) as caught:
             await suno.balance()
-        assert time.monotonic() - started < 0.9
+        # Reading the body instead would last until the host gives up (5 s): a loaded
+        # machine's delays stay far below that.
+        assert time.monotonic() - started < 2.5
     assert caught.value.size == 200 * 1024 * 1024
     assert caught.value.limit == DEFAULT_MAX_RESPONSE_BYTES
     assert caught.value.may_have_charged is False

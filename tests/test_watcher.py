@@ -402,7 +402,7 @@ async def test_awaiters_arriving_between_ticks_join_the_next_one(
             await ticks_pass(suno, 1)
             for handle in handles[1:]:
                 group.start_soon(handle.wait)
-                await anyio.sleep(0.002)
+            await until(lambda: suno.stats.outstanding == 10)
             assert suno.stats.ticks == 1
             await ticks_pass(suno, 1)
             fake.advance(1_000)
@@ -436,17 +436,19 @@ async def test_a_failed_later_page_keeps_the_rows_an_earlier_page_brought(
     """Rows are applied page by page: a failed follow-up page costs only its own ids a tick."""
     fake.max_page_size = 2
     fake.plans.extend(TaskPlan(queued_s=0.0, generating_s=0.0) for _ in range(4))
-    # Half a second between ticks: time enough, even on a loaded machine, to read the first
-    # page's songs before the next tick counts.
-    suno = await open_suno(poll=fast(batch_size=4, interval=0.5))
+    changes: list[StatusChange] = []
+    suno = await open_suno(poll=fast(batch_size=4), on_status_change=changes.append)
     handles = await start_songs(suno, 4)
-    fake.faults.append(Fault("500", endpoint="GET /music/tasks", after=1))
-    arrivals = [
-        (song.task_id, suno.stats.ticks) async for song in suno.as_completed(handles, timeout=10)
-    ]
-    first_page = {h.task_id for h in handles[:2]}
-    assert {task_id for task_id, tick in arrivals if tick == 1} == first_page
-    assert sorted(task_id for task_id, _ in arrivals) == sorted(h.task_id for h in handles)
+    fake.faults.append(Fault("500", endpoint=BATCH, after=1))
+    songs = [song async for song in suno.as_completed(handles, timeout=10)]
+    assert sorted(song.task_id for song in songs) == sorted(h.task_id for h in handles)
+    # The first page's two rows count although the page after them failed (refused by a
+    # fault, so not in batch_sizes): the next tick asks only for the two ids that page would have
+    # brought, however long each tick took.
+    assert fake.batch_sizes == [4, 2]
+    assert fake.requests[BATCH] == 3
+    finished = [change.task_id for change in changes if change.new is TaskStatus.SUCCEEDED]
+    assert set(finished[:2]) == {h.task_id for h in handles[:2]}
     assert suno.stats.poll_errors == 1
 
 
@@ -794,16 +796,26 @@ async def test_new_songs_are_not_polled_before_they_can_be_done(
 async def test_first_poll_counts_from_the_start_of_the_task(
     fake: FakeSunoServer, open_suno: OpenSuno
 ) -> None:
-    """Waiting later on an old handle, or on a saved id, polls at once."""
-    policy = PollPolicy(interval=0.02, first_poll={TaskKind.SONG: 0.2})
+    """
+    A handle whose task started its first-poll delay ago, or a saved id, is polled at once;
+    one started just now is not. A delay of a minute tells "at once" from "later" with no
+    race against a loaded machine.
+    """
+    policy = PollPolicy(interval=0.02, first_poll={TaskKind.SONG: 60.0})
     suno = await open_suno(poll=policy)
-    old, other = await start_songs(suno, 2)
+    new, other = await start_songs(suno, 2)
     fake.advance(1_000)
-    await anyio.sleep(0.25)
-    with anyio.fail_after(0.15):
-        await old.wait()
-    with anyio.fail_after(0.15):
-        await suno.handle(other.task_id, TaskKind.SONG).wait()
+    with pytest.raises(WaitTimeoutError):
+        await new.wait(timeout=0.1)
+    assert fake.requests[BATCH] == fake.requests[SINGLE] == 0
+    assert new.started_at is not None
+    old = suno.handle(new.task_id, TaskKind.SONG, started_at=new.started_at - 60.0)
+    with anyio.fail_after(5):
+        song = await old.wait()
+    assert song.task_id == new.task_id
+    with anyio.fail_after(5):
+        saved = await suno.handle(other.task_id, TaskKind.SONG).wait()
+    assert saved.task_id == other.task_id
 
 
 def test_batch_size_is_bounded_by_url_length() -> None:
