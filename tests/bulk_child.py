@@ -1,7 +1,7 @@
 """
 A bulk script as a user would write it, run by the crash tests in a subprocess.
 
-    python tests/bulk_child.py BASE_URL JOURNAL COUNT [OUT_DIR] [--resend-unknown]
+    SUNO_API_KEY=... python tests/bulk_child.py BASE_URL JOURNAL COUNT [OUT_DIR] [--resend-unknown]
 
 It prints one JSON line per outcome and a last line with the progress counts.
 """
@@ -15,9 +15,6 @@ import sys
 from helpers import FAST_POLL, FAST_RETRY, song_requests
 from suno_async import AsyncSuno, GenerateRequest
 
-#: The fake server's default key (the crash tests' ``fake`` fixture keeps it).
-API_KEY = "fake-key"
-
 
 def bulk_requests(count: int) -> list[GenerateRequest]:
     """The run's requests: the crash tests rebuild the same list to resume it."""
@@ -30,7 +27,7 @@ async def main(argv: list[str]) -> None:
     base_url, journal, count = args[0], args[1], int(args[2])
     out = args[3] if len(args) > 3 else None
     async with (
-        AsyncSuno(API_KEY, base_url=base_url, poll=FAST_POLL, retry=FAST_RETRY) as suno,
+        AsyncSuno(base_url=base_url, poll=FAST_POLL, retry=FAST_RETRY) as suno,
         suno.generate_many(
             bulk_requests(count), journal=journal, download_to=out, resend_unknown=resend
         ) as run,

@@ -9,6 +9,7 @@ kill leaves the server and its counters standing.
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import subprocess
 import sys
@@ -39,6 +40,7 @@ async def start_child(
 ) -> anyio.abc.Process:
     return await anyio.open_process(
         [sys.executable, CHILD, fake.url, str(journal), str(count), *extra],
+        env={**os.environ, "SUNO_API_KEY": fake.api_key},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

@@ -5,14 +5,13 @@ from __future__ import annotations
 import email.utils
 import logging
 import time
-import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import anyio
 import pytest
 
-from helpers import BALANCE, FAST_POLL, FAST_RETRY, GENERATE, KEY, free_port
+from helpers import BALANCE, FAST_POLL, FAST_RETRY, GENERATE, KEY, balance, free_port, rendered
 from suno_async import (
     APIError,
     AsyncSuno,
@@ -38,10 +37,6 @@ pytestmark = pytest.mark.anyio
 ATTEMPTS = FAST_RETRY.attempts
 
 Call = Callable[[AsyncSuno], Awaitable[object]]
-
-
-def balance(suno: AsyncSuno) -> Awaitable[object]:
-    return suno.balance()
 
 
 def get_tasks(suno: AsyncSuno) -> Awaitable[object]:
@@ -532,18 +527,6 @@ async def test_refused_connection_raises_network_error_charging_nothing() -> Non
 # --- the key never leaks --------------------------------------------------------------------
 
 
-def texts_of(error: BaseException) -> list[str]:
-    """str, repr and traceback of an error and of every error chained to it."""
-    found: list[str] = ["".join(traceback.format_exception(error))]
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        found += [str(current), repr(current), repr(vars(current))]
-        current = current.__cause__ or current.__context__
-    return found
-
-
 async def test_the_key_never_leaks(
     client: AsyncSuno, fake: FakeSunoServer, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -597,8 +580,8 @@ async def test_the_key_never_leaks(
     assert len(errors) == 12
     assert any(isinstance(e.__cause__, aiohttp.ClientError) for e in errors)
     for error in errors:
-        for text in texts_of(error):
-            assert KEY not in text, text
+        text = rendered(error)  # tracebacks with their locals, every chained error
+        assert KEY not in text, text
 
     transport = client._transport
     for text in (repr(client), str(client), repr(transport), str(transport), repr(vars(transport))):

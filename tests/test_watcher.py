@@ -283,14 +283,26 @@ async def test_as_completed_yields_first_finished_first(
     fake: FakeSunoServer, suno: AsyncSuno
 ) -> None:
     """as_completed follows the order the tasks finish in, not the order they were given."""
-    # Simulated seconds; at speed 1000 they are 150 ms of real time apart.
-    fake.plans += [TaskPlan(generating_s=s) for s in (300.0, 150.0, 450.0, 0.0)]
+    fake.speed = 0.0
+    fake.plans += [TaskPlan(queued_s=0.0, generating_s=s) for s in (300.0, 150.0, 450.0, 0.0)]
     handles = [
         *await suno.generate(title="One", description="a slow ballad"),
         *await suno.generate(title="Two", description="a fast punk song"),
     ]
+    seen: list[int] = []
+
+    async def collect() -> None:
+        async for song in suno.as_completed(handles):
+            seen.append(song.task_id)  # noqa: PERF401 (the test reads it meanwhile)
+
+    # The clock moves only once the task finished last has been yielded: one finish per
+    # step, however slowly the machine polls.
     with anyio.fail_after(10):
-        seen = [song.task_id async for song in suno.as_completed(handles)]
+        async with anyio.create_task_group() as group:
+            group.start_soon(collect)
+            for count in range(1, 4):
+                await until(lambda: len(seen) == count)  # noqa: B023 (used before the next step)
+                fake.advance(150.0)
     assert seen == [handles[i].task_id for i in (3, 1, 0, 2)]
 
 
@@ -298,20 +310,32 @@ async def test_as_completed_raises_a_failure_in_its_turn(
     fake: FakeSunoServer, suno: AsyncSuno
 ) -> None:
     """A failure is raised (or yielded) in its turn, and leaving early releases the rest."""
-    fake.plans += [TaskPlan(generating_s=0.0), TaskPlan(generating_s=100.0, succeed=False)]
+    fake.speed = 0.0
+    fake.plans += [
+        TaskPlan(queued_s=0.0, generating_s=0.0),
+        TaskPlan(queued_s=0.0, generating_s=100.0, succeed=False),
+    ]
     fake.plans += [TaskPlan(generating_s=1e6), TaskPlan(generating_s=1e6)]
     done, failing = await suno.generate(title="Mixed", description="a song")
     slow = await suno.generate(title="Slow", description="a very long song")
     items = [*slow, failing, done]
     seen: list[Any] = []
+    raised: list[TaskFailedError] = []
 
     async def consume() -> None:
-        async for song in suno.as_completed(items):
-            seen.append(song)  # noqa: PERF401 (kept as they come, before the failure raises)
+        try:
+            async for song in suno.as_completed(items):
+                seen.append(song)  # noqa: PERF401 (kept as they come, before the failure raises)
+        except TaskFailedError as exc:
+            raised.append(exc)
 
-    with anyio.fail_after(10), pytest.raises(TaskFailedError):
-        await consume()
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(consume)
+            await until(lambda: len(seen) == 1)  # the failing task ends only after this
+            fake.advance(100.0)
     assert [song.task_id for song in seen] == [done.task_id]
+    assert [error.task_id for error in raised] == [failing.task_id]
     assert suno.watcher.outstanding() == []
     with anyio.fail_after(10):
         stream = suno.as_completed([failing, done], return_exceptions=True)
