@@ -63,7 +63,7 @@ PRICE = {GENERATE: 36, "POST /music/upload": 1}
 
 
 @pytest.fixture
-async def client(fake: FakeSunoServer) -> AsyncIterator[AsyncSuno]:
+async def keyed(fake: FakeSunoServer) -> AsyncIterator[AsyncSuno]:
     """A session with a realistic-looking key on the fake, polling and retrying fast."""
     fake.api_key = KEY
     async with AsyncSuno(KEY, base_url=fake.url, poll=FAST_POLL, retry=FAST_RETRY) as suno:
@@ -86,14 +86,14 @@ async def impatient(fake: FakeSunoServer) -> AsyncIterator[AsyncSuno]:
 @pytest.mark.parametrize("as_http_200", [False, True], ids=["http-401", "envelope-401"])
 @pytest.mark.parametrize(("key", "call"), FREE + PAID)
 async def test_wrong_key_is_not_retried(
-    client: AsyncSuno, fake: FakeSunoServer, key: str, call: Call, as_http_200: bool
+    keyed: AsyncSuno, fake: FakeSunoServer, key: str, call: Call, as_http_200: bool
 ) -> None:
     """A refused key raises AuthenticationError after one request, charging nothing."""
     fake.api_key = "the-right-key"
     fake.errors_as_http_200 = as_http_200
     before = fake.points
     with pytest.raises(AuthenticationError) as caught:
-        await call(client)
+        await call(keyed)
     error = caught.value
     assert (error.status, error.code) == ((200, 401) if as_http_200 else (401, 401))
     assert "SUNO_API_KEY" in str(error)
@@ -105,52 +105,52 @@ async def test_wrong_key_is_not_retried(
 @pytest.mark.parametrize("as_http_200", [False, True], ids=["http-402", "envelope-402"])
 @pytest.mark.parametrize(("key", "call"), PAID)
 async def test_insufficient_points(
-    client: AsyncSuno, fake: FakeSunoServer, key: str, call: Call, as_http_200: bool
+    keyed: AsyncSuno, fake: FakeSunoServer, key: str, call: Call, as_http_200: bool
 ) -> None:
     """A balance below the price raises InsufficientPointsError; nothing is charged or made."""
     fake.errors_as_http_200 = as_http_200
     fake.points = PRICE[key] - 1
     with pytest.raises(InsufficientPointsError) as caught:
-        await call(client)
+        await call(keyed)
     assert caught.value.code == 402
     assert caught.value.may_have_charged is False
     assert "积分不足" in caught.value.api_message
     assert fake.requests == {key: 1}
     assert fake.points == PRICE[key] - 1
-    assert (await client.balance()).remaining_points == PRICE[key] - 1
+    assert (await keyed.balance()).remaining_points == PRICE[key] - 1
     with pytest.raises(KeyError):
         fake.task(199824)  # no task was created
 
 
-async def test_exact_balance_pays(client: AsyncSuno, fake: FakeSunoServer) -> None:
+async def test_exact_balance_pays(keyed: AsyncSuno, fake: FakeSunoServer) -> None:
     """A balance equal to the price is enough, and ends at zero."""
     fake.points = 36
-    assert len(await client.generate(title="t", description="d")) == 2
+    assert len(await keyed.generate(title="t", description="d")) == 2
     assert fake.points == 0
 
 
 @pytest.mark.parametrize("as_http_200", [False, True], ids=["http-404", "envelope-404"])
 async def test_unknown_task_is_not_found(
-    client: AsyncSuno, fake: FakeSunoServer, as_http_200: bool
+    keyed: AsyncSuno, fake: FakeSunoServer, as_http_200: bool
 ) -> None:
     """get_task() of an id the service does not know raises NotFoundError, unretried."""
     fake.errors_as_http_200 = as_http_200
     with pytest.raises(NotFoundError) as caught:
-        await client.get_task(424242)
+        await keyed.get_task(424242)
     assert caught.value.code == 404
     assert caught.value.status == (200 if as_http_200 else 404)
     assert fake.requests == {"GET /music/task": 1}
 
 
-async def test_service_side_refusal_of_a_paid_call(client: AsyncSuno, fake: FakeSunoServer) -> None:
+async def test_service_side_refusal_of_a_paid_call(keyed: AsyncSuno, fake: FakeSunoServer) -> None:
     """A 400 from the service (song not complete yet) is an APIError, unretried and uncharged."""
     fake.plans.extend([TaskPlan(queued_s=1e6)] * 2)
-    handles = await client.generate(title="t", description="d")
+    handles = await keyed.generate(title="t", description="d")
     clip = fake.task(handles[0].task_id).custom_id
     assert clip is not None
     before = fake.points
     with pytest.raises(APIError) as caught:
-        await client.aligned_lyrics(clip, lyrics="la la")
+        await keyed.aligned_lyrics(clip, lyrics="la la")
     assert type(caught.value) is APIError
     assert caught.value.status == 400
     assert caught.value.may_have_charged is False
@@ -159,10 +159,10 @@ async def test_service_side_refusal_of_a_paid_call(client: AsyncSuno, fake: Fake
     assert fake.points == before
 
 
-async def test_unknown_clip_is_not_found(client: AsyncSuno, fake: FakeSunoServer) -> None:
+async def test_unknown_clip_is_not_found(keyed: AsyncSuno, fake: FakeSunoServer) -> None:
     """A well-formed Suno id the service never made raises NotFoundError, charging nothing."""
     with pytest.raises(NotFoundError) as caught:
-        await client.crop("0f65a62b-3c55-4af6-8353-56be806b93d2", start_s=0, end_s=10)
+        await keyed.crop("0f65a62b-3c55-4af6-8353-56be806b93d2", start_s=0, end_s=10)
     assert caught.value.may_have_charged is False
     assert fake.requests == {"POST /music/crop": 1}
     assert fake.points == 10_000
@@ -191,7 +191,7 @@ ENVELOPE_CODES: list[tuple[int, str, type[APIError], int]] = [
     [pytest.param(BALANCE, balance, id="free"), pytest.param(GENERATE, generate, id="paid")],
 )
 async def test_envelope_errors_in_http_200(
-    client: AsyncSuno,
+    keyed: AsyncSuno,
     fake: FakeSunoServer,
     key: str,
     call: Call,
@@ -205,7 +205,7 @@ async def test_envelope_errors_in_http_200(
     paid = key == GENERATE
     fake.faults.append(Fault("envelope_error", endpoint=key, code=code, message=message, times=9))
     with pytest.raises(error_type) as caught:
-        await call(client)
+        await call(keyed)
     assert type(caught.value) is error_type
     assert (caught.value.status, caught.value.code) == (200, code)
     assert caught.value.api_message == message
@@ -216,12 +216,12 @@ async def test_envelope_errors_in_http_200(
 
 
 async def test_success_false_with_code_200_is_an_error(
-    client: AsyncSuno, fake: FakeSunoServer
+    keyed: AsyncSuno, fake: FakeSunoServer
 ) -> None:
     """An envelope saying success false is refused even when its code says 200."""
     fake.faults.append(Fault("envelope_error", endpoint=BALANCE, code=200, message="失败"))
     with pytest.raises(APIError, match="失败"):
-        await client.balance()
+        await keyed.balance()
     assert fake.requests == {BALANCE: 1}
 
 
@@ -230,34 +230,34 @@ async def test_success_false_with_code_200_is_an_error(
 
 @pytest.mark.parametrize(("key", "call"), FREE)
 async def test_429_is_retried_after_the_delay_asked(
-    client: AsyncSuno, fake: FakeSunoServer, key: str, call: Call
+    keyed: AsyncSuno, fake: FakeSunoServer, key: str, call: Call
 ) -> None:
     """A free call waits the Retry-After seconds, then succeeds on the next attempt."""
     fake.faults.append(Fault("429", endpoint=key, retry_after="0.15"))
     started = time.monotonic()
-    await call(client)
+    await call(keyed)
     elapsed = time.monotonic() - started
     assert 0.15 <= elapsed < 2  # FAST_RETRY alone would wait at most 20 ms
     assert fake.requests == {key: 2}
-    raw = client.last_response
+    raw = keyed.last_response
     assert raw is not None
     assert (raw.status, raw.attempts) == (200, 2)
 
 
-async def test_429_without_retry_after_backs_off(client: AsyncSuno, fake: FakeSunoServer) -> None:
+async def test_429_without_retry_after_backs_off(keyed: AsyncSuno, fake: FakeSunoServer) -> None:
     """A 429 with no Retry-After is retried with the policy's own backoff."""
     fake.faults.append(Fault("429", endpoint=BALANCE, retry_after=None, times=2))
-    await client.balance()
+    await keyed.balance()
     assert fake.requests == {BALANCE: 3}
 
 
 async def test_429_raises_rate_limit_error_when_retries_run_out(
-    client: AsyncSuno, fake: FakeSunoServer
+    keyed: AsyncSuno, fake: FakeSunoServer
 ) -> None:
     """After the last attempt, RateLimitError carries the delay the service asked for."""
     fake.faults.append(Fault("429", endpoint=BALANCE, retry_after="0.05", times=ATTEMPTS))
     with pytest.raises(RateLimitError) as caught:
-        await client.balance()
+        await keyed.balance()
     assert caught.value.retry_after == 0.05
     assert caught.value.status == 429
     assert caught.value.request is not None
@@ -266,13 +266,13 @@ async def test_429_raises_rate_limit_error_when_retries_run_out(
     assert fake.requests == {BALANCE: ATTEMPTS}
 
 
-async def test_retry_after_as_http_date(client: AsyncSuno, fake: FakeSunoServer) -> None:
+async def test_retry_after_as_http_date(keyed: AsyncSuno, fake: FakeSunoServer) -> None:
     """Retry-After as an HTTP date is read as seconds from now (a past date means now)."""
     past = email.utils.formatdate(time.time() - 60, usegmt=True)
     fake.faults.append(Fault("429", endpoint=BALANCE, retry_after=past, times=ATTEMPTS))
     started = time.monotonic()
     with pytest.raises(RateLimitError) as caught:
-        await client.balance()
+        await keyed.balance()
     assert caught.value.retry_after == 0.0
     assert time.monotonic() - started < 1
     assert fake.requests == {BALANCE: ATTEMPTS}
@@ -301,12 +301,12 @@ async def test_max_retry_after_caps_the_wait(fake: FakeSunoServer) -> None:
 
 @pytest.mark.parametrize(("key", "call"), PAID)
 async def test_429_on_paid_calls_is_waited_out_within_the_policy(
-    client: AsyncSuno, fake: FakeSunoServer, key: str, call: Call
+    keyed: AsyncSuno, fake: FakeSunoServer, key: str, call: Call
 ) -> None:
     """A paid call refused with 429 cost nothing: resent after the delay, up to the attempts."""
     fake.faults.append(Fault("429", endpoint=key, retry_after="0", times=ATTEMPTS))
     with pytest.raises(RateLimitError) as caught:
-        await call(client)
+        await call(keyed)
     assert caught.value.retry_after == 0.0
     assert caught.value.may_have_charged is False
     assert fake.requests == {key: ATTEMPTS}
@@ -328,13 +328,13 @@ TRANSIENT = [
 @pytest.mark.parametrize("fault", [t[0] for t in TRANSIENT])
 @pytest.mark.parametrize(("key", "call"), FREE)
 async def test_free_calls_retry_transient_faults(
-    client: AsyncSuno, fake: FakeSunoServer, key: str, call: Call, fault: str
+    keyed: AsyncSuno, fake: FakeSunoServer, key: str, call: Call, fault: str
 ) -> None:
     """A free call outlasts a run of transient faults shorter than its attempts."""
     fake.faults.append(Fault(fault, endpoint=key, times=ATTEMPTS - 1))
-    await call(client)
+    await call(keyed)
     assert fake.requests == {key: ATTEMPTS}
-    raw = client.last_response
+    raw = keyed.last_response
     assert raw is not None
     assert raw.status == 200
     assert raw.attempts >= 2
@@ -342,7 +342,7 @@ async def test_free_calls_retry_transient_faults(
 
 @pytest.mark.parametrize(("fault", "error_type", "status"), TRANSIENT)
 async def test_free_calls_give_up_after_their_attempts(
-    client: AsyncSuno,
+    keyed: AsyncSuno,
     fake: FakeSunoServer,
     fault: str,
     error_type: type[SunoError],
@@ -351,7 +351,7 @@ async def test_free_calls_give_up_after_their_attempts(
     """When every attempt fails, the last failure is raised as its mapped error."""
     fake.faults.append(Fault(fault, endpoint=BALANCE, times=99))
     with pytest.raises(error_type) as caught:
-        await client.balance()
+        await keyed.balance()
     error = caught.value
     assert type(error) is error_type
     assert getattr(error, "status", None) == status
@@ -364,16 +364,16 @@ async def test_free_calls_give_up_after_their_attempts(
     assert ATTEMPTS <= fake.requests[BALANCE] <= 2 * ATTEMPTS
 
 
-async def test_undecodable_errors_carry_a_snippet(client: AsyncSuno, fake: FakeSunoServer) -> None:
+async def test_undecodable_errors_carry_a_snippet(keyed: AsyncSuno, fake: FakeSunoServer) -> None:
     """An HTML proxy page and truncated JSON are told apart and quoted in the error."""
     fake.faults.append(Fault("502_html", endpoint=BALANCE, times=ATTEMPTS))
     with pytest.raises(UndecodableResponseError) as html:
-        await client.balance()
+        await keyed.balance()
     assert "502 Bad Gateway" in html.value.snippet
     assert "an HTML page" in str(html.value)
     fake.faults.append(Fault("malformed", endpoint=BALANCE, times=ATTEMPTS))
     with pytest.raises(UndecodableResponseError) as truncated:
-        await client.balance()
+        await keyed.balance()
     assert truncated.value.snippet.startswith('{"code": 200')
     assert "malformed JSON" in str(truncated.value)
 
@@ -391,13 +391,13 @@ MAYBE_CHARGED: list[tuple[str, type[SunoError]]] = [
 @pytest.mark.parametrize("case", MAYBE_CHARGED, ids=lambda c: c[0])
 @pytest.mark.parametrize(("key", "call"), PAID)
 async def test_paid_calls_are_sent_once(
-    client: AsyncSuno, fake: FakeSunoServer, key: str, call: Call, case: tuple[str, type[SunoError]]
+    keyed: AsyncSuno, fake: FakeSunoServer, key: str, call: Call, case: tuple[str, type[SunoError]]
 ) -> None:
     """A paid call that may have reached the service is never resent, and says so."""
     fault, error_type = case
     fake.faults.append(Fault(fault, endpoint=key, times=ATTEMPTS))
     with pytest.raises(error_type) as caught:
-        await call(client)
+        await call(keyed)
     assert type(caught.value) is error_type
     assert getattr(caught.value, "may_have_charged", None) is True
     assert "charged" in str(caught.value)
@@ -407,19 +407,19 @@ async def test_paid_calls_are_sent_once(
 
 
 async def test_drop_after_a_paid_call_charged_once_and_made_the_tasks(
-    client: AsyncSuno, fake: FakeSunoServer
+    keyed: AsyncSuno, fake: FakeSunoServer
 ) -> None:
     """A generate whose answer was lost was charged once; its two tasks exist and finish."""
     fake.faults.append(Fault("drop_after", endpoint=GENERATE))
     with pytest.raises(NetworkError) as caught:
-        await generate(client)
+        await generate(keyed)
     assert caught.value.may_have_charged is True
     assert isinstance(caught.value.__cause__, aiohttp.ServerDisconnectedError)
     assert fake.requests == {GENERATE: 1}
     assert fake.points == 10_000 - 36
     made = [fake.task(199824), fake.task(199825)]
     assert [t.kind for t in made] == ["generate", "generate"]
-    tasks = await client.wait([199824, 199825])
+    tasks = await keyed.wait([199824, 199825])
     assert [t.custom_id for t in tasks] == [t.custom_id for t in made]
 
 
@@ -528,7 +528,7 @@ async def test_refused_connection_raises_network_error_charging_nothing() -> Non
 
 
 async def test_the_key_never_leaks(
-    client: AsyncSuno, fake: FakeSunoServer, caplog: pytest.LogCaptureFixture
+    keyed: AsyncSuno, fake: FakeSunoServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The key is absent from reprs, from every error and its causes, and from every log line."""
     caplog.set_level(logging.DEBUG)
@@ -540,8 +540,8 @@ async def test_the_key_never_leaks(
             await call()
         errors.append(caught.value)
 
-    await client.wait(await generate(client))
-    await client.balance()
+    await keyed.wait(await generate(keyed))
+    await keyed.balance()
     fake.faults += [
         Fault("500", endpoint=GENERATE),
         Fault("502_html", endpoint=BALANCE, times=ATTEMPTS),
@@ -550,20 +550,20 @@ async def test_the_key_never_leaks(
         Fault("429", endpoint=GENERATE, retry_after="0", times=ATTEMPTS),
         Fault("envelope_error", endpoint=BALANCE, code=401, message="bad key"),
     ]
-    await expect(lambda: generate(client), ServerError)
-    await expect(client.balance, UndecodableResponseError)
-    await expect(lambda: generate(client), UndecodableResponseError)
-    await expect(lambda: generate(client), NetworkError)
-    await expect(lambda: generate(client), RateLimitError)
-    await expect(client.balance, AuthenticationError)
-    await expect(lambda: client.get_task(1), NotFoundError)
+    await expect(lambda: generate(keyed), ServerError)
+    await expect(keyed.balance, UndecodableResponseError)
+    await expect(lambda: generate(keyed), UndecodableResponseError)
+    await expect(lambda: generate(keyed), NetworkError)
+    await expect(lambda: generate(keyed), RateLimitError)
+    await expect(keyed.balance, AuthenticationError)
+    await expect(lambda: keyed.get_task(1), NotFoundError)
     await expect(
-        lambda: client.speed("0f65a62b-3c55-4af6-8353-56be806b93d2", multiplier=3), ValidationError
+        lambda: keyed.speed("0f65a62b-3c55-4af6-8353-56be806b93d2", multiplier=3), ValidationError
     )
     fake.points = 0
-    await expect(lambda: upload(client), InsufficientPointsError)
+    await expect(lambda: upload(keyed), InsufficientPointsError)
     fake.api_key = "another-key"
-    await expect(client.balance, AuthenticationError)
+    await expect(keyed.balance, AuthenticationError)
 
     async with AsyncSuno(
         KEY, base_url=fake.url, retry=RetryPolicy(attempts=1), timeouts=Timeouts(read=0.05)
@@ -583,8 +583,8 @@ async def test_the_key_never_leaks(
         text = rendered(error)  # tracebacks with their locals, every chained error
         assert KEY not in text, text
 
-    transport = client._transport
-    for text in (repr(client), str(client), repr(transport), str(transport), repr(vars(transport))):
+    transport = keyed._transport
+    for text in (repr(keyed), str(keyed), repr(transport), str(transport), repr(vars(transport))):
         assert KEY not in text
     assert "***" in repr(vars(transport))
 
