@@ -13,6 +13,7 @@ import math
 import re
 import reprlib
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, Final, TypeVar
@@ -224,6 +225,33 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+def _wire_names(cls: type[Any]) -> dict[str, str]:
+    """Each field's name on the wire (``extra`` aside)."""
+    names = _WIRE_NAMES.get(cls, {})
+    return {f.name: names.get(f.name, f.name) for f in attrs.fields(cls) if f.name != "extra"}
+
+
+def _spellings(cls: type[Any]) -> dict[str, str]:
+    """Every name a field may come under (snake_case, camelCase, aliases): its wire name."""
+    spellings = {
+        spelling: wire
+        for name, wire in _wire_names(cls).items()
+        for spelling in (name, wire, _camel(name))
+    }
+    spellings.update(_ALIASES.get(cls, {}))
+    return spellings
+
+
+def _respelt(others: AbstractSet[str], spellings: Mapping[str, str]) -> bool:
+    """
+    Whether any of these names, not the wire's own, spells a field otherwise. A name in
+    lower case is its own snake_case, so only the others are respelt to be looked up.
+    """
+    return not (others.isdisjoint(spellings) and all(key.islower() for key in others)) and any(
+        key in spellings or _snake(key) in spellings for key in others
+    )
+
+
 def _register_record(cls: type[Any]) -> None:
     """
     A plain record: cattrs generates its hooks, each field read under the reference's name.
@@ -234,12 +262,9 @@ def _register_record(cls: type[Any]) -> None:
     reference's names, so round trips exercise the same path.
     """
     names = _WIRE_NAMES.get(cls, {})
-    wire_of = {f.name: names.get(f.name, f.name) for f in attrs.fields(cls) if f.name != "extra"}
+    wire_of = _wire_names(cls)
     usual = frozenset(wire_of.values())
-    spellings = {
-        spelling: wire for name, wire in wire_of.items() for spelling in (name, wire, _camel(name))
-    }
-    spellings.update(_ALIASES.get(cls, {}))
+    spellings = _spellings(cls)
     has_extra = len(wire_of) < len(attrs.fields(cls))
     overrides: dict[str, Any] = {name: override(rename=wire) for name, wire in names.items()}
     if has_extra:
@@ -314,6 +339,8 @@ converter.register_structure_hook(FileInfo | None, _optional_file_info)
 for _cls in (Balance, Task, AlignedWord):
     _register_record(_cls)
 _structure_task: Final = converter.get_structure_hook(Task)
+_TASK_WIRE_NAMES: Final = frozenset(_wire_names(Task).values())
+_TASK_SPELLINGS: Final = _spellings(Task)
 
 
 def unreadable(
@@ -548,7 +575,7 @@ def _text_or_none(value: object) -> str | None:
     return value if type(value) is str else _str(value)
 
 
-def _song(task_id: int, task: Task, clip: Mapping[str, Any]) -> Song:
+def _song(task_id: int, custom_id: str | None, files: object, clip: Mapping[str, Any]) -> Song:
     """
     The clip's fields, each from the clip or, where the clip leaves it empty, from its
     metadata; then the task's media URLs for any the clip lacks. cattrs builds the Song.
@@ -566,16 +593,15 @@ def _song(task_id: int, task: Task, clip: Mapping[str, Any]) -> Song:
     for usual, other in _CLIP_FALLBACKS:
         if usual not in fields and other in fields:
             fields[usual] = fields[other]
-    fields.setdefault("id", task.custom_id)
-    files = task.file_info
-    if files is not None:
-        for key, url in (
-            ("audio_url", files.mp3_url),
-            ("video_url", files.mp4_url),
-            ("image_url", files.cover_url),
-        ):
-            if key not in fields and url:
-                fields[key] = url
+    if "id" not in fields:
+        fields["id"] = custom_id
+    if not fields.keys() >= _MEDIA_KEY_SET:
+        info = files if type(files) is FileInfo else _optional_file_info(files)
+        if info is not None:
+            urls = (info.mp3_url, info.mp4_url, info.cover_url)
+            for key, url in zip(_MEDIA_KEYS, urls, strict=True):
+                if key not in fields and url:
+                    fields[key] = url
     fields["task_id"] = task_id
     song: Song = _structure_song(fields, Song)
     if data:
@@ -583,24 +609,46 @@ def _song(task_id: int, task: Task, clip: Mapping[str, Any]) -> Song:
     return song
 
 
+#: A clip's media URLs, in the order of the task's FileInfo that stands in for them.
+_MEDIA_KEYS: Final = ("audio_url", "video_url", "image_url")
+_MEDIA_KEY_SET: Final = frozenset(_MEDIA_KEYS)
+
+
 def _is_clip_of(clip: Mapping[str, Any], custom_id: str) -> bool:
     clip_id = clip.get("id")
     return clip_id == custom_id or (clip_id is not None and str(clip_id) == custom_id)
 
 
-def _song_of(task: Task) -> Song:
-    clips = _clips(_decoded_extend(task.id, task.extend))
-    if task.custom_id is not None:
+def _song_parts(row: object) -> tuple[int, str | None, object, object]:
+    """
+    What a song needs of its task: id, custom id, extend and media URLs.
+
+    Read straight from a row spelt as the reference spells it, as building the whole Task
+    would cost more than the Song; a row spelling them otherwise is read as a Task first.
+    """
+    if type(row) is not Task:
+        data = _as_mapping(row, "Task")
+        if not _respelt(data.keys() - _TASK_WIRE_NAMES, _TASK_SPELLINGS):
+            try:
+                task_id = _int(data["id"])
+            except KeyError:
+                msg = "Task needs 'id', which the answer lacks"
+                raise WireFormatError(msg) from None
+            custom = data.get("custom_id")
+            custom_id = None if custom is None or custom == "" else _str(custom)
+            return task_id, custom_id, data.get("extend"), data.get("fileInfo")
+        row = structure_task(data)
+    return row.id, row.custom_id, row.extend, row.file_info
+
+
+def _decode_song(row: object) -> Song:
+    task_id, custom_id, extend, files = _song_parts(row)
+    clips = _clips(_decoded_extend(task_id, extend))
+    if custom_id is not None:
         for clip in clips:
-            if _is_clip_of(clip, task.custom_id):
-                return _song(task.id, task, clip)
-    if len(clips) == 1:
-        return _song(task.id, task, clips[0])
-    return _song(task.id, task, {})
-
-
-def _decode_song(task: Task) -> Song:
-    return _song_of(task)
+            if _is_clip_of(clip, custom_id):
+                return _song(task_id, custom_id, files, clip)
+    return _song(task_id, custom_id, files, clips[0] if len(clips) == 1 else {})
 
 
 def _decode_alignment(task: Task) -> LyricsAlignment:
@@ -632,7 +680,6 @@ def _decode_wav(task: Task) -> Wav:
 
 
 _DECODERS: Final[Mapping[TaskKind, Callable[[Task], Any]]] = {
-    TaskKind.SONG: _decode_song,
     TaskKind.ALIGNMENT: _decode_alignment,
     TaskKind.VIDEO: _decode_video,
     TaskKind.WAV: _decode_wav,
@@ -642,6 +689,8 @@ _DECODERS: Final[Mapping[TaskKind, Callable[[Task], Any]]] = {
 
 def decode_row(row: object, kind: TaskKind) -> Any:
     """A finished row (or a :class:`Task` read already) as the result its kind promises."""
+    if kind is TaskKind.SONG:
+        return _decode_song(row)
     return _DECODERS[kind](structure_task(row))
 
 
