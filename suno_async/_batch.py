@@ -12,12 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-import anyio
-
 from ._config import NO_RETRY, RetryPolicy
 from ._convert import WireFormatError, parse_batch, peek_row, unreadable
-from ._errors import RequestInfo, SunoTimeoutError
-from ._transport import Transport
+from ._transport import Deadline, Transport
 
 __all__ = ["BatchQuery", "get_with_deadline"]
 
@@ -125,16 +122,11 @@ async def get_with_deadline(
     deadline: float | None = None,
 ) -> Any:
     """A free GET whose whole answer, body included, must come within ``deadline`` seconds."""
-    if deadline is None:
-        return await transport.call(
-            "GET", path, paid=False, params=params, retry=retry, remember=remember
+    limit = None
+    if deadline is not None:
+        limit = Deadline(
+            deadline, "PollPolicy.poll_timeout", then="its ids are asked about again later"
         )
-    with anyio.move_on_after(deadline):
-        return await transport.call(
-            "GET", path, paid=False, params=params, retry=retry, remember=remember
-        )
-    raise SunoTimeoutError(
-        f"GET {path}: no whole answer within PollPolicy.poll_timeout ({deadline:g}s); "
-        "its ids are asked about again later",
-        request=RequestInfo("GET", path, paid=False),
+    return await transport.call(
+        "GET", path, paid=False, params=params, retry=retry, remember=remember, deadline=limit
     )

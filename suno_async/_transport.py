@@ -64,7 +64,14 @@ from ._errors import (
     WrongEventLoopError,
 )
 
-__all__ = ["DEFAULT_MAX_RESPONSE_BYTES", "RawResponse", "RetryPolicy", "Timeouts", "Transport"]
+__all__ = [
+    "DEFAULT_MAX_RESPONSE_BYTES",
+    "Deadline",
+    "RawResponse",
+    "RetryPolicy",
+    "Timeouts",
+    "Transport",
+]
 
 logger: Final = logging.getLogger("suno_async")
 T = TypeVar("T")
@@ -73,6 +80,23 @@ _INSUFFICIENT_HINTS: Final = ("积分不足", "余额不足", "insufficient", "n
 
 #: Failures a retry cannot mend: the same certificate, redirect or oversized body again.
 _NEVER_RETRIED: Final = (TLSError, RedirectError, ResponseTooLargeError)
+
+
+@attrs.frozen
+class Deadline:
+    """Seconds an attempt may take, and the setting they come from, for the timeout's message."""
+
+    seconds: float
+    setting: str
+    #: Whether ``seconds`` is what is left of the setting rather than all of it.
+    left: bool = False
+    #: What happens next, when the caller knows (the watcher asks again later).
+    then: str = ""
+
+    def __str__(self) -> str:
+        if self.left:
+            return f"the {self.seconds:.3g}s left of {self.setting}"
+        return f"{self.setting}={self.seconds:g}s"
 
 
 @attrs.frozen
@@ -364,6 +388,7 @@ class Transport:
         retry: RetryPolicy | None = None,
         remember: bool = True,
         deliver: Callable[[Any], Any] | None = None,
+        deadline: Deadline | None = None,
     ) -> Any:
         """
         Send the call (retrying what is safe) and return the envelope's ``data``.
@@ -371,7 +396,8 @@ class Transport:
         ``remember`` false leaves :attr:`last_response` alone: for the watcher's own polls,
         made in a task whose context no caller reads. ``deliver`` turns the data into the
         result inside the attempt; for a paid call it runs even when the caller was
-        cancelled meanwhile, so the ids it reads are never lost.
+        cancelled meanwhile, so the ids it reads are never lost. ``deadline`` bounds each
+        attempt further, body included (the watcher's ``poll_timeout``).
         """
         request = RequestInfo(method, path, paid=paid)
         self.check_usable(str(request))
@@ -388,6 +414,7 @@ class Transport:
             remember=remember,
             deliver=deliver,
             until=until,
+            deadline=deadline,
         )
         if policy.attempts == 1:
             # The watcher's polls: it retries on later ticks, so no retry machinery per call.
@@ -429,6 +456,7 @@ class Transport:
         remember: bool,
         deliver: Callable[[Any], Any] | None,
         until: float | None = None,
+        deadline: Deadline | None = None,
     ) -> Any:
         if self._closed:
             raise SessionClosedError(
@@ -438,13 +466,24 @@ class Transport:
         answered: list[RawResponse] = []
         try:
             if not request.paid:
-                data = await self._once(request, params, json_body, started, answered, until=until)
+                data = await self._once(
+                    request, params, json_body, started, answered, until=until, deadline=deadline
+                )
                 return data if deliver is None else deliver(data)
             async with self._paid_slots:
                 if self._paid_rate is not None:
                     await self._rate_limiter().acquire()
                 return await self._shielded(
-                    self._once(request, params, json_body, started, answered, deliver, until=until)
+                    self._once(
+                        request,
+                        params,
+                        json_body,
+                        started,
+                        answered,
+                        deliver,
+                        until=until,
+                        deadline=deadline,
+                    )
                 )
         finally:
             if remember and answered:
@@ -491,10 +530,13 @@ class Transport:
         deliver: Callable[[Any], Any] | None = None,
         *,
         until: float | None = None,
+        deadline: Deadline | None = None,
     ) -> Any:
         """
-        One attempt; its HTTP answer, if any, is appended to ``answered``. It ends at
-        ``Timeouts.total`` or at ``until`` (the call's RetryPolicy.budget), whichever is first.
+        One attempt; its HTTP answer, if any, is appended to ``answered``. It ends at the
+        first of ``Timeouts.total``, ``until`` (the call's RetryPolicy.budget) and
+        ``deadline``: aiohttp's own per-request timer bounds it, body included, as the
+        request already runs one and a cancel scope of our own would cost as much again.
         """
         session = self._client_session(request)
         url = self._urls.get(request.path)
@@ -502,33 +544,40 @@ class Transport:
             url = self._base_url.with_path(self._base_url.path + request.path, encoded=False)
             self._urls[request.path] = url
         self.requests_sent += 1
-        limit = self._total
-        budget_left: float | None = None
+        limit = Deadline(self._total, "Timeouts.total") if self._total is not None else None
         if until is not None:
-            left = max(until - time.monotonic(), 0.0)
-            if limit is None or left < limit:
-                limit = budget_left = left
+            left = Deadline(max(until - time.monotonic(), 0.0), "RetryPolicy.budget", left=True)
+            if limit is None or left.seconds < limit.seconds:
+                limit = left
+        if deadline is not None and (limit is None or deadline.seconds < limit.seconds):
+            limit = deadline
+        timeout = self._client_timeout
+        if limit is not None:
+            timeout = aiohttp.ClientTimeout(
+                total=limit.seconds, sock_connect=timeout.sock_connect, sock_read=timeout.sock_read
+            )
         failure: SunoError | None = None
         try:
-            with anyio.fail_after(limit):
-                # Per request, so the phases apply to a session the caller passed in too.
-                async with session.request(
-                    request.method,
-                    url,
-                    params=params,
-                    json=json_body,
-                    headers=self._headers.reveal(),
-                    timeout=self._client_timeout,
-                    ssl=self._ssl,
-                    allow_redirects=False,
-                ) as response:
-                    status = response.status
-                    response_headers = response.headers
-                    body = await self._read_body(request, response)
+            if limit is not None and limit.seconds <= 0:
+                raise TimeoutError
+            # Per request, so the phases apply to a session the caller passed in too.
+            async with session.request(
+                request.method,
+                url,
+                params=params,
+                json=json_body,
+                headers=self._headers.reveal(),
+                timeout=timeout,
+                ssl=self._ssl,
+                allow_redirects=False,
+            ) as response:
+                status = response.status
+                response_headers = response.headers
+                body = await self._read_body(request, response)
         except SunoError:
             raise
         except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as exc:
-            failure = self._translate(request, url, exc, budget_left=budget_left)
+            failure = self._translate(request, url, exc, limit=limit)
         if failure is not None:
             # Raised outside the except clause, so no chain leads back to aiohttp's frames.
             raise failure
@@ -598,7 +647,7 @@ class Transport:
         url: URL,
         exc: BaseException,
         *,
-        budget_left: float | None = None,
+        limit: Deadline | None = None,
     ) -> SunoError:
         """aiohttp's or the deadline's exception as a SunoError, with a cause safe to show."""
         error: SunoError
@@ -635,13 +684,9 @@ class Transport:
                 may_have_charged=charged,
             )
         elif isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-            within = (
-                f"Timeouts.total={self._total:g}s"
-                if budget_left is None
-                else f"the {budget_left:.3g}s left of RetryPolicy.budget"
-            )
+            then = f"; {limit.then}" if limit is not None and limit.then else ""
             error = SunoTimeoutError(
-                f"{request}: no complete answer within {within}{self._charge_hint(request)}",
+                f"{request}: no complete answer within {limit}{then}{self._charge_hint(request)}",
                 request=request,
                 may_have_charged=charged,
             )
