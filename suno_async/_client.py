@@ -26,13 +26,13 @@ from ._bulk import BulkRun, Media
 from ._checks import show
 from ._convert import (
     WireFormatError,
-    encode_request,
     parse_task_ids,
     structure_balance,
     structure_task,
     unreadable,
 )
 from ._download import DEFAULT_MAX_BYTES, Downloadable, Downloader, DownloadPolicy, MediaKind
+from ._encode import encode_request
 from ._errors import (
     ConfigurationError,
     NotFoundError,

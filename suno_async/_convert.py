@@ -1,10 +1,11 @@
 """
-The one place that knows the wire format.
+The one converter, and reading the API's answers: the envelope, task ids, rows and records.
 
 Every quirk the API reference leaves open is absorbed here: camelCase or snake_case names,
 numbers sent as strings, null or missing fields, unknown new fields (ignored, kept in
-``extra``), ``extend`` as a JSON string or already decoded or empty while a task runs, and
-``success``/``message`` at either level of the envelope. Nothing else reads raw dicts.
+``extra``), and ``success``/``message`` at either level of the envelope. Nothing else reads
+raw dicts but the two neighbours that use this module's ``converter``: ``_results`` reads a
+finished row's ``extend`` as the result its kind promises, and ``_encode`` writes requests.
 """
 
 from __future__ import annotations
@@ -20,32 +21,17 @@ from typing import Any, Final, TypeVar
 
 import attrs
 import cattrs
-import orjson
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
 from ._checks import MAX_TASK_ID
 from ._errors import RequestInfo, UndecodableResponseError
 from ._models import (
     EMPTY,
-    AlignedLyricsRequest,
     AlignedWord,
     Balance,
-    ConvertWavRequest,
-    CropRequest,
     FileInfo,
-    GenerateRequest,
-    LyricsAlignment,
-    RemasterRequest,
-    Song,
-    SpeedRequest,
     Task,
-    TaskKind,
     TaskStatus,
-    UploadRequest,
-    Video,
-    VideoRequest,
-    Wav,
-    WholeSongRequest,
 )
 
 __all__ = [
@@ -53,8 +39,6 @@ __all__ = [
     "Page",
     "WireFormatError",
     "converter",
-    "decode_row",
-    "encode_request",
     "parse_batch",
     "parse_envelope",
     "parse_task_ids",
@@ -508,253 +492,3 @@ def parse_batch(data: object) -> Page:
         raise WireFormatError(msg)
     total = mapping.get("total")
     return Page(rows=rows, total=None if total is None else _int(total))
-
-
-def _decoded_extend(task_id: int, raw: Any) -> Any:
-    if isinstance(raw, str):
-        if not raw or raw.isspace():
-            return None
-        try:
-            # orjson refuses JSON nested past 1,024 levels with a decode error: the json
-            # module would raise RecursionError on 100,000 levels instead.
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            msg = f"task {task_id}: extend is not valid JSON ({exc})"
-            raise WireFormatError(msg) from exc
-    return raw
-
-
-def _is_mapping(obj: object) -> bool:
-    return type(obj) is dict or isinstance(obj, Mapping)
-
-
-def _clips(extend: Any) -> list[Mapping[str, Any]]:
-    if isinstance(extend, list):
-        return [c for c in extend if _is_mapping(c)]
-    if _is_mapping(extend):
-        for key in ("clips", "data", "songs"):
-            if isinstance(extend.get(key), list):
-                return [c for c in extend[key] if _is_mapping(c)]
-        return [extend] if "id" in extend else []
-    return []
-
-
-_CAMEL_HINTS: Final = frozenset(
-    {
-        "audioUrl", "videoUrl", "imageUrl", "imageLargeUrl", "modelName", "createdAt",
-        "majorModelVersion", "gptDescriptionPrompt",
-    }
-)  # fmt: skip
-#: The clip keys a Song reads; Suno nests some of them (tags, prompt) under "metadata".
-_CLIP_KEYS: Final = (
-    "id", "title", "audio_url", "video_url", "image_url", "image_large_url", "duration",
-    "tags", "prompt", "lyrics", "gpt_description_prompt", "description", "model_name",
-    "major_model_version", "created_at", "status",
-)  # fmt: skip
-#: Other clip keys for a Song's field, when the usual one is missing.
-_CLIP_FALLBACKS: Final = (("prompt", "lyrics"), ("gpt_description_prompt", "description"))
-_structure_song: Final = make_dict_structure_fn(
-    Song,
-    converter,
-    lyrics=override(rename="prompt"),
-    description=override(rename="gpt_description_prompt"),
-    extra=override(omit=True),
-)
-
-
-def _snake_if_needed(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    """Suno's clips are snake_case already; fold only a clip that shows camelCase names."""
-    if obj.keys().isdisjoint(_CAMEL_HINTS):
-        return obj
-    return _snake_keys(obj)
-
-
-def _text_or_none(value: object) -> str | None:
-    if value is None or value == "":
-        return None
-    return value if type(value) is str else _str(value)
-
-
-def _song(task_id: int, custom_id: str | None, files: object, clip: Mapping[str, Any]) -> Song:
-    """
-    The clip's fields, each from the clip or, where the clip leaves it empty, from its
-    metadata; then the task's media URLs for any the clip lacks. cattrs builds the Song.
-    """
-    data = _snake_if_needed(clip)
-    nested = data.get("metadata")
-    meta = _snake_if_needed(nested) if nested and _is_mapping(nested) else EMPTY
-    fields: dict[str, Any] = {}
-    for key in _CLIP_KEYS:
-        value = data.get(key)
-        if value is None or value == "":
-            value = meta.get(key)  # a top-level null hides no metadata
-        if value is not None and value != "":
-            fields[key] = value
-    for usual, other in _CLIP_FALLBACKS:
-        if usual not in fields and other in fields:
-            fields[usual] = fields[other]
-    if "id" not in fields:
-        fields["id"] = custom_id
-    if not fields.keys() >= _MEDIA_KEY_SET:
-        info = files if type(files) is FileInfo else _optional_file_info(files)
-        if info is not None:
-            urls = (info.mp3_url, info.mp4_url, info.cover_url)
-            for key, url in zip(_MEDIA_KEYS, urls, strict=True):
-                if key not in fields and url:
-                    fields[key] = url
-    fields["task_id"] = task_id
-    song: Song = _structure_song(fields, Song)
-    if data:
-        object.__setattr__(song, "extra", MappingProxyType(data))
-    return song
-
-
-#: A clip's media URLs, in the order of the task's FileInfo that stands in for them.
-_MEDIA_KEYS: Final = ("audio_url", "video_url", "image_url")
-_MEDIA_KEY_SET: Final = frozenset(_MEDIA_KEYS)
-
-
-def _is_clip_of(clip: Mapping[str, Any], custom_id: str) -> bool:
-    clip_id = clip.get("id")
-    return clip_id == custom_id or (clip_id is not None and str(clip_id) == custom_id)
-
-
-def _song_parts(row: object) -> tuple[int, str | None, object, object]:
-    """
-    What a song needs of its task: id, custom id, extend and media URLs.
-
-    Read straight from a row spelt as the reference spells it, as building the whole Task
-    would cost more than the Song; a row spelling them otherwise is read as a Task first.
-    """
-    if type(row) is not Task:
-        data = _as_mapping(row, "Task")
-        if not _respelt(data.keys() - _TASK_WIRE_NAMES, _TASK_SPELLINGS):
-            try:
-                task_id = _int(data["id"])
-            except KeyError:
-                msg = "Task needs 'id', which the answer lacks"
-                raise WireFormatError(msg) from None
-            custom = data.get("custom_id")
-            custom_id = None if custom is None or custom == "" else _str(custom)
-            return task_id, custom_id, data.get("extend"), data.get("fileInfo")
-        row = structure_task(data)
-    return row.id, row.custom_id, row.extend, row.file_info
-
-
-def _decode_song(row: object) -> Song:
-    task_id, custom_id, extend, files = _song_parts(row)
-    clips = _clips(_decoded_extend(task_id, extend))
-    if custom_id is not None:
-        for clip in clips:
-            if _is_clip_of(clip, custom_id):
-                return _song(task_id, custom_id, files, clip)
-    return _song(task_id, custom_id, files, clips[0] if len(clips) == 1 else {})
-
-
-def _decode_alignment(task: Task) -> LyricsAlignment:
-    extend = _decoded_extend(task.id, task.extend)
-    data = _snake_keys(extend) if isinstance(extend, Mapping) else {}
-    words = data.get("alignment") or data.get("aligned_words") or []
-    if not isinstance(words, list):
-        msg = f"task {task.id}: alignment should be a list"
-        raise WireFormatError(msg)
-    return LyricsAlignment(
-        task_id=task.id,
-        state=_text_or_none(data.get("state")),
-        words=tuple(converter.structure(word, AlignedWord) for word in words),
-    )
-
-
-def _decode_video(task: Task) -> Video:
-    extend = _decoded_extend(task.id, task.extend)
-    data = _snake_keys(extend) if isinstance(extend, Mapping) else {}
-    url = data.get("video_url") or (task.file_info.mp4_url if task.file_info else None)
-    return Video(task_id=task.id, url=_text_or_none(url), status=_text_or_none(data.get("status")))
-
-
-def _decode_wav(task: Task) -> Wav:
-    extend = _decoded_extend(task.id, task.extend)
-    data = _snake_keys(extend) if isinstance(extend, Mapping) else {}
-    url = data.get("wav_file_url") or data.get("wav_url") or data.get("url")
-    return Wav(task_id=task.id, url=_text_or_none(url))
-
-
-_DECODERS: Final[Mapping[TaskKind, Callable[[Task], Any]]] = {
-    TaskKind.ALIGNMENT: _decode_alignment,
-    TaskKind.VIDEO: _decode_video,
-    TaskKind.WAV: _decode_wav,
-    TaskKind.TASK: lambda task: task,
-}
-
-
-def decode_row(row: object, kind: TaskKind) -> Any:
-    """A finished row (or a :class:`Task` read already) as the result its kind promises."""
-    if kind is TaskKind.SONG:
-        return _decode_song(row)
-    return _DECODERS[kind](structure_task(row))
-
-
-# --- requests ---------------------------------------------------------------------------
-
-
-def _drop_none(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def _encode_generate(request: GenerateRequest) -> dict[str, Any]:
-    sliders = _drop_none(
-        {"style_weight": request.style_weight, "weirdness_constraint": request.weirdness}
-    )
-    metadata = _drop_none(
-        {
-            "vocal_gender": request.vocal_gender,
-            "control_sliders": sliders or None,
-            "audio_weight": request.audio_weight,
-        }
-    )
-    return _drop_none(
-        {
-            "gpt_description_prompt": request.description,
-            "prompt": request.lyrics,
-            "tags": request.tags,
-            "negative_tags": request.negative_tags,
-            "mv": request.model,
-            "title": request.title,
-            "make_instrumental": request.instrumental,
-            "task": request.task,
-            "continue_clip_id": request.continue_clip_id,
-            "continue_at": request.continue_at,
-            "cover_clip_id": request.cover_clip_id,
-            "metadata": metadata or None,
-        }
-    )
-
-
-_REQUEST_RENAMES: Final[Mapping[type, Mapping[str, str]]] = {
-    RemasterRequest: {"model": "model_name", "variation": "variation_category"},
-    CropRequest: {"start_s": "crop_start_s", "end_s": "crop_end_s"},
-    SpeedRequest: {"multiplier": "speed_multiplier"},
-}
-
-
-def encode_request(request: object) -> dict[str, Any]:
-    """The JSON body of a POST, named as the wire names it; unset options are left out."""
-    if isinstance(request, GenerateRequest):
-        return _encode_generate(request)
-    renames = _REQUEST_RENAMES.get(type(request), {})
-    fields = attrs.asdict(request, recurse=False)  # type: ignore[arg-type]
-    return _drop_none({renames.get(k, k): v for k, v in fields.items()})
-
-
-for _request_cls in (
-    GenerateRequest,
-    UploadRequest,
-    WholeSongRequest,
-    AlignedLyricsRequest,
-    RemasterRequest,
-    VideoRequest,
-    ConvertWavRequest,
-    CropRequest,
-    SpeedRequest,
-):
-    converter.register_unstructure_hook(_request_cls, encode_request)

@@ -12,7 +12,7 @@ from typing import Any, Literal, TypeVar, overload
 
 from ._arguments import check_timeout, items_of
 from ._checks import check_bool
-from ._convert import WireFormatError, decode_row, structure_task, unreadable
+from ._convert import WireFormatError, structure_task, unreadable
 from ._errors import SunoError, TaskFailedError, ValidationError
 from ._listen import StatusChanges
 from ._models import (
@@ -27,6 +27,7 @@ from ._models import (
     check_kind,
     check_task_id,
 )
+from ._results import decode_row
 from ._watched import Finished
 from ._watcher import TaskWatcher
 

@@ -17,8 +17,6 @@ from suno_async._convert import (
     WireFormatError,
     _snake,
     converter,
-    decode_row,
-    encode_request,
     parse_batch,
     parse_envelope,
     parse_task_ids,
@@ -26,7 +24,9 @@ from suno_async._convert import (
     structure_balance,
     structure_task,
 )
+from suno_async._encode import encode_request
 from suno_async._models import GenerateRequest, RemasterRequest, SpeedRequest
+from suno_async._results import decode_row
 
 CLIP_ID = "0f65a62b-3c55-4af6-8353-56be806b93d2"
 OTHER_ID = "9a1f1e4e-5b2c-4a57-9a0e-3f2b8a7c6d10"

@@ -50,7 +50,6 @@ from suno_async._convert import (
     Envelope,
     Page,
     WireFormatError,
-    decode_row,
     parse_batch,
     parse_envelope,
     parse_task_ids,
@@ -59,6 +58,7 @@ from suno_async._convert import (
     structure_balance,
     structure_task,
 )
+from suno_async._results import decode_row
 from suno_async._waiting import _result
 from suno_async._watched import take_news
 from suno_async.testing import FakeSunoServer
