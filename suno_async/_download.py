@@ -44,8 +44,8 @@ from ._errors import (
 )
 from ._models import Song, Video, Wav
 from ._names import check_filename, safe_filename
+from ._outcome import parse_retry_after
 from ._sinks import Answer, FileSink, MemorySink, Sink, prepare_folder
-from ._transport import parse_retry_after
 
 __all__ = ["DEFAULT_MAX_BYTES", "DownloadPolicy", "Downloader", "MediaKind"]
 

@@ -1,5 +1,6 @@
 """
-The one request path: auth header, envelope, error mapping and retries.
+The one request path: sessions, auth header, per-attempt deadlines, retries and paid-call
+limits. What each attempt's answer or failure means is ``_outcome``'s job.
 
 Free calls (balance, task queries) are retried on anything transient. Calls that cost points
 are retried only when the request provably never reached the service (the connection was
@@ -10,20 +11,18 @@ The rules every call keeps: each attempt has an overall deadline (``Timeouts.tot
 includes reading the body; every Retry-After is capped; redirects are never followed (a 3xx
 is a :class:`RedirectError` saying where it pointed); a body over ``max_response_bytes`` is
 refused, from its Content-Length without reading it or as soon as a streamed body passes the
-cap; aiohttp's exceptions are translated into :class:`SunoError` subclasses whose causes carry no
-request headers and no frames, so the key reaches no traceback, log or repr. Paid POSTs go
-on a fresh connection (when the session is ours) and run shielded, so a cancelled caller
-never loses the task ids the service answered.
+cap; aiohttp's exceptions become :class:`SunoError` subclasses (built in ``_outcome``) whose
+causes carry no request headers and no frames, so the key reaches no traceback, log or repr.
+Paid POSTs go on a fresh connection (when the session is ours) and run shielded, so a
+cancelled caller never loses the task ids the service answered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import email.utils
 import ipaddress
 import logging
-import math
 import ssl as _ssl
 import time
 import weakref
@@ -35,20 +34,13 @@ import aiohttp
 import aiolimiter
 import anyio
 import attrs
-import orjson
 import stamina
 from multidict import CIMultiDictProxy
 from yarl import URL
 
 from ._config import DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy, Timeouts
-from ._convert import Envelope, WireFormatError, parse_envelope
 from ._errors import (
-    APIError,
-    AuthenticationError,
     ConfigurationError,
-    InsufficientPointsError,
-    NetworkError,
-    NotFoundError,
     RateLimitError,
     RedirectError,
     RequestInfo,
@@ -56,13 +48,12 @@ from ._errors import (
     ServerError,
     SessionClosedError,
     SunoError,
-    SunoTimeoutError,
     TLSError,
     TransportError,
-    UndecodableResponseError,
     UsageError,
     WrongEventLoopError,
 )
+from ._outcome import connection_error, read_answer, redirect_error, too_large
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -75,8 +66,6 @@ __all__ = [
 
 logger: Final = logging.getLogger("suno_async")
 T = TypeVar("T")
-
-_INSUFFICIENT_HINTS: Final = ("积分不足", "余额不足", "insufficient", "not enough points")
 
 #: Failures a retry cannot mend: the same certificate, redirect or oversized body again.
 _NEVER_RETRIED: Final = (TLSError, RedirectError, ResponseTooLargeError)
@@ -109,32 +98,6 @@ class RawResponse:
     headers: CIMultiDictProxy[str] = attrs.field(repr=False)
     elapsed_s: float
     attempts: int
-
-
-def parse_retry_after(
-    value: str | None, *, now: float | None = None, cap: float | None = None
-) -> float | None:
-    """
-    Retry-After in seconds or as an HTTP date, as a delay from 0 to ``cap``.
-
-    Every answer's value is capped here, so nothing downstream (retries, the watcher's
-    pause) can be stopped for long by ``1e9``, ``inf`` or a date in the year 9999.
-    """
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-            seconds = when.timestamp() - (time.time() if now is None else now)
-        except (TypeError, ValueError, OverflowError, IndexError):
-            return None
-    if math.isnan(seconds):
-        return None
-    seconds = max(0.0, seconds)
-    return seconds if cap is None else min(seconds, cap)
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -175,74 +138,6 @@ class Secret(Generic[T]):
         return "'***'"
 
     __str__ = __repr__
-
-
-def _api_error(
-    status: int,
-    envelope: Envelope | None,
-    headers: Mapping[str, str],
-    request: RequestInfo,
-    max_retry_after: float,
-) -> APIError:
-    code = envelope.code if envelope else None
-    api_message = envelope.message if envelope else ""
-    effective = code if code is not None and code != 200 else status
-    where = f"{request}: "
-    said = f" ({api_message})" if api_message else ""
-    kwargs: dict[str, Any] = {
-        "status": status,
-        "code": code,
-        "api_message": api_message,
-        "request": request,
-    }
-    lowered = api_message.lower()
-    if effective in {401, 403}:
-        return AuthenticationError(
-            f"{where}the API key was refused{said}; check SUNO_API_KEY", **kwargs
-        )
-    if effective == 402:
-        return _insufficient(where, said, kwargs)
-    if effective == 429:
-        retry_after = parse_retry_after(headers.get("Retry-After"), cap=max_retry_after)
-        wait = f"; retry after {retry_after:g}s" if retry_after is not None else ""
-        return RateLimitError(f"{where}rate limited{said}{wait}", retry_after=retry_after, **kwargs)
-    if effective >= 500:
-        paid = request.paid
-        hint = (
-            "it may have been charged: check balance and tasks before calling again"
-            if paid
-            else "retries were exhausted; try again later"
-        )
-        return ServerError(
-            f"{where}the service failed with {effective}{said}; {hint}",
-            may_have_charged=paid,
-            **kwargs,
-        )
-    # The reference names no code for these two; the message is what identifies them.
-    if any(hint in lowered for hint in _INSUFFICIENT_HINTS):
-        return _insufficient(where, said, kwargs)
-    if effective == 404:
-        return NotFoundError(f"{where}not found{said}", **kwargs)
-    return APIError(f"{where}the service refused the call with {effective}{said}", **kwargs)
-
-
-def _insufficient(where: str, said: str, kwargs: dict[str, Any]) -> InsufficientPointsError:
-    return InsufficientPointsError(
-        f"{where}not enough points{said}; top up the account, then call again", **kwargs
-    )
-
-
-def _sanitised(exc: BaseException) -> BaseException | None:
-    """
-    aiohttp's exception as a cause that reaches no request headers: without its frames
-    (their locals hold the headers) and its own chain; none when it carries the request.
-    """
-    if hasattr(exc, "request_info") or hasattr(exc, "history"):
-        return None
-    exc.__traceback__ = None
-    exc.__cause__ = None
-    exc.__context__ = None
-    return exc
 
 
 class Transport:
@@ -577,7 +472,7 @@ class Transport:
         except SunoError:
             raise
         except (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError) as exc:
-            failure = self._translate(request, url, exc, limit=limit)
+            failure = connection_error(request, url, exc, limit=limit, closed=self._closed)
         if failure is not None:
             # Raised outside the except clause, so no chain leads back to aiohttp's frames.
             raise failure
@@ -600,146 +495,24 @@ class Transport:
             request.attempts,
             elapsed,
         )
-        data = self._decode(request, status, response_headers, body)
+        data = read_answer(
+            request, status, response_headers, body, max_retry_after=self.retry.max_retry_after
+        )
         return data if deliver is None else deliver(data)
 
     async def _read_body(self, request: RequestInfo, response: aiohttp.ClientResponse) -> bytes:
         """The body, unless the answer is a redirect or larger than the cap."""
         status = response.status
         if 300 <= status < 400:
-            location = response.headers.get("Location")
-            raise RedirectError(
-                f"{request}: the service answered {status} redirecting to {location!r}; "
-                "API calls never follow redirects, so nothing was followed: check base_url"
-                f"{self._charge_hint(request)}",
-                status=status,
-                location=location,
-                request=request,
-                may_have_charged=request.paid,
-            )
+            raise redirect_error(request, status, response.headers.get("Location"))
         length = response.content_length
         if length is not None and length > self._max_bytes:
-            raise self._too_large(request, length)
+            raise too_large(request, length, self._max_bytes)
         if length is not None:
             return await response.read()
         body = bytearray()
         async for chunk in response.content.iter_any():
             body += chunk
             if len(body) > self._max_bytes:
-                raise self._too_large(request, None)
+                raise too_large(request, None, self._max_bytes)
         return bytes(body)
-
-    def _too_large(self, request: RequestInfo, size: int | None) -> ResponseTooLargeError:
-        told = f"{size} bytes" if size is not None else "a streamed body"
-        return ResponseTooLargeError(
-            f"{request}: the answer ({told}) is over max_response_bytes={self._max_bytes}, "
-            "so it was refused unread and will not be fetched again; an API answer is never "
-            f"that large (a proxy or a wrong base_url?){self._charge_hint(request)}",
-            limit=self._max_bytes,
-            size=size,
-            request=request,
-            may_have_charged=request.paid,
-        )
-
-    def _translate(
-        self,
-        request: RequestInfo,
-        url: URL,
-        exc: BaseException,
-        *,
-        limit: Deadline | None = None,
-    ) -> SunoError:
-        """aiohttp's or the deadline's exception as a SunoError, with a cause safe to show."""
-        error: SunoError
-        charged = request.paid
-        if self._closed:
-            error = SessionClosedError(
-                request=request,
-                message=f"{request}: the AsyncSuno session was closed while this call was in "
-                f"flight; it was not sent again{self._charge_hint(request)}",
-            )
-            error.may_have_charged = charged
-        elif isinstance(exc, aiohttp.ConnectionTimeoutError):
-            error = SunoTimeoutError(
-                f"{request}: timed out connecting to the service; nothing was sent",
-                request=request,
-            )
-        elif isinstance(exc, (aiohttp.ClientConnectorCertificateError, aiohttp.ClientSSLError)):
-            error = TLSError(
-                f"{request}: TLS with {url.host}:{url.port} failed ({exc}); nothing was sent. "
-                "If the service uses a private CA, pass AsyncSuno(ssl=ssl.create_default_"
-                "context(cafile=...))",
-                request=request,
-            )
-        elif isinstance(exc, aiohttp.ClientConnectorError):
-            error = NetworkError(
-                f"{request}: cannot connect to {url.host}:{url.port} ({exc.os_error}); "
-                "nothing was sent, check the network or base_url",
-                request=request,
-            )
-        elif isinstance(exc, aiohttp.ServerTimeoutError):
-            error = SunoTimeoutError(
-                f"{request}: no answer in time{self._charge_hint(request)}",
-                request=request,
-                may_have_charged=charged,
-            )
-        elif isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-            then = f"; {limit.then}" if limit is not None and limit.then else ""
-            error = SunoTimeoutError(
-                f"{request}: no complete answer within {limit}{then}{self._charge_hint(request)}",
-                request=request,
-                may_have_charged=charged,
-            )
-        else:
-            error = NetworkError(
-                f"{request}: the connection failed before an answer "
-                f"({type(exc).__name__}){self._charge_hint(request)}",
-                request=request,
-                may_have_charged=charged,
-            )
-        error.__cause__ = _sanitised(exc)
-        return error
-
-    @staticmethod
-    def _charge_hint(request: RequestInfo) -> str:
-        if request.paid:
-            return "; the call may have been charged: check tasks and balance before retrying"
-        return ""
-
-    def _decode(
-        self,
-        request: RequestInfo,
-        status: int,
-        headers: CIMultiDictProxy[str],
-        body: bytes,
-    ) -> Any:
-        """The one place that decides whether an answer is the API's successful envelope."""
-        envelope: Envelope | None
-        try:
-            # orjson refuses JSON nested past 1,024 levels with a decode error, not recursion.
-            answer = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            envelope = None
-        else:
-            try:
-                envelope = parse_envelope(answer)
-            except (ValueError, WireFormatError):
-                envelope = None
-        cap = self.retry.max_retry_after
-        if envelope is None:
-            if status in {401, 403, 429} or 500 > status >= 400:
-                raise _api_error(status, None, headers, request, cap)
-            snippet = body[:200].decode("utf-8", "replace")
-            kind = "an HTML page" if snippet.lstrip().startswith("<") else "malformed JSON"
-            raise UndecodableResponseError(
-                f"{request}: HTTP {status} with {kind} instead of the API's JSON "
-                "(a proxy, a cut connection, or JSON nested too deep?)"
-                f"{self._charge_hint(request)}",
-                status=status,
-                snippet=snippet,
-                request=request,
-                may_have_charged=request.paid,
-            )
-        if status >= 400 or not envelope.ok:
-            raise _api_error(status, envelope, headers, request, cap)
-        return envelope.data

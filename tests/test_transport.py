@@ -44,7 +44,8 @@ from suno_async import (
     Timeouts,
     UndecodableResponseError,
 )
-from suno_async._transport import DEFAULT_MAX_RESPONSE_BYTES, parse_retry_after
+from suno_async._outcome import parse_retry_after
+from suno_async._transport import DEFAULT_MAX_RESPONSE_BYTES
 from suno_async.testing import FakeSunoServer, Fault
 
 pytestmark = pytest.mark.anyio
