@@ -37,7 +37,6 @@ __all__ = [
     "internal_error",
     "is_refusal",
     "other_loop_error",
-    "outcome",
     "ring",
     "says_unknown",
     "take_news",
@@ -106,20 +105,21 @@ def take_news(
 
 class Entry:
     """
-    One task id being watched: its future, how many wait on it, and how polls went.
+    One task id being watched: its outcome once known, how many wait on it, how polls went.
 
-    ``sinks`` are told synchronously when the future is finished: ``wait`` and
-    ``as_completed`` learn of each result in the tick that brings it, with no done-callback
-    scheduled through the event loop per task.
+    ``sinks`` are told synchronously when the entry is finished: ``wait`` and
+    ``as_completed`` learn of each result in the tick that brings it, with no future and no
+    done-callback scheduled through the event loop per task.
     """
 
     __slots__ = (
         "alone",
         "awaiters",
+        "done",
         "failures",
-        "future",
         "misses",
         "not_before",
+        "outcome",
         "place",
         "refusals",
         "seen",
@@ -130,11 +130,11 @@ class Entry:
         "task_id",
     )
 
-    def __init__(
-        self, task_id: int, future: asyncio.Future[Finished], not_before: float, now: float
-    ) -> None:
+    def __init__(self, task_id: int, not_before: float, now: float) -> None:
         self.task_id = task_id
-        self.future = future
+        # Done once finished, or let go by its last awaiter: nothing may finish it after.
+        self.done = False
+        self.outcome: Finished | SunoError | None = None
         self.not_before = not_before
         self.awaiters = 0
         self.misses = 0
@@ -151,7 +151,7 @@ class Entry:
         # the first answer; None after a miss or a failure, so the next answer is looked at
         # (and clears the counts).
         self.seen: TaskStatus | Literal[False] | None = False
-        # The watcher's dict this entry is in (batched, waiting or single); None once gone.
+        # The dict this entry is in (a batch, waiting or single); None once gone.
         self.place: dict[int, Entry] | None = None
         self.sinks: list[Sink] = []
 
@@ -161,38 +161,31 @@ class Entry:
 
     def finish(self, outcome: Finished | SunoError) -> bool:
         """
-        Set the future and tell the sinks, once; False when it was done already (cancelled).
+        Keep the outcome and tell the sinks, once; False when it was done already (or let go).
 
         The sinks are dropped as they are told, so nobody needs to remove theirs after.
         """
-        future = self.future
-        if future.done():
+        if self.done:
             return False
-        if isinstance(outcome, SunoError):
-            future.set_exception(outcome)
-            # Marked as read: awaiters read it through their sinks, and one that gave up in
-            # the same tick must not leave asyncio to log it as never retrieved.
-            future.exception()
-        else:
-            future.set_result(outcome)
+        self.done = True
+        self.outcome = outcome
         sinks, self.sinks = self.sinks, []
         for sink in sinks:
             sink(self)
         return True
 
+    def result(self) -> Finished | SunoError:
+        """The outcome of a finished entry."""
+        outcome = self.outcome
+        if outcome is None:  # pragma: no cover (only read once finished)
+            msg = f"task {self.task_id} is not finished"
+            raise AssertionError(msg)
+        return outcome
+
 
 def ring(alarm: asyncio.Future[None] | None) -> None:
     if alarm is not None and not alarm.done():
         alarm.set_result(None)
-
-
-def outcome(future: asyncio.Future[Finished]) -> Finished | SunoError:
-    exc = future.exception()
-    if exc is None:
-        return future.result()
-    if isinstance(exc, SunoError):
-        return exc
-    raise exc
 
 
 def internal_error(exc: Exception) -> SunoError:

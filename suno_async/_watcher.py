@@ -28,7 +28,6 @@ from collections.abc import (
     Sequence,
 )
 from functools import partial
-from itertools import islice
 from typing import Any, Final, TypeVar
 
 import anyio
@@ -51,6 +50,7 @@ from ._errors import (
 )
 from ._listen import StatusChanges
 from ._models import StatusChange, TaskHandle, TaskStatus
+from ._places import Places
 from ._transport import Transport
 from ._watched import (
     Entry,
@@ -62,7 +62,6 @@ from ._watched import (
     internal_error,
     is_refusal,
     other_loop_error,
-    outcome,
     ring,
     says_unknown,
     take_news,
@@ -108,15 +107,7 @@ class TaskWatcher:
         self._transport = transport
         self._query = query or BatchQuery(transport)
         self.policy = policy
-        self._entries: dict[int, Entry] = {}
-        # Each entry is in one of these: polled in batch queries each tick, waiting out its
-        # first poll or a backoff, or asked about alone after missing from batch answers.
-        # So a tick takes its ids whole, with no pass over every entry.
-        self._batched: dict[int, Entry] = {}
-        self._waiting: dict[int, Entry] = {}
-        self._single: dict[int, Entry] = {}
-        # Entries whose query is out: no later tick asks about them until it is back.
-        self._polling: dict[int, Entry] = {}
+        self._places = Places()
         # The queries of the ticks, run by at most ``concurrency`` workers.
         self._jobs: deque[Callable[[], Awaitable[None]]] = deque()
         self._workers = 0
@@ -159,13 +150,13 @@ class TaskWatcher:
             last_tick_requests=self._last_tick_requests,
             tasks_resolved=self._resolved,
             poll_errors=self._poll_errors,
-            outstanding=len(self._entries),
+            outstanding=len(self._places),
             batch_size=self.batch_size,
         )
 
     def outstanding(self) -> list[int]:
         """The task ids being polled now."""
-        return list(self._entries)
+        return list(self._places.entries)
 
     def add_listener(self, listener: Callable[[StatusChange], object]) -> Callable[[], None]:
         """Call ``listener`` on every status change; returns the function that unsubscribes."""
@@ -206,10 +197,10 @@ class TaskWatcher:
                 while True:
                     await self._sleep_until_due()
                     started = time.monotonic()
-                    self._wake_due(started)
+                    self._places.wake_due(started, self.policy.miss_limit)
                     if started >= self._stall_check_at:
                         self._end_stalled(started)
-                    if self._batched or self._single:
+                    if self._places.due():
                         self._tick_floor = started + self.policy.interval
                         try:
                             await self._tick(started)
@@ -221,7 +212,7 @@ class TaskWatcher:
                     # due sends nothing, so ids waiting out their first poll cost nothing.
                     self._wake_at = (
                         max(started + self.policy.interval, self._paused_until)
-                        if self._entries
+                        if self._places
                         else math.inf
                     )
         finally:
@@ -238,11 +229,8 @@ class TaskWatcher:
         self._closed = True
         for on_close in list(self._streams):
             on_close()
-        entries, self._entries = self._entries, {}
-        self._batched, self._waiting, self._single, self._polling = {}, {}, {}, {}
         self._jobs.clear()
-        for entry in entries.values():
-            entry.place = None
+        for entry in self._places.clear():
             entry.finish(SessionClosedError(entry.task_id, entry.status))
 
     # --- awaiting -----------------------------------------------------------------------
@@ -257,7 +245,8 @@ class TaskWatcher:
         ids = [handle.task_id for handle in handles]
         if self._closed and ids:
             raise SessionClosedError(ids[0])
-        entries, batched, waiting = self._entries, self._batched, self._waiting
+        places = self._places
+        entries = places.entries
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             if self._loop is not None and ids:
@@ -271,11 +260,8 @@ class TaskWatcher:
             entry = entries.get(task_id)
             if entry is None:
                 not_before = now + first_poll if now + first_poll > floor else floor
-                entry = Entry(task_id, loop.create_future(), not_before, now)
-                entries[task_id] = entry
-                place = waiting if not_before > now else batched
-                place[task_id] = entry
-                entry.place = place
+                entry = Entry(task_id, not_before, now)
+                places.add(entry, due=not_before <= now)
                 earliest = min(earliest, not_before)
             entry.awaiters += 1
             acquired.append(entry)
@@ -290,32 +276,10 @@ class TaskWatcher:
 
     def _release(self, entry: Entry) -> None:
         entry.awaiters -= 1
-        if entry.awaiters == 0 and not entry.future.done():
-            self._forget(entry)
-            entry.future.cancel()
-
-    def _forget(self, entry: Entry) -> None:
-        """Stop polling an entry (settled or let go); a stale one is left alone."""
-        place = entry.place
-        if place is not None:
-            entry.place = None
-            del place[entry.task_id]
-            del self._entries[entry.task_id]
-
-    def _move(self, entry: Entry, where: dict[int, Entry]) -> None:
-        place = entry.place
-        if place is not None and place is not where:
-            del place[entry.task_id]
-            where[entry.task_id] = entry
-            entry.place = where
-
-    def _wake_due(self, now: float) -> None:
-        """Entries done waiting (first poll, backoff) join the batches or the single checks."""
-        due = [entry for entry in self._waiting.values() if entry.not_before <= now]
-        limit = self.policy.miss_limit
-        for entry in due:
-            alone = entry.alone or entry.misses >= limit
-            self._move(entry, self._single if alone else self._batched)
+        if entry.awaiters == 0 and not entry.done:
+            # Let go: nobody waits for it, so it is polled no more and never finished.
+            self._places.forget(entry)
+            entry.done = True
 
     def _end_stalled(self, now: float) -> None:
         """
@@ -329,7 +293,7 @@ class TaskWatcher:
             self._stall_check_at = math.inf
             return
         next_check = math.inf
-        for entry in list(self._entries.values()):
+        for entry in self._places:
             if entry.status is not entry.stall_status:
                 entry.stall_status, entry.stall_since = entry.status, now
             deadline = entry.stall_since + limit
@@ -354,7 +318,7 @@ class TaskWatcher:
         """
         entries = self._acquire(handles)
         all_done = asyncio.get_running_loop().create_future()
-        pending = [e for e in entries if not e.future.done()]
+        pending = [e for e in entries if not e.done]
         remaining = len(pending)
 
         def one_done(_: Entry) -> None:
@@ -371,14 +335,14 @@ class TaskWatcher:
                     await all_done
         except TimeoutError:
             raise WaitTimeoutError(
-                timeout or 0.0, [e.task_id for e in entries if not e.future.done()]
+                timeout or 0.0, [e.task_id for e in entries if not e.done]
             ) from None
         finally:
             for entry in pending:
                 entry.remove_sink(one_done)
             for entry in entries:
                 self._release(entry)
-        return [outcome(e.future) for e in entries]
+        return [e.result() for e in entries]
 
     async def as_completed(
         self,
@@ -426,7 +390,7 @@ class TaskWatcher:
                     continue
                 entry = ready.popleft()
                 where = positions.pop(entry)
-                result = outcome(entry.future)
+                result = entry.result()
                 entry.awaiters -= len(where)  # it is finished: letting go is counting down
                 for index in where:
                     yield convert(index, result)
@@ -453,7 +417,7 @@ class TaskWatcher:
                 places.append(index)
                 continue
             positions[entry] = [index]
-            if entry.future.done():  # not for a fresh entry; never left waiting, though
+            if entry.done:  # not for a fresh entry; never left waiting, though
                 ready.append(entry)
             else:
                 entry.sinks.append(sink)
@@ -489,25 +453,13 @@ class TaskWatcher:
         """
         self._ticks += 1
         before = self._query.requests + self._single_requests
-        size = self.batch_size
-        due, self._batched = self._batched, {}
-        # Sliced straight off the dict's items: their iterator reuses one pair, so ten
-        # thousand ids a tick leave the collector nothing to count.
-        items = iter(due.items())
+        # Each query asks about its batch as it stands now, even if an id is let go before
+        # the query leaves: the tick's queries are decided when it starts.
         jobs: list[Callable[[], Awaitable[None]]] = [
-            partial(self._poll_batch, dict(islice(items, size))) for _ in range(0, len(due), size)
+            partial(self._poll, batch, dict(batch))
+            for batch in self._places.take_batches(self.batch_size)
         ]
-        polling = self._polling
-        if polling:
-            for entry in due.values():
-                entry.place = polling
-            polling.update(due)
-        else:
-            # The dict itself becomes the polling one: its entries' place is that object.
-            self._polling = polling = due
-        for entry in list(self._single.values()):
-            self._move(entry, polling)
-            jobs.append(partial(self._check_one, entry))
+        jobs.extend(partial(self._check_one, entry) for entry in self._places.take_single())
         remaining = len(jobs)
         done = asyncio.get_running_loop().create_future()
 
@@ -551,13 +503,19 @@ class TaskWatcher:
         finally:
             self._workers -= 1
 
-    async def _poll_batch(self, asked: dict[int, Entry]) -> None:
+    async def _poll(self, batch: dict[int, Entry], asked: dict[int, Entry]) -> None:
+        """One batch's query: its entries stay in it, and it is asked about again next tick."""
+        try:
+            await self._poll_batch(batch, asked)
+        finally:
+            self._places.give_back(batch)
+
+    async def _poll_batch(self, batch: dict[int, Entry], asked: dict[int, Entry]) -> None:
         """
-        One batch query. A batch the service refuses is split in two, each half asked at
-        once, until the refused id stands alone: one bad id costs a few queries, and every
-        other id of its batch is answered in the same tick.
+        Ask about ``asked``, of ``batch``. A batch the service refuses is split in two, each
+        half asked at once, until the refused id stands alone: one bad id costs a few
+        queries, and every other id of its batch is answered in the same tick.
         """
-        batch = list(asked.values())
         news: list[News[Entry]] = []
         failure: SunoError | None = None
         try:
@@ -566,18 +524,17 @@ class TaskWatcher:
             failure = exc
         for entry, status, row in news:
             self._apply(entry, status, row)
-        polling = self._polling
         if failure is None:
             self._poll_went_well()
             limit = self.policy.miss_limit
-            for entry in asked.values():
-                if entry.place is polling:
+            for entry in asked.values():  # the ids the answer left out
+                if entry.place is batch:
                     entry.misses += 1
                     entry.seen = None
                     if entry.misses >= limit:
-                        self._move(entry, self._single)
+                        self._places.to_single(entry)
         else:
-            left = [entry for entry in asked.values() if entry.place is polling]
+            left = [entry for entry in asked.values() if entry.place is batch]
             if len(left) > 1 and is_refusal(failure):
                 self._poll_errors += 1
                 logger.info(
@@ -587,14 +544,10 @@ class TaskWatcher:
                     brief(failure),
                 )
                 half = len(left) // 2
-                await self._poll_batch({entry.task_id: entry for entry in left[:half]})
-                await self._poll_batch({entry.task_id: entry for entry in left[half:]})
+                await self._poll_batch(batch, {entry.task_id: entry for entry in left[:half]})
+                await self._poll_batch(batch, {entry.task_id: entry for entry in left[half:]})
             else:
                 self._poll_failed(left, failure)
-        batched = self._batched
-        for entry in batch:
-            if entry.place is polling:
-                self._move(entry, batched)
 
     def _poll_went_well(self) -> None:
         if self._failed_in_a_row >= _WARN_STREAK:
@@ -633,7 +586,7 @@ class TaskWatcher:
                     # First traced to this id: ask about it with the single query next tick.
                     entry.alone = True
                     entry.misses = policy.miss_limit
-                    self._move(entry, self._single)
+                    self._places.to_single(entry)
                     continue
                 entry.refusals += 1
                 if entry.refusals >= policy.max_failures:
@@ -651,7 +604,7 @@ class TaskWatcher:
             backoff = min(policy.interval * 2 ** (entry.failures - 1), policy.max_backoff)
             backoff_max = max(backoff_max, backoff)
             entry.not_before = max(now + backoff, self._paused_until)
-            self._move(entry, self._waiting)
+            self._places.to_waiting(entry)
         if self._failed_in_a_row == _WARN_STREAK:
             logger.warning(
                 "task polls failed %d times in a row (last: %s); still asking, with backoff",
@@ -695,8 +648,7 @@ class TaskWatcher:
         else:
             self._poll_went_well()
             self._apply(entry, status, row)
-        if entry.place is self._polling:
-            self._move(entry, self._single)
+        self._places.single_back(entry)
 
     def _taker(self, news: list[News[Entry]]) -> Take[Entry]:
         """
@@ -720,18 +672,19 @@ class TaskWatcher:
             entry.status = status
         if status >= TaskStatus.SUCCEEDED:
             self._settle(entry, (status, row))
+        elif entry.alone:
+            self._places.to_single(entry)
         else:
-            # From the single checks, a backoff or a query's return, if there.
-            self._move(entry, self._single if entry.alone else self._batched)
+            self._places.to_batches(entry)
 
     def _settle(self, entry: Entry, outcome: Finished | SunoError) -> None:
         """Finish an entry once; a future already done (cancelled) is never touched."""
-        self._forget(entry)
+        self._places.forget(entry)
         if entry.finish(outcome):
             self._resolved += 1
 
     def _fail_all(self, exc: SunoError) -> None:
-        for entry in list(self._entries.values()):
+        for entry in self._places:
             self._settle(entry, exc)
 
     def _notify(self, change: StatusChange) -> None:
