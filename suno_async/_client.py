@@ -7,7 +7,6 @@ import contextlib
 import logging
 import os
 import ssl as _ssl
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -598,7 +597,7 @@ class AsyncSuno(Waiting):
         return self._new_handles(ids[:1], kind)[0]
 
     def _new_handles(self, ids: list[int], kind: TaskKind) -> tuple[TaskHandle[Any], ...]:
-        started = time.time()
+        started = self._watcher.clock.wall()
         return tuple(TaskHandle(i, kind, suno=self, started_at=started) for i in ids)
 
     @staticmethod

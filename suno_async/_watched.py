@@ -10,7 +10,6 @@ the errors a wait can end with.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, Literal, Protocol, TypeVar
 
@@ -243,14 +242,13 @@ def unknown_task(task_id: int, cause: APIError) -> NotFoundError:
     return error
 
 
-def first_polls(handles: Iterable[TaskHandle[Any]], policy: PollPolicy) -> list[float]:
+def first_polls(handles: Iterable[TaskHandle[Any]], policy: PollPolicy, now: float) -> list[float]:
     """
     Seconds until each task is first worth asking about, counted from when it started.
 
-    A saved id of unknown age is asked about at once. ``started_at`` is a wall-clock time,
-    so a handle rebuilt in another process keeps its wait.
+    A saved id of unknown age is asked about at once. ``started_at`` is a wall-clock time
+    (``now`` is one too), so a handle rebuilt in another process keeps its wait.
     """
-    now = time.time()
     return [
         0.0
         if handle.started_at is None

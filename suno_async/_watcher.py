@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import time
 from collections import deque
 from collections.abc import (
     AsyncGenerator,
@@ -35,6 +34,7 @@ import anyio.abc
 import attrs
 
 from ._batch import BatchQuery, Take, get_with_deadline
+from ._clock import Clock, SystemClock
 from ._config import PollPolicy
 from ._convert import WireFormatError, peek_row, unreadable
 from ._errors import (
@@ -107,6 +107,9 @@ class TaskWatcher:
         self._transport = transport
         self._query = query or BatchQuery(transport)
         self.policy = policy
+        #: Where the time is read and timers set; the SDK's tests put a clock they move by
+        #: hand here before the first wait.
+        self.clock: Clock = SystemClock()
         self._places = Places()
         # The queries of the ticks, run by at most ``concurrency`` workers.
         self._jobs: deque[Callable[[], Awaitable[None]]] = deque()
@@ -196,7 +199,7 @@ class TaskWatcher:
                 self._group = group
                 while True:
                     await self._sleep_until_due()
-                    started = time.monotonic()
+                    started = self.clock.now()
                     self._places.wake_due(started, self.policy.miss_limit)
                     if started >= self._stall_check_at:
                         self._end_stalled(started)
@@ -223,6 +226,14 @@ class TaskWatcher:
     def running(self) -> bool:
         """Whether the poll loop runs, on an event loop that is still open."""
         return self._running and self._loop is not None and not self._loop.is_closed()
+
+    @property
+    def sleeping(self) -> bool:
+        """
+        Whether the poll loop sleeps between ticks, waiting for its clock alone: what a test
+        that moves the clock by hand waits for before moving it again.
+        """
+        return self._alarm is not None and not self._alarm.done()
 
     def close(self) -> None:
         """Fail every pending awaiter with :class:`SessionClosedError`; poll no more."""
@@ -253,10 +264,11 @@ class TaskWatcher:
                 raise other_loop_error()
             self._loop = loop
         # A new id waits out a Retry-After pause like the others.
-        now, floor = time.monotonic(), self._paused_until
+        now, floor = self.clock.now(), self._paused_until
         acquired: list[Entry] = []
         earliest = math.inf
-        for task_id, first_poll in zip(ids, first_polls(handles, self.policy), strict=True):
+        polls = first_polls(handles, self.policy, self.clock.wall())
+        for task_id, first_poll in zip(ids, polls, strict=True):
             entry = entries.get(task_id)
             if entry is None:
                 not_before = now + first_poll if now + first_poll > floor else floor
@@ -329,15 +341,19 @@ class TaskWatcher:
 
         for entry in pending:
             entry.sinks.append(one_done)
+        # A timer on the watcher's clock, like its other deadlines, not a cancel scope.
+        clock = self.clock
+        expiry = None if timeout is None or not pending else clock.now() + timeout
+        timer = None if expiry is None else clock.call_at(expiry, partial(ring, all_done))
         try:
             if pending:
-                with anyio.fail_after(timeout):
-                    await all_done
-        except TimeoutError:
-            raise WaitTimeoutError(
-                timeout or 0.0, [e.task_id for e in entries if not e.done]
-            ) from None
+                await all_done
+            if remaining:  # woken by the timer
+                unfinished = [e.task_id for e in entries if not e.done]
+                raise WaitTimeoutError(timeout or 0.0, unfinished)
         finally:
+            if timer is not None:
+                timer.cancel()
             for entry in pending:
                 entry.remove_sink(one_done)
             for entry in entries:
@@ -373,8 +389,8 @@ class TaskWatcher:
 
         # One timer for the whole iteration: a cancel scope per wait would cost more than
         # the results it waits for, as a wait often brings a handful.
-        loop = asyncio.get_running_loop()
-        timer = None if timeout is None else loop.call_later(max(0.0, timeout), expire)
+        loop, clock = asyncio.get_running_loop(), self.clock
+        timer = None if timeout is None else clock.call_at(clock.now() + timeout, expire)
         try:
             positions = self._places_of(handles, one_done, ready)
             while positions:
@@ -432,10 +448,10 @@ class TaskWatcher:
         A timer sets a future rather than a cancel scope timing out: the loop wakes every
         interval, and a timeout would throw and catch a cancellation each time.
         """
-        loop = asyncio.get_running_loop()
-        while (delay := self._wake_at - time.monotonic()) > 0:
+        loop, clock = asyncio.get_running_loop(), self.clock
+        while (wake_at := self._wake_at) > clock.now():
             self._alarm = alarm = loop.create_future()
-            timer = None if math.isinf(delay) else loop.call_later(delay, ring, alarm)
+            timer = None if math.isinf(wake_at) else clock.call_at(wake_at, partial(ring, alarm))
             try:
                 await alarm
             finally:
@@ -480,9 +496,7 @@ class TaskWatcher:
         self._jobs.extend(partial(run, job) for job in jobs)
         self._start_workers()
         wait = max(self.policy.interval, _MIN_TICK_WAIT)
-        timer = asyncio.get_running_loop().call_later(
-            max(0.0, started + wait - time.monotonic()), ring, done
-        )
+        timer = self.clock.call_at(started + wait, partial(ring, done))
         try:
             await done
         finally:
@@ -572,7 +586,7 @@ class TaskWatcher:
             self._fail_all(exc)
             return
         policy = self.policy
-        now = time.monotonic()
+        now = self.clock.now()
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
             pause = min(exc.retry_after, policy.max_pause)
             self._paused_until = max(self._paused_until, now + pause)

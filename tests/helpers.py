@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
+import itertools
 import json
 import socket
 import ssl
+import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
@@ -84,6 +87,116 @@ async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
             if predicate():
                 return
             await anyio.sleep(0.002)
+
+
+class ManualTimer:
+    """A timer of :class:`ManualClock`: called once when the clock passes it, unless cancelled."""
+
+    __slots__ = ("_callback", "cancelled")
+
+    def __init__(self, callback: Callable[[], object]) -> None:
+        self._callback = callback
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def fire(self) -> None:
+        if not self.cancelled:
+            self.cancelled = True
+            self._callback()
+
+
+class ManualClock:
+    """
+    A clock for the watcher that stands still until a test moves it, so a test can show a
+    deadline is kept, not raced: nothing before it, done just after.
+
+    ``await advance(seconds)`` fires each timer that falls due, in order, with ``now()`` at
+    the timer's own time, and after each one waits (in real time, with a hang guard) until
+    ``settled()`` holds, so the watcher acts on one deadline before the next comes. Real
+    HTTP still runs on the real loop meanwhile. See :func:`manual_clock`.
+    """
+
+    def __init__(self, settled: Callable[[], bool] = lambda: True, *, start: float = 1_000.0):
+        self._now = start
+        self._wall_offset = time.time() - start
+        self._timers: list[tuple[float, int, ManualTimer]] = []
+        self._order = itertools.count()
+        self._settled = settled
+
+    def now(self) -> float:
+        return self._now
+
+    def wall(self) -> float:
+        return self._now + self._wall_offset
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> ManualTimer:
+        timer = ManualTimer(callback)
+        heapq.heappush(self._timers, (when, next(self._order), timer))
+        return timer
+
+    def pending(self) -> list[float]:
+        """When each timer not yet fired nor cancelled is due, soonest first."""
+        return sorted(when for when, _, timer in self._timers if not timer.cancelled)
+
+    async def advance(self, seconds: float) -> None:
+        """Move ``seconds`` on, firing what falls due on the way; never backwards."""
+        assert seconds >= 0
+        target = self._now + seconds
+        timers = self._timers
+        while True:
+            await until(self._settled)
+            while timers and timers[0][2].cancelled:
+                heapq.heappop(timers)
+            if not timers or timers[0][0] > target:
+                break
+            when, _, timer = heapq.heappop(timers)
+            self._now = max(self._now, when)
+            timer.fire()
+        self._now = target
+
+
+class Outcome:
+    """What a call run in the background returned or raised; ``done`` is set once it ended."""
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.value: Any = None
+        self.error: Exception | None = None
+
+    async def run(self, fn: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            self.value = await fn()
+        except Exception as exc:
+            self.error = exc
+        finally:
+            self.done.set()
+
+    async def ended(self, timeout: float = 5.0) -> Any:
+        """Its value once it has ended (its error raised), failing after ``timeout``."""
+        with anyio.fail_after(timeout):
+            await self.done.wait()
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def manual_clock(suno: AsyncSuno) -> ManualClock:
+    """
+    Give the session's watcher a :class:`ManualClock` (before its first wait): its ticks,
+    pauses, backoffs, stall checks, first polls and wait timeouts then move only by
+    ``advance``, which lets each tick finish (its queries back) before the next timer fires.
+    """
+    watcher = suno.watcher
+    assert watcher.stats.ticks == 0, "a watcher's clock is set before its first wait"
+
+    def settled() -> bool:
+        return watcher.sleeping or not (watcher.running or watcher.outstanding())
+
+    clock = ManualClock(settled)
+    watcher.clock = clock
+    return clock
 
 
 async def ticks_pass(suno: AsyncSuno, count: int) -> None:
