@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
@@ -16,7 +15,9 @@ from helpers import (
     FAST_POLL,
     SINGLE,
     OpenSuno,
+    Outcome,
     fast,
+    manual_clock,
     sdk_tasks,
     start_songs,
     ticks_pass,
@@ -94,11 +95,15 @@ async def test_polling_stops_when_nothing_is_outstanding(
     fake: FakeSunoServer, suno: AsyncSuno
 ) -> None:
     """Once every awaited task has resolved, the loop sleeps and sends nothing more."""
+    clock = manual_clock(suno)
+    fake.speed = 0.0
     handles = await start_songs(suno, 4)
-    songs = await suno.wait(handles, timeout=10)
+    fake.advance(1_000)
+    with anyio.fail_after(5):
+        songs = await suno.wait(handles)  # polled at once: no clock to move
     assert [song.task_id for song in songs] == [h.task_id for h in handles]
     polls, ticks = fake.requests[BATCH], suno.stats.ticks
-    await anyio.sleep(FEW_TICKS)
+    await clock.advance(100 * FAST_POLL.interval)
     assert (fake.requests[BATCH], suno.stats.ticks) == (polls, ticks)
     assert suno.stats.outstanding == 0
     assert suno.watcher.running
@@ -588,28 +593,52 @@ async def test_an_unknown_id_is_checked_singly_then_fails_not_found(
 async def test_a_timeout_lists_pending_ids_and_stops_polling_them(
     fake: FakeSunoServer, suno: AsyncSuno
 ) -> None:
-    """WaitTimeoutError names the unfinished ids; they are no longer polled, and later collected."""
+    """
+    WaitTimeoutError names the unfinished ids, at the deadline and not before; they are no
+    longer polled, and later collected.
+    """
+    clock = manual_clock(suno)
     sentinel = await finished_task(suno, fake)
     fake.speed = 0.0
     handles = await start_songs(suno, 3)
     ids = [h.task_id for h in handles]
-    with pytest.raises(WaitTimeoutError) as info:
-        await suno.wait(handles, timeout=0.1)
-    assert info.value.pending == tuple(ids)
-    assert all(str(task_id) in str(info.value) for task_id in ids)
-    assert suno.stats.outstanding == 0
-    with pytest.raises(WaitTimeoutError) as info:
+
+    async def iterate() -> None:
         async for _ in suno.as_completed(ids, timeout=0.1):
             pass
-    assert info.value.pending == tuple(ids)
 
-    await suno.watch(sentinel, timeout=5)
+    waits: list[Callable[[], Awaitable[Any]]] = [partial(suno.wait, handles, timeout=0.1), iterate]
+    for wait in waits:
+        waited = Outcome()
+        async with anyio.create_task_group() as group:
+            group.start_soon(waited.run, wait)
+            await until(lambda: suno.stats.outstanding == 3)
+            await clock.advance(0.09)
+            assert not waited.done.is_set()
+            await clock.advance(0.02)
+            with pytest.raises(WaitTimeoutError) as info:
+                await waited.ended()
+        assert info.value.pending == tuple(ids)
+        assert all(str(task_id) in str(info.value) for task_id in ids)
+        assert suno.stats.outstanding == 0
+
+    watched = Outcome()
+    async with anyio.create_task_group() as group:
+        group.start_soon(watched.run, partial(suno.watch, sentinel))
+        await until(lambda: watched.done.is_set() or suno.stats.outstanding == 1)
+        await clock.advance(FAST_POLL.interval)
+        await watched.ended()
     polls = fake.requests[BATCH]
-    await anyio.sleep(FEW_TICKS)
+    await clock.advance(FEW_TICKS)
     assert fake.requests[BATCH] == polls
 
     fake.advance(1_000)
-    tasks = await suno.wait(ids, timeout=10)
+    waited = Outcome()
+    async with anyio.create_task_group() as group:
+        group.start_soon(waited.run, partial(suno.wait, ids))
+        await until(lambda: waited.done.is_set() or suno.stats.outstanding == 3)
+        await clock.advance(FAST_POLL.interval)
+        tasks = await waited.ended()
     assert [(t.id, t.status) for t in tasks] == [(i, TaskStatus.SUCCEEDED) for i in ids]
 
 
@@ -620,18 +649,24 @@ async def test_as_completed_yields_what_finished_before_its_deadline_then_times_
     done = await finished_task(suno, fake)
     fake.speed = 0.0
     stuck = (await start_songs(suno, 1))[0]
+    clock = manual_clock(suno)
     got: list[int] = []
 
     async def collect() -> None:
         async for result in suno.as_completed([done, stuck.task_id], timeout=0.3):
             got.append(result.id)  # noqa: PERF401 (kept as they come, up to the timeout)
 
-    started = time.monotonic()
-    with pytest.raises(WaitTimeoutError) as info:
-        await collect()
+    collected = Outcome()
+    async with anyio.create_task_group() as group:
+        group.start_soon(collected.run, collect)
+        await until(lambda: got == [done])  # polled at once: no clock to move
+        await clock.advance(0.29)
+        assert not collected.done.is_set()
+        await clock.advance(0.02)
+        with pytest.raises(WaitTimeoutError) as info:
+            await collected.ended()
     assert got == [done]
     assert info.value.pending == (stuck.task_id,)
-    assert 0.3 <= time.monotonic() - started < 3.0
     assert suno.stats.outstanding == 0
 
 
@@ -639,6 +674,7 @@ async def test_a_timeout_leaves_other_awaiters_polling(
     fake: FakeSunoServer, suno: AsyncSuno
 ) -> None:
     """One awaiter's timeout does not stop the polling of an id another awaiter still wants."""
+    clock = manual_clock(suno)
     fake.speed = 0.0
     a, b = await start_songs(suno, 2)
     outcomes = Outcomes()
@@ -646,16 +682,20 @@ async def test_a_timeout_leaves_other_awaiters_polling(
         async with anyio.create_task_group() as group:
             group.start_soon(outcomes.run, "a", a.wait)
             await until(lambda: suno.stats.outstanding == 1)
-            with pytest.raises(WaitTimeoutError) as info:
-                await suno.wait([a, b], timeout=0.1)
-            assert info.value.pending == (a.task_id, b.task_id)
+            group.start_soon(outcomes.run, "both", partial(suno.wait, [a, b], timeout=0.1))
+            await until(lambda: suno.stats.outstanding == 2)
+            await clock.advance(0.11)
+            await until(lambda: "both" in outcomes.values)
+            error = outcomes.values["both"]
+            assert isinstance(error, WaitTimeoutError)
+            assert error.pending == (a.task_id, b.task_id)
             assert suno.watcher.outstanding() == [a.task_id]
-            await ticks_pass(suno, 1)
             mark = len(fake.batch_sizes)
-            await ticks_pass(suno, 3)
-            assert fake.batch_sizes[mark:]
+            await clock.advance(3 * FAST_POLL.interval)
+            assert len(fake.batch_sizes[mark:]) >= 2
             assert set(fake.batch_sizes[mark:]) == {1}
             fake.advance(1_000)
+            await clock.advance(FAST_POLL.interval)
     assert outcomes.values["a"].task_id == a.task_id
 
 
@@ -809,12 +849,19 @@ async def test_new_songs_are_not_polled_before_they_can_be_done(
     """A song started now is first asked about only after its kind's first-poll delay."""
     policy = PollPolicy(interval=0.02, first_poll={TaskKind.SONG: 0.3})
     suno = await open_suno(poll=policy)
+    clock = manual_clock(suno)
     handles = await start_songs(suno, 2)
     fake.advance(1_000)
-    started = time.monotonic()
-    await suno.wait(handles, timeout=10)
-    assert time.monotonic() - started >= 0.25
-    assert fake.requests["GET /music/tasks"] == 1
+    waited = Outcome()
+    async with anyio.create_task_group() as group:
+        group.start_soon(waited.run, partial(suno.wait, handles))
+        await until(lambda: suno.stats.outstanding == 2)
+        await clock.advance(0.29)
+        assert fake.requests[BATCH] == 0
+        await clock.advance(0.02)
+        songs = await waited.ended()
+    assert [song.task_id for song in songs] == [h.task_id for h in handles]
+    assert fake.requests[BATCH] == 1
 
 
 async def test_first_poll_counts_from_the_start_of_the_task(

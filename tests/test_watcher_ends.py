@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import aiohttp
@@ -14,7 +14,17 @@ import anyio
 import pytest
 from aiohttp import web
 
-from helpers import NO_RETRY, envelope, fast, ok, serving
+from helpers import (
+    NO_RETRY,
+    ManualClock,
+    Outcome,
+    envelope,
+    fast,
+    manual_clock,
+    ok,
+    serving,
+    until,
+)
 from suno_async import (
     AsyncSuno,
     NotFoundError,
@@ -163,38 +173,54 @@ async def test_an_outage_is_no_id_s_fault_and_ends_no_wait_by_itself() -> None:
 
 
 async def test_a_task_generating_forever_ends_with_task_stalled_error() -> None:
-    """A task whose status never changes ends after stall_timeout with a typed error."""
+    """
+    A task whose status never changes ends with a typed error after stall_timeout, and
+    within about twice it (progress is looked for once per stall_timeout), polled all along.
+    """
 
     async def generating(_: web.Request, ids: list[int]) -> web.Response:
         return ok({"rows": [row(task_id, status=2) for task_id in ids], "total": len(ids)})
 
     async with OddServer(generating) as server, session(server, fast(stall_timeout=0.3)) as suno:
-        started = time.monotonic()
-        with anyio.fail_after(5), pytest.raises(TaskStalledError) as info:
-            await suno.watch(3)
-        took = time.monotonic() - started
+        clock = manual_clock(suno)
+        watched = Outcome()
+        async with anyio.create_task_group() as group:
+            group.start_soon(watched.run, partial(suno.watch, 3))
+            await until(lambda: suno.watcher.outstanding() == [3])
+            await clock.advance(0.29)
+            assert not watched.done.is_set()
+            assert server.count("batch") >= 14  # a tick every 0.02 s
+            await clock.advance(0.4)
+            with pytest.raises(TaskStalledError) as info:
+                await watched.ended()
         assert suno.watcher.outstanding() == []
     error = info.value
     assert isinstance(error, WaitTimeoutError)  # code catching timeouts catches this too
     assert (error.task_id, error.last_status, error.pending) == (3, TaskStatus.GENERATING, (3,))
     assert "no progress for 0.3s (still generating)" in str(error)
     assert "get_task(3)" in str(error)
-    assert 0.3 <= took < 2.0
 
 
 async def test_a_task_that_keeps_changing_status_is_not_stalled() -> None:
-    """Progress restarts the stall clock: a slow but moving task is waited for."""
-    steps = iter([1] * 3 + [2] * 6 + [3] * 100)
+    """
+    Progress restarts the stall clock: a task that takes longer than stall_timeout, each
+    status shorter, is waited for.
+    """
+    steps = iter([1] * 10 + [2] * 10 + [3] * 100)  # a tick each: 0.2 s, 0.2 s, done
 
     async def moving(_: web.Request, ids: list[int]) -> web.Response:
-        status = next(steps)
-        await asyncio.sleep(0.04)
-        return ok({"rows": [row(task_id, status) for task_id in ids], "total": len(ids)})
+        return ok({"rows": [row(task_id, next(steps)) for task_id in ids], "total": len(ids)})
 
     async with OddServer(moving) as server, session(server, fast(stall_timeout=0.25)) as suno:
-        with anyio.fail_after(5):
-            (task,) = await suno.wait([4])
+        clock = manual_clock(suno)
+        waited = Outcome()
+        async with anyio.create_task_group() as group:
+            group.start_soon(waited.run, partial(suno.wait, [4]))
+            await until(lambda: suno.watcher.outstanding() == [4])
+            await clock.advance(1.0)
+            (task,) = await waited.ended()
     assert task.status is TaskStatus.SUCCEEDED
+    assert server.count("batch") == 21
 
 
 # --- pauses and slow answers --------------------------------------------------------------
@@ -216,16 +242,24 @@ async def test_a_huge_retry_after_pauses_polling_no_longer_than_max_pause(
 
     server = OddServer(limited)
     async with server, session(server, fast(max_pause=0.2)) as suno:
-        started = time.monotonic()
-        with anyio.fail_after(5):
-            (task,) = await suno.wait([8])
-        took = time.monotonic() - started
+        clock = manual_clock(suno)
+        waited = Outcome()
+        async with anyio.create_task_group() as group:
+            group.start_soon(waited.run, partial(suno.wait, [8]))
+            await until(lambda: suno.stats.poll_errors == 1)
+            await clock.advance(0.19)
+            assert server.count("batch") == 1
+            await clock.advance(0.02)
+            (task,) = await waited.ended()
     assert task.id == 8
-    assert 0.2 <= took < 2.0
+    assert server.count("batch") == 2
 
 
 async def test_a_trickled_answer_holds_up_no_other_wait() -> None:
-    """A batch answer sent a few bytes at a time is cut at poll_timeout; others go on."""
+    """
+    The loop waits on a tick's queries for a second at most (or an interval, if longer): a
+    batch answer sent a few bytes at a time holds up no other id, and is cut at poll_timeout.
+    """
     trickled: list[int] = []
     trickling = anyio.Event()
 
@@ -244,24 +278,30 @@ async def test_a_trickled_answer_holds_up_no_other_wait() -> None:
         return response
 
     async with OddServer(batch) as server:
+        # poll_timeout is the HTTP request's own deadline, in real time: the test must reach
+        # id 2's answer within it, a matter of milliseconds.
         policy = fast(poll_timeout=1.5)
         async with session(server, policy) as suno:
-            done: dict[int, float] = {}
-
-            async def wait_for(task_id: int) -> None:
-                await suno.wait([task_id])
-                done[task_id] = time.monotonic()
-
-            started = time.monotonic()
+            # No settling between timers: the tick's wait on the trickled query is the one
+            # timer under test.
+            clock = ManualClock()
+            suno.watcher.clock = clock
+            first, second = Outcome(), Outcome()
             with anyio.fail_after(10):
                 async with anyio.create_task_group() as group:
-                    group.start_soon(wait_for, 1)
+                    group.start_soon(first.run, partial(suno.wait, [1]))
                     await trickling.wait()
-                    group.start_soon(wait_for, 2)
-    # Id 2 is polled by the ticks that go on meanwhile (the loop waits on a query for at
-    # most an interval, and at least a second); id 1 once its slow query has been cut.
-    assert done[2] - started < 1.4
-    assert 1.5 <= done[1] - started < 4.0
+                    group.start_soon(second.run, partial(suno.wait, [2]))
+                    await until(lambda: len(suno.watcher.outstanding()) == 2)
+                    await clock.advance(0.99)
+                    assert server.asked == [("batch", [1])]
+                    await clock.advance(0.02)
+                    await second.ended()
+                    assert not first.done.is_set()
+                    await until(lambda: suno.stats.poll_errors == 1)  # cut at poll_timeout
+                    await clock.advance(0.05)  # its backoff
+                    await first.ended()
+    assert server.asked == [("batch", [1]), ("batch", [2]), ("batch", [1])]
 
 
 # --- one session, two event loops ----------------------------------------------------------

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from functools import partial
 from typing import Any
 
 import anyio
 import pytest
 
-from helpers import BATCH, SINGLE, OpenSuno, fast, start_songs, until
+from helpers import BATCH, SINGLE, OpenSuno, fast, manual_clock, start_songs, until
 from suno_async import (
     AsyncSuno,
     AuthenticationError,
@@ -45,10 +44,10 @@ async def test_failed_polls_fail_no_future(
 
 async def test_retry_after_pauses_every_poll(fake: FakeSunoServer, suno: AsyncSuno) -> None:
     """Retry-After holds back every poll, those of ids awaited during the pause too."""
+    clock = manual_clock(suno)
     fake.plans += [TaskPlan(generating_s=0.0) for _ in range(2)]
     fake.faults.append(Fault("429", endpoint=BATCH, retry_after="0.3"))
     a, b = await suno.generate(title="Paused", description="a song")
-    started = time.monotonic()
     results: dict[str, Song] = {}
 
     async def keep(name: str, handle: Any) -> None:
@@ -59,7 +58,10 @@ async def test_retry_after_pauses_every_poll(fake: FakeSunoServer, suno: AsyncSu
             group.start_soon(keep, "a", a)
             await until(lambda: suno.stats.poll_errors == 1)
             group.start_soon(keep, "b", b)
-    assert time.monotonic() - started >= 0.3
+            await until(lambda: suno.stats.outstanding == 2)
+            await clock.advance(0.29)
+            assert fake.requests[BATCH] == 1
+            await clock.advance(0.02)
     assert (results["a"].task_id, results["b"].task_id) == (a.task_id, b.task_id)
     # One refused poll of a, then one poll of both once the pause is over.
     assert fake.requests[BATCH] == 2
@@ -120,12 +122,15 @@ async def test_a_single_query_refused_again_and_again_backs_off(
     fake.faults.append(Fault("envelope_error", endpoint=SINGLE, code=400, times=1_000))
     fake.speed = 0.0
     suno = await open_suno(poll=fast(miss_limit=1, max_backoff=1.0))
+    clock = manual_clock(suno)
     (known,) = await start_songs(suno, 1)
     unknown = known.task_id + 1_000
     async with anyio.create_task_group() as group:
-        group.start_soon(partial(suno.wait, [known, unknown], timeout=10, return_exceptions=True))
-        await until(lambda: suno.stats.ticks >= 30)
+        group.start_soon(partial(suno.wait, [known, unknown], return_exceptions=True))
+        await until(lambda: suno.stats.outstanding == 2)
+        await clock.advance(30 * suno.watcher.policy.interval)
         group.cancel_scope.cancel()
+    assert suno.stats.ticks >= 30
     # Backoff doubles from one interval: a handful of tries in 30 ticks, not one per tick.
     assert 2 <= fake.requests[SINGLE] <= 10
     assert suno.stats.poll_errors == fake.requests[SINGLE]
