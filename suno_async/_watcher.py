@@ -476,6 +476,8 @@ class TaskWatcher:
             for batch in self._places.take_batches(self.batch_size)
         ]
         jobs.extend(partial(self._check_one, entry) for entry in self._places.take_single())
+        if not jobs:  # its batches emptied since they came back: no query to wait a second for
+            return
         remaining = len(jobs)
         done = asyncio.get_running_loop().create_future()
 
