@@ -13,6 +13,8 @@ import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, Literal, Protocol, TypeVar
 
+import attrs
+
 from ._config import PollPolicy
 from ._convert import WireFormatError, peek_row
 from ._errors import (
@@ -31,6 +33,7 @@ __all__ = [
     "News",
     "Sink",
     "Watched",
+    "WatcherStats",
     "brief",
     "first_polls",
     "internal_error",
@@ -49,6 +52,21 @@ Sink = Callable[["Entry"], None]
 #: What a watched future resolves to: the final status and the row, still raw, so each
 #: result is read once, into the type its awaiter wants (a song needs no Task first).
 Finished = tuple[TaskStatus, Any]
+
+
+@attrs.frozen
+class WatcherStats:
+    """Counters for logs and benchmarks; a snapshot, so reading it costs nothing later."""
+
+    requests: int
+    batch_requests: int
+    single_requests: int
+    ticks: int
+    last_tick_requests: int
+    tasks_resolved: int
+    poll_errors: int
+    outstanding: int
+    batch_size: int
 
 
 class Watched(Protocol):

@@ -31,7 +31,6 @@ from typing import Any, Final, TypeVar
 
 import anyio
 import anyio.abc
-import attrs
 
 from ._batch import BatchQuery, Take, get_with_deadline
 from ._clock import Clock, SystemClock
@@ -57,6 +56,7 @@ from ._watched import (
     Finished,
     News,
     Sink,
+    WatcherStats,
     brief,
     first_polls,
     internal_error,
@@ -76,21 +76,6 @@ logger: Final = logging.getLogger("suno_async.watcher")
 _MIN_TICK_WAIT: Final = 1.0
 #: Failed polls in a row before one WARNING says so; each failure alone is logged at INFO.
 _WARN_STREAK: Final = 5
-
-
-@attrs.frozen
-class WatcherStats:
-    """Counters for logs and benchmarks; a snapshot, so reading it costs nothing later."""
-
-    requests: int
-    batch_requests: int
-    single_requests: int
-    ticks: int
-    last_tick_requests: int
-    tasks_resolved: int
-    poll_errors: int
-    outstanding: int
-    batch_size: int
 
 
 class TaskWatcher:
