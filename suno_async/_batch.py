@@ -10,6 +10,7 @@ Which rows matter, and what they mean, is the caller's business: each page goes 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from ._config import NO_RETRY, RetryPolicy
@@ -122,11 +123,13 @@ async def get_with_deadline(
     deadline: float | None = None,
 ) -> Any:
     """A free GET whose whole answer, body included, must come within ``deadline`` seconds."""
-    limit = None
-    if deadline is not None:
-        limit = Deadline(
-            deadline, "PollPolicy.poll_timeout", then="its ids are asked about again later"
-        )
+    limit = None if deadline is None else _poll_deadline(deadline)
     return await transport.call(
         "GET", path, paid=False, params=params, retry=retry, remember=remember, deadline=limit
     )
+
+
+@lru_cache(maxsize=8)
+def _poll_deadline(seconds: float) -> Deadline:
+    """A poll's deadline, made once per policy rather than once per query."""
+    return Deadline(seconds, "PollPolicy.poll_timeout", then="its ids are asked about again later")

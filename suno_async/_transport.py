@@ -160,7 +160,8 @@ class Transport:
         self._headers = Secret({"Authorization": f"Bearer {api_key}", "Accept": "application/json"})
         self._base_url = base_url
         self._client_timeout = timeouts.to_aiohttp()
-        self._total = timeouts.total
+        # Built once: every attempt is bounded by it unless a budget or deadline is shorter.
+        self._total = None if timeouts.total is None else Deadline(timeouts.total, "Timeouts.total")
         self._urls: dict[str, URL] = {}
         self.retry = retry
         self._session = session
@@ -439,7 +440,7 @@ class Transport:
             url = self._base_url.with_path(self._base_url.path + request.path, encoded=False)
             self._urls[request.path] = url
         self.requests_sent += 1
-        limit = Deadline(self._total, "Timeouts.total") if self._total is not None else None
+        limit = self._total
         if until is not None:
             left = Deadline(max(until - time.monotonic(), 0.0), "RetryPolicy.budget", left=True)
             if limit is None or left.seconds < limit.seconds:
