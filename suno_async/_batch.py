@@ -15,9 +15,11 @@ from typing import Any, TypeVar
 
 from ._config import NO_RETRY, RetryPolicy
 from ._convert import WireFormatError, parse_batch, peek_row, unreadable
+from ._errors import APIError, AuthenticationError, NotFoundError, RateLimitError, SunoError
+from ._outcome import says_unknown
 from ._transport import Deadline, Transport
 
-__all__ = ["BatchQuery", "get_with_deadline"]
+__all__ = ["BatchQuery", "get_with_deadline", "is_refusal"]
 
 T = TypeVar("T")
 #: Takes a page's rows, and every id it has an answer for out of the pending dict.
@@ -89,7 +91,13 @@ class BatchQuery:
     async def rows(
         self, ids: Sequence[int], size: int, *, retry: RetryPolicy | None = None
     ) -> dict[int, Any]:
-        """The rows of ``ids`` by id, ``size`` ids a query; an id the service lacks has none."""
+        """
+        The rows of ``ids`` by id, ``size`` ids a query; an id the service lacks has none.
+
+        Some deployments refuse a whole batch for one id they do not know: a refused batch
+        is asked about in halves until that id stands alone, and left out, so every other
+        id is still answered. A refusal of one id that does not say it is unknown is raised.
+        """
         found: dict[int, Any] = {}
 
         def take(rows: Sequence[Any], pending: dict[int, None]) -> None:
@@ -102,11 +110,25 @@ class BatchQuery:
                     del pending[task_id]
                     found[task_id] = row
 
+        async def ask_about(chunk: dict[int, None]) -> None:
+            try:
+                await self.ask(chunk, take, retry=retry, remember=True)
+            except APIError as exc:
+                if not is_refusal(exc):
+                    raise
+                left = list(chunk)  # the ids not answered before the refusal
+                if len(left) == 1:
+                    if isinstance(exc, NotFoundError) or says_unknown(exc):
+                        return
+                    raise
+                half = len(left) // 2
+                await ask_about(dict.fromkeys(left[:half]))
+                await ask_about(dict.fromkeys(left[half:]))
+
         unique = list(dict.fromkeys(ids))
         step = self.size(size)
         for start in range(0, len(unique), step):
-            chunk = dict.fromkeys(unique[start : start + step])
-            await self.ask(chunk, take, retry=retry, remember=True)
+            await ask_about(dict.fromkeys(unique[start : start + step]))
         return found
 
     def _learn(self, size: int) -> None:
@@ -133,3 +155,16 @@ async def get_with_deadline(
 def _poll_deadline(seconds: float) -> Deadline:
     """A poll's deadline, made once per policy rather than once per query."""
     return Deadline(seconds, "PollPolicy.poll_timeout", then="its ids are asked about again later")
+
+
+def is_refusal(exc: SunoError) -> bool:
+    """
+    Whether the service itself answered no about the ids asked (not an outage or a limit).
+
+    An error envelope in an HTTP 200 (the reseller's 任务不存在 comes as code 500) or a 4xx
+    is an answer about the ids; an HTTP 5xx, a timeout or a cut connection says nothing
+    about them, and neither does a refused key or a rate limit.
+    """
+    if not isinstance(exc, APIError) or isinstance(exc, (AuthenticationError, RateLimitError)):
+        return False
+    return exc.status < 500 or says_unknown(exc)

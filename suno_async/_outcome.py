@@ -48,10 +48,26 @@ __all__ = [
     "parse_retry_after",
     "read_answer",
     "redirect_error",
+    "says_unknown",
     "too_large",
 ]
 
 _INSUFFICIENT_HINTS: Final = ("积分不足", "余额不足", "insufficient", "not enough points")
+#: What the service says of an id it does not know (the reference's 任务不存在 included).
+_UNKNOWN_HINTS: Final = ("不存在", "not found", "not exist")
+
+
+def says_unknown(exc: APIError) -> bool:
+    """
+    Whether the error says a task does not exist: an answer about an id, whatever its
+    code (the reseller sends 任务不存在 as code 500), that asking again will not change.
+    """
+    return _names_unknown(exc.api_message)
+
+
+def _names_unknown(api_message: str) -> bool:
+    message = api_message.lower()
+    return any(hint in message for hint in _UNKNOWN_HINTS)
 
 
 def parse_retry_after(
@@ -156,7 +172,10 @@ def _api_error(
         retry_after = parse_retry_after(headers.get("Retry-After"), cap=max_retry_after)
         wait = f"; retry after {retry_after:g}s" if retry_after is not None else ""
         return RateLimitError(f"{where}rate limited{said}{wait}", retry_after=retry_after, **kwargs)
-    if effective >= 500:
+    # A free call told its id does not exist is answered, whatever the code; a paid one
+    # answered so with a 5xx may still have been charged.
+    unknown = _names_unknown(api_message)
+    if effective >= 500 and (request.paid or not unknown):
         paid = request.paid
         hint = (
             "it may have been charged: check balance and tasks before calling again"
@@ -171,8 +190,8 @@ def _api_error(
     # The reference names no code for these two; the message is what identifies them.
     if any(hint in lowered for hint in _INSUFFICIENT_HINTS):
         return _insufficient(where, said, kwargs)
-    if effective == 404:
-        return NotFoundError(f"{where}not found{said}", **kwargs)
+    if effective == 404 or unknown:
+        return NotFoundError(f"{where}not found{said}; check the id", **kwargs)
     return APIError(f"{where}the service refused the call with {effective}{said}", **kwargs)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 import attrs
 
@@ -19,9 +19,7 @@ from ._config import PollPolicy
 from ._convert import WireFormatError, peek_row
 from ._errors import (
     APIError,
-    AuthenticationError,
     NotFoundError,
-    RateLimitError,
     SunoError,
     WrongEventLoopError,
 )
@@ -37,16 +35,11 @@ __all__ = [
     "brief",
     "first_polls",
     "internal_error",
-    "is_refusal",
     "other_loop_error",
     "ring",
-    "says_unknown",
     "take_news",
     "unknown_task",
 ]
-
-#: What the service says of an id it does not know (the reference's 任务不存在 included).
-_UNKNOWN_HINTS: Final = ("不存在", "not found", "not exist")
 
 Sink = Callable[["Entry"], None]
 #: What a watched future resolves to: the final status and the row, still raw, so each
@@ -210,24 +203,6 @@ def internal_error(exc: Exception) -> SunoError:
         f"the task watcher failed ({type(exc).__name__}: {exc}); the tasks keep running on "
         "the service: wait on their ids again, and please report this"
     )
-
-
-def is_refusal(exc: SunoError) -> bool:
-    """
-    Whether the service itself answered no about the ids asked (not an outage or a limit).
-
-    An error envelope in an HTTP 200 (the reseller's 任务不存在 comes as code 500) or a 4xx
-    is an answer about the ids; an HTTP 5xx, a timeout or a cut connection says nothing
-    about them, and neither does a refused key or a rate limit.
-    """
-    if not isinstance(exc, APIError) or isinstance(exc, (AuthenticationError, RateLimitError)):
-        return False
-    return exc.status < 500 or says_unknown(exc)
-
-
-def says_unknown(exc: APIError) -> bool:
-    message = exc.api_message.lower()
-    return any(hint in message for hint in _UNKNOWN_HINTS)
 
 
 def brief(exc: SunoError) -> str:

@@ -32,7 +32,7 @@ from typing import Any, Final, TypeVar
 import anyio
 import anyio.abc
 
-from ._batch import BatchQuery, Take, get_with_deadline
+from ._batch import BatchQuery, Take, get_with_deadline, is_refusal
 from ._clock import Clock, SystemClock
 from ._config import PollPolicy
 from ._convert import WireFormatError, peek_row, unreadable
@@ -49,6 +49,7 @@ from ._errors import (
 )
 from ._listen import StatusChanges
 from ._models import StatusChange, TaskHandle, TaskStatus
+from ._outcome import says_unknown
 from ._places import Places
 from ._transport import Transport
 from ._watched import (
@@ -60,10 +61,8 @@ from ._watched import (
     brief,
     first_polls,
     internal_error,
-    is_refusal,
     other_loop_error,
     ring,
-    says_unknown,
     take_news,
     unknown_task,
 )

@@ -14,6 +14,7 @@ from yarl import URL
 from helpers import FAST_POLL, FAST_RETRY
 from suno_async import (
     DEFAULT_BASE_URL,
+    APIError,
     AsyncSuno,
     ConfigurationError,
     LyricsAlignment,
@@ -28,7 +29,7 @@ from suno_async import (
     Video,
     Wav,
 )
-from suno_async.testing import FakeSunoServer, TaskPlan
+from suno_async.testing import FakeSunoServer, Fault, TaskPlan
 
 pytestmark = pytest.mark.anyio
 
@@ -315,6 +316,50 @@ async def test_get_tasks_pages_past_the_service_page_size(
     assert math.ceil(len(ids) / 3) <= batches <= math.ceil(len(ids) / 3) + 1
     assert fake.total_requests == batches
     assert fake.points == 10_000 - 4 * 36
+
+
+@pytest.mark.parametrize("unknown_at", [0, 4, 8])
+async def test_get_tasks_leaves_out_an_id_for_which_the_service_refuses_the_batch(
+    suno: AsyncSuno, fake: FakeSunoServer, unknown_at: int
+) -> None:
+    """
+    Some deployments refuse a whole batch for one id they do not know (任务不存在 as code
+    500): halves find that id, the rest are answered, and no refusal is asked again.
+    """
+    ids: list[int] = []
+    for _ in range(4):
+        ids.extend(h.task_id for h in await suno.generate(title="t", description="d"))
+    fake.unknown_batch = "fail"
+    asked = [*ids[:unknown_at], 987_654, *ids[unknown_at:]]
+    fake.requests.clear()
+
+    tasks = await suno.get_tasks(asked)
+
+    assert [t.id for t in tasks] == ids
+    # One refused query of 9 ids, then two halves a level, down to the lone unknown id.
+    assert 3 <= fake.requests["GET /music/tasks"] <= 1 + 2 * math.ceil(math.log2(len(asked)))
+
+
+async def test_get_tasks_of_ids_the_service_knows_none_of_is_empty(
+    suno: AsyncSuno, fake: FakeSunoServer
+) -> None:
+    """Every id refused alone as unknown: nothing to return, and nothing raised."""
+    fake.unknown_batch = "fail"
+    assert await suno.get_tasks([987_654, 987_655, 987_656]) == []
+    assert fake.requests["GET /music/tasks"] == 5
+
+
+async def test_get_tasks_raises_a_refusal_that_does_not_say_the_id_is_unknown(
+    suno: AsyncSuno, fake: FakeSunoServer
+) -> None:
+    """A refusal halved down to one id, and still refused for another reason, is the answer."""
+    ids = [h.task_id for h in await suno.generate(title="t", description="d")]
+    refusal = Fault("envelope_error", "/music/tasks", times=99, code=400, message="参数错误")
+    fake.faults.append(refusal)
+    with pytest.raises(APIError) as caught:
+        await suno.get_tasks([*ids, *ids])
+    assert caught.value.api_message == "参数错误"
+    assert fake.requests["GET /music/tasks"] == 2  # both ids, then the first alone
 
 
 async def test_get_tasks_with_more_ids_than_the_batch_size(fake: FakeSunoServer) -> None:

@@ -215,6 +215,31 @@ async def test_envelope_errors_in_http_200(
     assert fake.requests == {key: tries}
 
 
+@pytest.mark.parametrize(("code", "message"), [(500, "任务不存在"), (400, "task not found")])
+async def test_a_free_call_told_its_task_does_not_exist_is_answered(
+    keyed: AsyncSuno, fake: FakeSunoServer, code: int, message: str
+) -> None:
+    """The reseller's 任务不存在 comes as code 500: not an outage to retry, but not found."""
+    key = "GET /music/task"
+    fake.faults.append(Fault("envelope_error", endpoint=key, code=code, message=message, times=9))
+    with pytest.raises(NotFoundError, match="check the id") as caught:
+        await keyed.get_task(199_824)
+    assert (caught.value.code, caught.value.api_message) == (code, message)
+    assert not caught.value.may_have_charged
+    assert fake.requests == {key: 1}
+
+
+async def test_a_paid_call_told_so_with_a_5xx_may_still_have_been_charged(
+    keyed: AsyncSuno, fake: FakeSunoServer
+) -> None:
+    """A paid call's 5xx is never taken for a plain no, whatever its message says."""
+    fake.faults.append(Fault("envelope_error", endpoint=GENERATE, code=500, message="任务不存在"))
+    with pytest.raises(ServerError) as caught:
+        await generate(keyed)
+    assert caught.value.may_have_charged
+    assert fake.requests == {GENERATE: 1}
+
+
 async def test_success_false_with_code_200_is_an_error(
     keyed: AsyncSuno, fake: FakeSunoServer
 ) -> None:
