@@ -16,7 +16,6 @@ from typing import Any, TypeVar
 from ._config import NO_RETRY, RetryPolicy
 from ._convert import WireFormatError, parse_batch, peek_row, unreadable
 from ._errors import APIError, AuthenticationError, NotFoundError, RateLimitError, SunoError
-from ._outcome import says_unknown
 from ._transport import Deadline, Transport
 
 __all__ = ["BatchQuery", "get_with_deadline", "is_refusal"]
@@ -118,7 +117,7 @@ class BatchQuery:
                     raise
                 left = list(chunk)  # the ids not answered before the refusal
                 if len(left) == 1:
-                    if isinstance(exc, NotFoundError) or says_unknown(exc):
+                    if isinstance(exc, NotFoundError):
                         return
                     raise
                 half = len(left) // 2
@@ -161,10 +160,11 @@ def is_refusal(exc: SunoError) -> bool:
     """
     Whether the service itself answered no about the ids asked (not an outage or a limit).
 
-    An error envelope in an HTTP 200 (the reseller's 任务不存在 comes as code 500) or a 4xx
-    is an answer about the ids; an HTTP 5xx, a timeout or a cut connection says nothing
-    about them, and neither does a refused key or a rate limit.
+    An error envelope in an HTTP 200 or a 4xx is an answer about the ids, and so is "this
+    task does not exist" under any code (a :class:`NotFoundError`); any other HTTP 5xx, a
+    timeout or a cut connection says nothing about them, and neither does a refused key or
+    a rate limit.
     """
     if not isinstance(exc, APIError) or isinstance(exc, (AuthenticationError, RateLimitError)):
         return False
-    return exc.status < 500 or says_unknown(exc)
+    return exc.status < 500 or isinstance(exc, NotFoundError)

@@ -48,26 +48,12 @@ __all__ = [
     "parse_retry_after",
     "read_answer",
     "redirect_error",
-    "says_unknown",
     "too_large",
 ]
 
 _INSUFFICIENT_HINTS: Final = ("积分不足", "余额不足", "insufficient", "not enough points")
 #: What the service says of an id it does not know (the reference's 任务不存在 included).
 _UNKNOWN_HINTS: Final = ("不存在", "not found", "not exist")
-
-
-def says_unknown(exc: APIError) -> bool:
-    """
-    Whether the error says a task does not exist: an answer about an id, whatever its
-    code (the reseller sends 任务不存在 as code 500), that asking again will not change.
-    """
-    return _names_unknown(exc.api_message)
-
-
-def _names_unknown(api_message: str) -> bool:
-    message = api_message.lower()
-    return any(hint in message for hint in _UNKNOWN_HINTS)
 
 
 def parse_retry_after(
@@ -172,9 +158,10 @@ def _api_error(
         retry_after = parse_retry_after(headers.get("Retry-After"), cap=max_retry_after)
         wait = f"; retry after {retry_after:g}s" if retry_after is not None else ""
         return RateLimitError(f"{where}rate limited{said}{wait}", retry_after=retry_after, **kwargs)
-    # A free call told its id does not exist is answered, whatever the code; a paid one
-    # answered so with a 5xx may still have been charged.
-    unknown = _names_unknown(api_message)
+    # A free call told its task does not exist is answered, whatever the code (the reseller
+    # sends 任务不存在 as code 500): asking again will not change it. A paid call answered
+    # so with a 5xx may still have been charged.
+    unknown = any(hint in lowered for hint in _UNKNOWN_HINTS)
     if effective >= 500 and (request.paid or not unknown):
         paid = request.paid
         hint = (
@@ -191,7 +178,8 @@ def _api_error(
     if any(hint in lowered for hint in _INSUFFICIENT_HINTS):
         return _insufficient(where, said, kwargs)
     if effective == 404 or unknown:
-        return NotFoundError(f"{where}not found{said}; check the id", **kwargs)
+        check = "; check the id" if unknown else ""  # a bare 404 may be a wrong base URL
+        return NotFoundError(f"{where}not found{said}{check}", **kwargs)
     return APIError(f"{where}the service refused the call with {effective}{said}", **kwargs)
 
 

@@ -49,7 +49,6 @@ from ._errors import (
 )
 from ._listen import StatusChanges
 from ._models import StatusChange, TaskHandle, TaskStatus
-from ._outcome import says_unknown
 from ._places import Places
 from ._transport import Transport
 from ._watched import (
@@ -637,7 +636,7 @@ class TaskWatcher:
                 )
             _, status = peek_row(row)
         except APIError as exc:
-            if isinstance(exc, NotFoundError) or says_unknown(exc):
+            if isinstance(exc, NotFoundError):
                 self._settle(entry, unknown_task(entry.task_id, exc))
             else:
                 self._poll_failed([entry], exc)
