@@ -26,8 +26,10 @@ import attrs
 from ._errors import (
     AuthenticationError,
     InsufficientPointsError,
+    RateLimitError,
     SessionClosedError,
     SunoError,
+    TransportError,
     UsageError,
     ValidationError,
 )
@@ -47,7 +49,16 @@ Media = Literal["audio", "video", "cover"]
 MEDIA: Final[tuple[Media, ...]] = ("audio", "video", "cover")
 OutcomeState = Literal["done", "failed", "unknown", "not_sent"]
 #: Send errors after which nothing more is sent: the next call would fail the same way.
-_STOPPERS: Final = (InsufficientPointsError, AuthenticationError)
+#: Refusals that charged nothing and would meet the next request too: sending stops, the
+#: request stays planned, and a re-run sends it once the key, the points, the rate limit,
+#: the network or the session is back.
+_STOPPERS: Final = (
+    InsufficientPointsError,
+    AuthenticationError,
+    RateLimitError,
+    TransportError,
+    SessionClosedError,
+)
 
 
 class BalanceTooLowError(SunoError):
@@ -191,7 +202,10 @@ class BulkRun:
         self._generating: set[int] = set()
         self._task_index: dict[int, int] = {}
         self._not_sent: dict[int, SunoError] = {}
-        self._halted = False
+        # Failed requests the service refused without charging (so with no task ids).
+        self._unpaid_failures: set[int] = set()
+        # What stopped the sending, so the requests after it say why they were not sent.
+        self._halted_by: SunoError | None = None
         self._committed_points = 0
         self._journal: Journal | None = None
         self._outcomes: asyncio.Queue[BulkOutcome | BaseException | None] = asyncio.Queue()
@@ -229,7 +243,8 @@ class BulkRun:
             downloaded=counts["downloaded"],
             unknown=counts["unknown"],
             not_sent=len(self._not_sent),
-            points_spent=GENERATE_PRICE * sum(counts[s] for s in _SPENT),
+            points_spent=GENERATE_PRICE
+            * (sum(counts[s] for s in _SPENT) - len(self._unpaid_failures)),
             requests_sent=self._suno.requests_sent,
         )
 
@@ -250,6 +265,8 @@ class BulkRun:
                 elif row.index in lost:
                     state = "done"
                 self._move(row.index, state)
+                if state == "failed" and not row.task_ids:
+                    self._unpaid_failures.add(row.index)
                 for task_id in row.task_ids:
                     self._task_index[task_id] = row.index
             to_send, to_collect = self._plan(rows, lost)
@@ -351,7 +368,7 @@ class BulkRun:
         return to_send, to_collect
 
     async def _estimate_cost(self, to_send: list[int], rows: list[JournalRow]) -> CostEstimate:
-        spent = sum(1 for row in rows if row.state in _SPENT)
+        spent = sum(1 for row in rows if row.state in _SPENT) - len(self._unpaid_failures)
         unknown = sum(1 for row in rows if row.state == "sending")
         # Unknown requests may have been charged: the budget counts them as spent.
         self._committed_points = GENERATE_PRICE * (spent + unknown)
@@ -415,8 +432,8 @@ class BulkRun:
     async def _sender(self, pending: Iterator[int], group: anyio.abc.TaskGroup) -> None:
         """Send requests one at a time; as many senders run as paid calls may be in flight."""
         for index in pending:
-            if self._halted and self.stop_reason is not None:
-                self._not_sent[index] = self.stop_reason
+            if self._halted_by is not None:
+                self._not_sent[index] = self._halted_by
                 continue
             if (
                 self._max_points is not None
@@ -433,28 +450,41 @@ class BulkRun:
         try:
             await self._commit(index, "sending")
         except BaseException:  # cancelled (or a dead journal) before the POST: it never left
-            self._move(index, "planned")
-            with contextlib.suppress(SunoError):
-                self._record(index, "planned")
+            self._unsend(index)
             raise
         self._committed_points += GENERATE_PRICE
+        left = False
+
+        def on_send() -> None:
+            nonlocal left
+            left = True
 
         def on_started(task_ids: tuple[int, ...]) -> None:
             self._started(index, task_ids)
 
         try:
-            # Shielded: a Ctrl-C waits for the answer (at most the POST's own timeout), so its
-            # ids reach the journal (from on_started) before the journal closes, rather than
-            # leaving a paid request `unknown`.
-            with anyio.CancelScope(shield=True):
-                handles = await self._suno.submit_generate(
-                    self._requests[index], on_started=on_started
-                )
+            # Once the POST leaves, a Ctrl-C waits for its answer (at most its own timeout),
+            # so the ids reach the journal (from on_started) before the journal closes.
+            # Before it leaves (waiting for a paid slot or the paid rate), nothing is sent.
+            task_ids = await self._suno._start(
+                "/music/generate", self._requests[index], on_started, on_send=on_send
+            )
         except SunoError as exc:
             self._refused(index, exc)
             return None
-        self._started(index, tuple(h.task_id for h in handles))
-        return list(handles)
+        except BaseException:
+            if not left:
+                self._committed_points -= GENERATE_PRICE
+                self._unsend(index)
+            raise
+        self._started(index, tuple(task_ids))
+        return list(self._suno._new_handles(task_ids, TaskKind.SONG))
+
+    def _unsend(self, index: int) -> None:
+        """A request that never left: planned again, for this run or the next."""
+        self._move(index, "planned")
+        with contextlib.suppress(SunoError):
+            self._record(index, "planned")
 
     def _started(self, index: int, task_ids: tuple[int, ...]) -> None:
         """The service accepted request ``index``: its ids go to disk at once."""
@@ -479,10 +509,12 @@ class BulkRun:
         if isinstance(exc, _STOPPERS):
             self._move(index, "planned")
             self._record(index, "planned", error=str(exc))
-            self._stop(exc)
-            self._halted = True
+            if self._halted_by is None:  # the halt, not a budget met at the start, is the reason
+                logger.warning("bulk run: sending stopped: %s", exc)
+                self.stop_reason = self._halted_by = exc
             self._not_sent[index] = exc
             return
+        self._unpaid_failures.add(index)
         self._move(index, "failed")
         self._record(index, "failed", error=str(exc))
         self._emit(self._outcome(index, "failed", errors=(exc,)))

@@ -551,7 +551,12 @@ class AsyncSuno(Waiting):
     # --- plumbing -----------------------------------------------------------------------
 
     async def _start(
-        self, path: str, request: object, on_started: OnStarted | None = None
+        self,
+        path: str,
+        request: object,
+        on_started: OnStarted | None = None,
+        *,
+        on_send: Callable[[], object] | None = None,
     ) -> list[int]:
         if on_started is not None and not callable(on_started):
             raise ValidationError(
@@ -572,7 +577,7 @@ class AsyncSuno(Waiting):
 
         try:
             result: list[int] = await self._transport.call(
-                "POST", path, paid=True, json_body=body, deliver=deliver
+                "POST", path, paid=True, json_body=body, deliver=deliver, on_send=on_send
             )
         except BaseException:
             if started:

@@ -285,6 +285,7 @@ class Transport:
         remember: bool = True,
         deliver: Callable[[Any], Any] | None = None,
         deadline: Deadline | None = None,
+        on_send: Callable[[], object] | None = None,
     ) -> Any:
         """
         Send the call (retrying what is safe) and return the envelope's ``data``.
@@ -293,7 +294,9 @@ class Transport:
         made in a task whose context no caller reads. ``deliver`` turns the data into the
         result inside the attempt; for a paid call it runs even when the caller was
         cancelled meanwhile, so the ids it reads are never lost. ``deadline`` bounds each
-        attempt further, body included (the watcher's ``poll_timeout``).
+        attempt further, body included (the watcher's ``poll_timeout``). ``on_send`` is
+        called when a paid attempt has its slot and its turn and leaves: a cancellation
+        before it leaves nothing sent, one after it waits for the answer.
         """
         request = RequestInfo(method, path, paid=paid)
         self.check_usable(str(request))
@@ -311,6 +314,7 @@ class Transport:
             deliver=deliver,
             until=until,
             deadline=deadline,
+            on_send=on_send,
         )
         if policy.attempts == 1:
             # The watcher's polls: it retries on later ticks, so no retry machinery per call.
@@ -353,6 +357,7 @@ class Transport:
         deliver: Callable[[Any], Any] | None,
         until: float | None = None,
         deadline: Deadline | None = None,
+        on_send: Callable[[], object] | None = None,
     ) -> Any:
         if self._closed:
             raise SessionClosedError(
@@ -369,6 +374,8 @@ class Transport:
             async with self._paid_slots:
                 if self._paid_rate is not None:
                     await self._rate_limiter().acquire()
+                if on_send is not None:
+                    on_send()
                 return await self._shielded(
                     self._once(
                         request,

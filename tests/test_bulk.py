@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import anyio
 import pytest
 
-from helpers import GENERATE, song_requests, until
+from helpers import FAST_POLL, FAST_RETRY, GENERATE, song_requests, until
 from suno_async import (
     AsyncSuno,
     BalanceTooLowError,
@@ -16,6 +17,8 @@ from suno_async import (
     InsufficientPointsError,
     JournalLockedError,
     JournalMismatchError,
+    RateLimitError,
+    SessionClosedError,
     TaskFailedError,
     UsageError,
     ValidationError,
@@ -209,6 +212,13 @@ async def test_failed_songs_and_refused_requests_are_failed_outcomes(
     assert outcomes[1].task_ids == ()
     assert states(path) == ["failed", "failed", "done"]
     assert fake.requests[GENERATE] == 3
+    # The refused request charged nothing, in this run's count and in the next one's.
+    assert run.progress.points_spent == 2 * 36 == 10_000 - fake.points
+    async with suno.generate_many(song_requests(3), journal=path) as rerun:
+        assert [o async for o in rerun] == []
+        assert rerun.estimate.already_started == 2
+        assert rerun.progress.points_spent == 2 * 36
+    assert fake.requests[GENERATE] == 3
 
 
 async def test_a_call_that_may_have_been_charged_is_unknown(
@@ -222,6 +232,68 @@ async def test_a_call_that_may_have_been_charged_is_unknown(
     assert len(unknown) == 1
     assert sorted(states(path)) == ["done", "sending"]
     assert fake.requests[GENERATE] == 2
+
+
+async def test_a_rate_limit_past_the_retries_stops_sending_and_a_rerun_sends_the_rest(
+    fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """Refused for the rate, uncharged, after every retry: the requests stay planned."""
+    path = tmp_path / "run.db"
+    fake.faults.append(Fault("429", "/music/generate", retry_after="0", times=FAST_RETRY.attempts))
+    async with AsyncSuno(
+        fake.api_key, base_url=fake.url, poll=FAST_POLL, retry=FAST_RETRY, max_paid_in_flight=1
+    ) as suno:
+        async with suno.generate_many(song_requests(3), journal=path) as run:
+            outcomes = [o async for o in run]
+            assert isinstance(run.stop_reason, RateLimitError)
+            assert run.progress.points_spent == 0
+        assert sorted((o.index, o.state) for o in outcomes) == [(i, "not_sent") for i in range(3)]
+        assert all(isinstance(o.errors[0], RateLimitError) for o in outcomes)
+        assert states(path) == ["planned"] * 3
+        rest = await run_all(suno, song_requests(3), journal=path)
+    assert sorted((o.index, o.state) for o in rest) == [(i, "done") for i in range(3)]
+    assert fake.paid_calls[GENERATE] == 3
+
+
+async def test_cancelled_while_waiting_for_the_paid_rate_nothing_more_is_sent(
+    fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """A Ctrl-C waits for the POST in flight, not for those still waiting for their turn."""
+    path = tmp_path / "run.db"
+    async with AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL, paid_rate=2.0) as suno:
+        with anyio.move_on_after(5) as scope:
+            async with suno.generate_many(song_requests(6), journal=path):
+                await until(lambda: fake.paid_calls[GENERATE] == 1)
+                scope.cancel()
+                await anyio.sleep(5)
+        assert fake.paid_calls[GENERATE] == 1
+        assert sorted(states(path)) == ["planned"] * 5 + ["started"]
+        rest = await run_all(suno, song_requests(6), journal=path)
+    assert sorted((o.index, o.state) for o in rest) == [(i, "done") for i in range(6)]
+    assert fake.paid_calls[GENERATE] == 6
+
+
+async def test_a_session_closed_mid_run_leaves_what_was_not_sent_planned(
+    fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """Requests refused by a closed session never left: a re-run sends them."""
+    path = tmp_path / "run.db"
+    async with AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL, paid_rate=4.0) as suno:
+        with anyio.fail_after(10):
+            async with suno.generate_many(song_requests(4), journal=path) as run:
+                await until(lambda: fake.paid_calls[GENERATE] == 1)
+                await suno.aclose()
+                # The waits of the started request end with the session, so may the iteration.
+                with contextlib.suppress(SessionClosedError):
+                    async for _ in run:
+                        pass
+    assert "failed" not in states(path)
+    sent = fake.paid_calls[GENERATE]
+    assert states(path).count("planned") == 4 - sent
+    async with AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL) as suno:
+        rest = await run_all(suno, song_requests(4), journal=path)
+    assert sorted((o.index, o.state) for o in rest) == [(i, "done") for i in range(4)]
+    assert fake.paid_calls[GENERATE] == 4
 
 
 async def test_two_runs_on_one_journal_the_second_refuses(suno: AsyncSuno, tmp_path: Path) -> None:
