@@ -489,7 +489,15 @@ class AsyncSuno(Waiting):
         data = await self._transport.call("GET", path, paid=False, params={"id": str(task_id)})
         if data is None:
             raise NotFoundError(f"GET {path}: task {task_id} is unknown to the service", status=200)
-        task: Task = self._decode(lambda: structure_task(data), "GET", path, data)
+
+        def read() -> Task:
+            task = structure_task(data)
+            if task.id != task_id:
+                msg = f"the answer is about task {task.id}, not task {task_id}"
+                raise WireFormatError(msg)
+            return task
+
+        task: Task = self._decode(read, "GET", path, data)
         return task
 
     async def get_tasks(self, task_ids: Sequence[int]) -> list[Task]:

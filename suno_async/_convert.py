@@ -385,7 +385,8 @@ def parse_envelope(body: object) -> Envelope:
     message = top.get("message", inner.get("message")) or top.get("msg") or ""
     return Envelope(
         code=None if code is None else _int(code),
-        message=str(message),
+        # Bounded: a message that is not text (nested a thousand deep, say) cannot break it.
+        message=message if isinstance(message, str) else snippet(message),
         success=None if success is None else _bool(success),
         data=data,
     )

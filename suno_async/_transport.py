@@ -516,8 +516,8 @@ class Transport:
         length = response.content_length
         if length is not None and length > self._max_bytes:
             raise too_large(request, length, self._max_bytes)
-        if length is not None:
-            return await response.read()
+        if length is not None and "Content-Encoding" not in response.headers:
+            return await response.read()  # no bigger than announced: nothing to inflate
         body = bytearray()
         async for chunk in response.content.iter_any():
             body += chunk

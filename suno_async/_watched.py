@@ -140,7 +140,7 @@ class Entry:
         "task_id",
     )
 
-    def __init__(self, task_id: int, not_before: float, now: float) -> None:
+    def __init__(self, task_id: int, not_before: float) -> None:
         self.task_id = task_id
         # Done once finished, or let go by its last awaiter: nothing may finish it after.
         self.done = False
@@ -154,9 +154,10 @@ class Entry:
         self.refusals = 0
         self.alone = False
         self.status: TaskStatus | None = None
-        # The status the stall check last saw, and since when: progress is a new status.
+        # The status the stall check last saw, and since when: progress is a new status. The
+        # clock starts at the first poll: the wait before it is the watcher's choice.
         self.stall_status: TaskStatus | None = None
-        self.stall_since = now
+        self.stall_since = not_before
         # The status the last clean answer gave: a row repeating it is no news. False before
         # the first answer; None after a miss or a failure, so the next answer is looked at
         # (and clears the counts).
@@ -240,11 +241,14 @@ def first_polls(handles: Iterable[TaskHandle[Any]], policy: PollPolicy, now: flo
     Seconds until each task is first worth asking about, counted from when it started.
 
     A saved id of unknown age is asked about at once. ``started_at`` is a wall-clock time
-    (``now`` is one too), so a handle rebuilt in another process keeps its wait.
+    (``now`` is one too), so a handle rebuilt in another process keeps its wait; one ahead
+    of ``now`` (another machine's clock) waits no longer than a task started now.
     """
-    return [
-        0.0
-        if handle.started_at is None
-        else max(0.0, handle.started_at + policy.first_poll.get(handle.kind, 0.0) - now)
-        for handle in handles
-    ]
+    polls: list[float] = []
+    for handle in handles:
+        first_poll = policy.first_poll.get(handle.kind, 0.0)
+        started_at = handle.started_at
+        polls.append(
+            0.0 if started_at is None else min(first_poll, max(0.0, started_at + first_poll - now))
+        )
+    return polls

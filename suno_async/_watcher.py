@@ -255,13 +255,13 @@ class TaskWatcher:
             entry = entries.get(task_id)
             if entry is None:
                 not_before = now + first_poll if now + first_poll > floor else floor
-                entry = Entry(task_id, not_before, now)
+                entry = Entry(task_id, not_before)
                 places.add(entry, due=not_before <= now)
                 earliest = min(earliest, not_before)
             entry.awaiters += 1
             acquired.append(entry)
         if earliest < math.inf and self.policy.stall_timeout is not None:
-            self._stall_check_at = min(self._stall_check_at, now + self.policy.stall_timeout)
+            self._stall_check_at = min(self._stall_check_at, earliest + self.policy.stall_timeout)
         # A new id joins the next tick; it never brings one closer than the interval.
         wake_at = max(earliest, self._tick_floor)
         if wake_at < self._wake_at:
@@ -634,7 +634,10 @@ class TaskWatcher:
                     status=200,
                     code=None,
                 )
-            _, status = peek_row(row)
+            found, status = peek_row(row)
+            if found != entry.task_id:
+                msg = f"the answer is about task {found}, not task {entry.task_id}"
+                raise WireFormatError(msg)
         except APIError as exc:
             if isinstance(exc, NotFoundError):
                 self._settle(entry, unknown_task(entry.task_id, exc))

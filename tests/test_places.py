@@ -12,7 +12,7 @@ from suno_async._watched import Entry
 
 
 def _entry(task_id: int) -> Entry:
-    return Entry(task_id, not_before=0.0, now=0.0)
+    return Entry(task_id, not_before=0.0)
 
 
 def _check(places: Places, batches: list[dict[int, Entry]], size: int, outstanding: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import gzip
 import math
 import time
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,7 @@ from helpers import (
     until,
 )
 from suno_async import (
+    APIError,
     AsyncSuno,
     NetworkError,
     RateLimitError,
@@ -280,6 +282,52 @@ async def test_a_huge_content_length_is_refused_unread() -> None:
     assert caught.value.limit == DEFAULT_MAX_RESPONSE_BYTES
     assert caught.value.may_have_charged is False
     assert handler.count == 1
+
+
+async def test_a_compressed_body_is_capped_as_it_inflates() -> None:
+    """A gzip body whose announced length fits, but whose JSON would not, is cut at the cap."""
+    inflated = envelope({"pad": " " * (8 * 1024 * 1024)}).encode()
+    packed = gzip.compress(inflated)
+
+    async def bomb(request: web.Request) -> web.Response:
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        return web.Response(body=packed, headers=headers)
+
+    async with (
+        serve({BALANCE: bomb}) as url,
+        AsyncSuno(KEY, base_url=url, retry=FAST_RETRY, max_response_bytes=1024 * 1024) as suno,
+    ):
+        with pytest.raises(ResponseTooLargeError) as caught:
+            await suno.balance()
+    assert len(packed) < 1024 * 1024 < len(inflated)
+    assert caught.value.limit == 1024 * 1024
+
+
+async def test_get_task_refuses_a_row_about_another_task() -> None:
+    """The single query answered with another task's row: an unreadable answer, not that task."""
+
+    async def another(request: web.Request) -> web.Response:
+        text = envelope({"id": 111_111_111_111_111_111_111, "status": 3, "custom_id": "x"})
+        return web.Response(text=text, content_type="application/json")
+
+    async with serve({"GET /music/task": another}) as url, AsyncSuno(KEY, base_url=url) as suno:
+        with pytest.raises(UndecodableResponseError, match="not task 199824"):
+            await suno.get_task(199_824)
+
+
+async def test_a_message_nested_a_thousand_deep_is_read_as_text() -> None:
+    """An error envelope whose message is not text is still a typed error, never a crash."""
+    nested = "[" * 1000 + "]" * 1000
+
+    async def odd(request: web.Request) -> web.Response:
+        text = f'{{"code": 400, "message": {nested}, "data": null}}'
+        return web.Response(text=text, content_type="application/json")
+
+    async with serve({BALANCE: odd}) as url, AsyncSuno(KEY, base_url=url) as suno:
+        with pytest.raises(APIError) as caught:
+            await suno.balance()
+    assert caught.value.code == 400
+    assert caught.value.api_message.startswith("[[[")
 
 
 @pytest.mark.parametrize(("key", "call"), CALLS, ids=["free", "paid"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
@@ -887,6 +888,31 @@ async def test_first_poll_counts_from_the_start_of_the_task(
     with anyio.fail_after(5):
         saved = await suno.handle(other.task_id, TaskKind.SONG).wait()
     assert saved.task_id == other.task_id
+
+
+async def test_a_start_time_ahead_of_the_clock_waits_no_longer_than_a_new_task(
+    fake: FakeSunoServer, open_suno: OpenSuno
+) -> None:
+    """A saved start an hour ahead (another machine's clock) is first polled as a new task."""
+    suno = await open_suno(poll=PollPolicy(interval=0.02, first_poll={TaskKind.SONG: 0.1}))
+    (started, _) = await start_songs(suno, 2)
+    ahead = suno.handle(started.task_id, TaskKind.SONG, started_at=time.time() + 3_600)
+    with anyio.fail_after(5):
+        song = await ahead.wait()
+    assert song.task_id == started.task_id
+
+
+async def test_the_stall_clock_starts_at_the_first_poll(
+    fake: FakeSunoServer, open_suno: OpenSuno
+) -> None:
+    """Waiting out its first poll is no sign of a stuck task: it is asked about, then read."""
+    policy = PollPolicy(interval=0.02, stall_timeout=0.2, first_poll={TaskKind.SONG: 0.6})
+    suno = await open_suno(poll=policy)
+    handles = await start_songs(suno, 2)
+    with anyio.fail_after(5):
+        songs = await suno.wait(handles)
+    assert [song.task_id for song in songs] == [h.task_id for h in handles]
+    assert fake.requests[BATCH] >= 1
 
 
 def test_batch_size_is_bounded_by_url_length() -> None:

@@ -169,6 +169,24 @@ async def test_an_outage_is_no_id_s_fault_and_ends_no_wait_by_itself() -> None:
     assert server.count("single") == 0
 
 
+async def test_a_single_answer_about_another_task_is_no_answer() -> None:
+    """A row for another id, from the single query, never resolves the id asked about."""
+
+    async def left_out(_: web.Request, ids: list[int]) -> web.Response:
+        return ok({"rows": [], "total": 0})
+
+    async def another(_: web.Request, ids: list[int]) -> web.Response:
+        return ok(row(99, status=3))
+
+    async with (
+        OddServer(left_out, another) as server,
+        session(server, fast(stall_timeout=0.3)) as suno,
+    ):
+        with anyio.fail_after(5), pytest.raises(TaskStalledError):
+            await suno.watch(3)
+        assert server.count("single") >= 1
+
+
 # --- tasks that never finish --------------------------------------------------------------
 
 
