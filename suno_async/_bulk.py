@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import anyio
 import attrs
 
+from ._checks import check_bool, show
 from ._errors import (
     AuthenticationError,
     InsufficientPointsError,
@@ -181,8 +182,20 @@ class BulkRun:
                     f"requests[{index}]",
                     f"must be a GenerateRequest, got {type(request).__name__}",
                 )
-        if isinstance(media, str) or not media or any(m not in MEDIA for m in media):
-            raise ValidationError("media", f"must be a non-empty list of {MEDIA}, got {media!r}")
+        kinds: object = media
+        if (
+            isinstance(kinds, str)
+            or not isinstance(kinds, Sequence)
+            or not kinds
+            or any(kind not in MEDIA for kind in kinds)
+        ):
+            rule = f"must be a non-empty list of {MEDIA}, got {show(kinds)}"
+            raise ValidationError("media", rule)
+        for name, path in (("journal", journal), ("download_to", download_to)):
+            if path is not None and not isinstance(path, (str, os.PathLike)):
+                raise ValidationError(name, f"must be a path (a str or a Path), got {show(path)}")
+        check_bool("dry_run", dry_run)
+        check_bool("resend_unknown", resend_unknown)
         budget: object = max_points
         if budget is not None and (
             isinstance(budget, bool) or not isinstance(budget, int) or budget < 0

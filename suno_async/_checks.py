@@ -76,6 +76,14 @@ def check_count(
     return value
 
 
+def _finite(value: object) -> bool:
+    """A finite number; an int too large for a float is not one."""
+    try:
+        return math.isfinite(value)  # type: ignore[arg-type]
+    except OverflowError:
+        return False
+
+
 def check_seconds(
     field: str,
     value: object,
@@ -87,7 +95,7 @@ def check_seconds(
     """A finite number of seconds, at least 0 (above 0 when ``positive``); None if ``optional``."""
     if value is None and optional:
         return None
-    if not is_number(value) or not math.isfinite(value):  # type: ignore[arg-type]
+    if not is_number(value) or not _finite(value):
         also = "; None means no limit" if optional else ""
         raise error(field, f"must be a finite number of seconds{also}, got {show(value)}")
     seconds = float(value)  # type: ignore[arg-type]

@@ -176,7 +176,8 @@ def _url_ext(url: URL) -> str | None:
 
 def media_source(item: object, media: MediaKind | None) -> _Source:
     """Check the item and the media asked for, and pick the URL: all before any request."""
-    if media is not None and media not in _DEFAULT_EXT:
+    asked: object = media
+    if asked is not None and (not isinstance(asked, str) or asked not in _DEFAULT_EXT):
         raise ValidationError("media", f"must be one of audio, video, cover, wav; got {media!r}")
     if isinstance(item, Song):
         kind = media or "audio"

@@ -254,7 +254,11 @@ class Journal:
         self._loop = asyncio.get_running_loop()
         keys = [request_key(i, r) for i, r in enumerate(requests)]
         texts = [canonical_request(r) for r in requests]
-        rows = await anyio.to_thread.run_sync(self._open_sync, keys, texts, requests)
+        try:
+            rows = await anyio.to_thread.run_sync(self._open_sync, keys, texts, requests)
+        except (OSError, ValueError, sqlite3.Error) as exc:  # a folder or file it cannot open
+            msg = f"cannot open the journal {self.path} ({exc}); pass a file in a writable folder"
+            raise JournalError(msg) from exc
         self._thread = threading.Thread(
             target=self._writer,
             args=(self._conn, self._loop),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import math
 import re
+import time
 from collections.abc import Collection, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final, Generic, Literal, TypeVar
@@ -106,6 +107,8 @@ SUNO_ID_MAX: Final = 100
 URL_MAX: Final = 2048
 ALIGN_LYRICS_MAX: Final = 20_000
 _ASCII_DIGITS = re.compile(r"[0-9]+")
+#: How far ahead of this clock a saved start may be (another machine's clock): a day.
+_A_DAY: Final = 86_400.0
 _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 
@@ -139,7 +142,10 @@ def check_task_id(field: str, value: object) -> int:
     if isinstance(value, bool):
         raise _fail(field, f"must be a numeric task id, got {value!r}")
     if isinstance(value, str) and _ASCII_DIGITS.fullmatch(value.strip()):
-        value = int(value.strip())
+        digits = value.strip().lstrip("0") or "0"
+        if len(digits) > len(str(MAX_TASK_ID)):
+            raise _fail(field, f"is too large for a task id, got {show(value)}")
+        value = int(digits)
     if isinstance(value, int):
         if value <= 0:
             raise _fail(field, f"must be a positive task id, got {value}")
@@ -171,10 +177,10 @@ def _one_of(value: object, choices: Collection[str]) -> bool:
 def _weight(field: str, value: object) -> None:
     if value is None:
         return
-    if not is_number(value) or math.isnan(value):  # type: ignore[arg-type]
+    if not is_number(value) or (isinstance(value, float) and math.isnan(value)):
         raise _fail(field, f"must be a number from 0 to 1, got {show(value)}")
     if not 0 <= value <= 1:  # type: ignore[operator]
-        raise _fail(field, f"must be within 0..1, got {value}")
+        raise _fail(field, f"must be within 0..1, got {show(value)}")
 
 
 def _seconds(field: str, value: object) -> None:
@@ -515,6 +521,12 @@ class TaskHandle(Generic[ResultT]):
         check_kind("kind", self.kind)
         if self.started_at is not None:
             check_seconds("started_at", self.started_at)
+            if self.started_at > time.time() + _A_DAY:
+                raise _fail(
+                    "started_at",
+                    f"is more than a day ahead of this clock, got {show(self.started_at)}: "
+                    "pass a time.time() in seconds (not milliseconds)",
+                )
 
     def status_changes(self) -> StatusChanges:
         """

@@ -24,6 +24,7 @@ import anyio
 import anyio.to_thread
 import attrs
 
+from ._checks import show
 from ._errors import DestinationExistsError, DownloadError, ValidationError
 from ._names import NAME_MAX_BYTES
 
@@ -255,9 +256,17 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def prepare_folder(dest: str | os.PathLike[str]) -> Path:
+    """The folder ``dest``, made if missing; a path that cannot be a folder is bad input."""
+    given: object = dest
+    if not isinstance(given, (str, os.PathLike)):
+        raise ValidationError("dest", f"must be a folder path (a str or a Path), got {show(given)}")
     folder = Path(dest).expanduser()
-    if folder.exists() and not folder.is_dir():
-        rule = f"{str(folder)!r} is a file: pass the folder as dest and the name as filename="
-        raise ValidationError("dest", rule)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder.resolve(strict=True)
+    try:
+        is_file = folder.exists() and not folder.is_dir()
+        if not is_file:
+            folder.mkdir(parents=True, exist_ok=True)
+            return folder.resolve(strict=True)
+    except (OSError, ValueError) as exc:  # a NUL in it, a name too long, no permission
+        raise ValidationError("dest", f"cannot be used as a folder ({exc})") from exc
+    rule = f"{str(folder)!r} is a file: pass the folder as dest and the name as filename="
+    raise ValidationError("dest", rule)

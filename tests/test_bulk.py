@@ -15,6 +15,7 @@ from suno_async import (
     BulkOutcome,
     GenerateRequest,
     InsufficientPointsError,
+    JournalError,
     JournalLockedError,
     JournalMismatchError,
     RateLimitError,
@@ -294,6 +295,17 @@ async def test_a_session_closed_mid_run_leaves_what_was_not_sent_planned(
         rest = await run_all(suno, song_requests(4), journal=path)
     assert sorted((o.index, o.state) for o in rest) == [(i, "done") for i in range(4)]
     assert fake.paid_calls[GENERATE] == 4
+
+
+async def test_a_journal_that_cannot_be_opened_is_a_journal_error(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """A journal path under a file: a JournalError saying so, and nothing sent."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(JournalError, match="cannot open the journal"):
+        await run_all(suno, song_requests(2), journal=blocker / "run.db")
+    assert fake.total_requests == 0
 
 
 async def test_two_runs_on_one_journal_the_second_refuses(suno: AsyncSuno, tmp_path: Path) -> None:

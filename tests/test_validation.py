@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from fractions import Fraction
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from helpers import song_requests
 from suno_async import (
     AsyncSuno,
     ConfigurationError,
@@ -31,6 +33,7 @@ from suno_async.testing import FakeSunoServer, TaskPlan
 pytestmark = pytest.mark.anyio
 
 UUID = "0f65a62b-3c55-4af6-8353-56be806b93d2"
+MEDIA_URL = "https://127.0.0.1:9/song.mp3"
 URL = "https://example.com/song.mp3"
 
 # Calls take the session as Any, and classes are called as Any: the cases pass wrong types.
@@ -189,6 +192,18 @@ CASES: list[tuple[str, Call, str]] = [
     ("get_task with a float", lambda s: s.get_task(1.5), "task_id"),
     ("get_tasks with a Suno id among ids", lambda s: s.get_tasks([199824, UUID]), "task_ids[1]"),
     ("wait on a Suno id", lambda s: s.wait([UUID]), "items[0]"),
+    # numbers too large for a float, and digits too many for an int
+    (
+        "style_weight a huge int",
+        lambda s: s.generate(title="t", description="d", style_weight=10**400),
+        "style_weight",
+    ),
+    ("timeout a huge int", lambda s: s.wait([199824], timeout=10**400), "timeout"),
+    ("task id of 5,000 digits", lambda s: s.get_task("9" * 5000), "task_id"),
+    # downloads and bulk runs
+    ("download dest None", lambda s: s.download(MEDIA_URL, None), "dest"),
+    ("download dest with a NUL", lambda s: s.download(MEDIA_URL, "a\x00b"), "dest"),
+    ("download media a list", lambda s: s.download_bytes(MEDIA_URL, media=["audio"]), "media"),
 ]
 
 HOSTILE: list[tuple[str, Call, str]] = [
@@ -423,6 +438,26 @@ AS_COMPLETED: list[tuple[str, Callable[[Any], object], str]] = [
         lambda s: LooseHandle(1, TaskKind.SONG, started_at=math.nan),
         "started_at",
     ),
+    (
+        "TaskHandle started_at in milliseconds",
+        lambda s: s.handle(199824, TaskKind.SONG, started_at=time.time() * 1000),
+        "started_at",
+    ),
+    # numbers too large for a float
+    (
+        "started_at a huge int",
+        lambda s: s.handle(199824, TaskKind.SONG, started_at=10**400),
+        "started_at",
+    ),
+    # bulk runs
+    ("bulk dry_run empty text", lambda s: s.generate_many(song_requests(1), dry_run=""), "dry_run"),
+    (
+        "bulk resend_unknown text",
+        lambda s: s.generate_many(song_requests(1), resend_unknown="no"),
+        "resend_unknown",
+    ),
+    ("bulk journal a number", lambda s: s.generate_many(song_requests(1), journal=5), "journal"),
+    ("bulk media a number", lambda s: s.generate_many(song_requests(1), media=5), "media"),
     ("result_of a dict", lambda s: s.result_of({"id": 1, "status": 3}, TaskKind.SONG), "task"),
     (
         "result_of kind as text",
