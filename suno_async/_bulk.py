@@ -49,7 +49,6 @@ GENERATE_PRICE: Final = 36
 Media = Literal["audio", "video", "cover"]
 MEDIA: Final[tuple[Media, ...]] = ("audio", "video", "cover")
 OutcomeState = Literal["done", "failed", "unknown", "not_sent"]
-#: Send errors after which nothing more is sent: the next call would fail the same way.
 #: Refusals that charged nothing and would meet the next request too: sending stops, the
 #: request stays planned, and a re-run sends it once the key, the points, the rate limit,
 #: the network or the session is back.
@@ -466,11 +465,11 @@ class BulkRun:
             self._unsend(index)
             raise
         self._committed_points += GENERATE_PRICE
-        left = False
+        sent = False
 
         def on_send() -> None:
-            nonlocal left
-            left = True
+            nonlocal sent
+            sent = True
 
         def on_started(task_ids: tuple[int, ...]) -> None:
             self._started(index, task_ids)
@@ -486,7 +485,7 @@ class BulkRun:
             self._refused(index, exc)
             return None
         except BaseException:
-            if not left:
+            if not sent:
                 self._committed_points -= GENERATE_PRICE
                 self._unsend(index)
             raise

@@ -34,7 +34,7 @@ import attrs
 import stamina
 from yarl import URL
 
-from ._checks import check_count, check_seconds, misconfigured
+from ._checks import check_count, check_seconds, misconfigured, show
 from ._errors import (
     DownloadError,
     DownloadTimeoutError,
@@ -178,7 +178,8 @@ def media_source(item: object, media: MediaKind | None) -> _Source:
     """Check the item and the media asked for, and pick the URL: all before any request."""
     asked: object = media
     if asked is not None and (not isinstance(asked, str) or asked not in _DEFAULT_EXT):
-        raise ValidationError("media", f"must be one of audio, video, cover, wav; got {media!r}")
+        rule = f"must be one of audio, video, cover, wav; got {show(asked)}"
+        raise ValidationError("media", rule)
     if isinstance(item, Song):
         kind = media or "audio"
         if kind == "wav":

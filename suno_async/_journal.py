@@ -256,6 +256,8 @@ class Journal:
         texts = [canonical_request(r) for r in requests]
         try:
             rows = await anyio.to_thread.run_sync(self._open_sync, keys, texts, requests)
+        except SunoError:
+            raise
         except (OSError, ValueError, sqlite3.Error) as exc:  # a folder or file it cannot open
             msg = f"cannot open the journal {self.path} ({exc}); pass a file in a writable folder"
             raise JournalError(msg) from exc
