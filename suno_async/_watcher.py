@@ -553,13 +553,15 @@ class TaskWatcher:
             logger.info("task polls answer again after %d failures", self._failed_in_a_row)
         self._failed_in_a_row = 0
 
-    def _poll_failed(self, batch: list[Entry], exc: SunoError) -> None:
+    def _poll_failed(
+        self, batch: list[Entry], exc: SunoError, *, about_the_id: bool = False
+    ) -> None:
         """
         Ask about ``batch`` again later, with backoff; or end what no retry can help.
 
         A refused key or an unusable caller's session ends every wait. An id refused on its
-        own is asked about singly from then on, and after ``max_failures`` refusals in a row
-        it ends with the last one.
+        own (or ``about_the_id``: its own row unreadable) is asked about singly from then
+        on, and after ``max_failures`` such answers in a row it ends with the last one.
         Outages, timeouts and rate limits are nobody's fault: they only back off (and
         ``stall_timeout`` bounds them).
         """
@@ -575,7 +577,7 @@ class TaskWatcher:
         if isinstance(exc, RateLimitError) and exc.retry_after is not None:
             pause = min(exc.retry_after, policy.max_pause)
             self._paused_until = max(self._paused_until, now + pause)
-        refused = len(batch) == 1 and is_refusal(exc)
+        refused = len(batch) == 1 and (about_the_id or is_refusal(exc))
         backoff_max = 0.0
         for entry in batch:
             entry.failures += 1
@@ -644,7 +646,10 @@ class TaskWatcher:
             else:
                 self._poll_failed([entry], exc)
         except WireFormatError as exc:
-            self._poll_failed([entry], unreadable(f"task {entry.task_id}: the row", exc, row))
+            # An answer about this id alone, unreadable: counted like a refusal of it, so
+            # a row the service keeps sending wrong ends the wait after max_failures.
+            error = unreadable(f"task {entry.task_id}: the row", exc, row)
+            self._poll_failed([entry], error, about_the_id=True)
         except SunoError as exc:
             self._poll_failed([entry], exc)
         else:

@@ -34,6 +34,7 @@ from suno_async import (
     Task,
     TaskStalledError,
     TaskStatus,
+    UndecodableResponseError,
     WaitTimeoutError,
 )
 
@@ -185,6 +186,25 @@ async def test_a_single_answer_about_another_task_is_no_answer() -> None:
         with anyio.fail_after(5), pytest.raises(TaskStalledError):
             await suno.watch(3)
         assert server.count("single") >= 1
+
+
+async def test_a_row_the_service_keeps_sending_unreadable_ends_the_wait() -> None:
+    """Its own row unreadable, again and again: the wait ends with that, after max_failures."""
+
+    async def left_out(_: web.Request, ids: list[int]) -> web.Response:
+        return ok({"rows": [], "total": 0})
+
+    async def garbled(_: web.Request, ids: list[int]) -> web.Response:
+        return ok(row(ids[0], status=99))
+
+    async with (
+        OddServer(left_out, garbled) as server,
+        session(server, fast(max_failures=3, max_backoff=0.05, stall_timeout=None)) as suno,
+    ):
+        with anyio.fail_after(5), pytest.raises(UndecodableResponseError, match="task 3"):
+            await suno.watch(3)
+        assert suno.watcher.outstanding() == []
+    assert server.count("single") >= 3
 
 
 # --- tasks that never finish --------------------------------------------------------------
