@@ -161,9 +161,10 @@ def check_media_url(raw: object, field: str) -> URL:
         raise ValidationError(field, f"must be an http(s) URL, got {shown}")
     try:
         url = URL(raw.strip())
-    except ValueError as exc:
+        host = url.host  # decoding an IDNA name may fail here
+    except ValueError as exc:  # UnicodeError included
         raise ValidationError(field, f"is not a valid URL ({exc}): {shown}") from exc
-    if url.scheme.lower() not in {"http", "https"} or not url.host:
+    if url.scheme.lower() not in {"http", "https"} or not host:
         rule = f"only http(s) media URLs are fetched, got {shown}; a local file is not a download"
         raise ValidationError(field, rule)
     return url
@@ -378,7 +379,7 @@ class Downloader:
 
     async def _fetch(self, source: _Source, sink: Sink, max_bytes: int | None) -> None:
         policy = self.policy
-        validator: list[str | None] = [None]
+        resume = _Resume()
         attempts = 0
         try:
             async for attempt in stamina.retry_context(
@@ -391,7 +392,7 @@ class Downloader:
             ):
                 with attempt:
                     attempts = attempt.num
-                    await self._attempt(source, sink, max_bytes, validator)
+                    await self._attempt(source, sink, max_bytes, resume)
         except DownloadError as exc:
             exc.path = exc.path or sink.final
             raise
@@ -415,21 +416,19 @@ class Downloader:
             raise DownloadError(msg, url=str(source.url), path=sink.final) from exc
 
     async def _attempt(
-        self, source: _Source, sink: Sink, max_bytes: int | None, validator: list[str | None]
+        self, source: _Source, sink: Sink, max_bytes: int | None, resume: _Resume
     ) -> None:
         offset = sink.offset
         headers = {"Accept-Encoding": "identity"}
         if offset:
             headers["Range"] = f"bytes={offset}-"
-            if validator[0]:
-                headers["If-Range"] = validator[0]
+            if resume.validator:
+                headers["If-Range"] = resume.validator
         response = await self._open(source, headers)
         async with response:
-            answer = self._read_answer(source, response, sink, offset)
-            etag = response.headers.get("ETag", "")
-            validator[0] = (etag if not etag.startswith("W/") else "") or response.headers.get(
-                "Last-Modified"
-            )
+            answer = self._read_answer(source, response, sink, offset, resume)
+            resume.total = answer.total
+            resume.validator = _validator(response)
             if max_bytes is not None and answer.total is not None and answer.total > max_bytes:
                 raise _too_large(source, max_bytes, answer.total)
             if not await sink.begin(answer):
@@ -444,8 +443,14 @@ class Downloader:
             raise _Retry(f"the body ended early ({got}) and could not be completed")
 
     def _read_answer(
-        self, source: _Source, response: aiohttp.ClientResponse, sink: Sink, offset: int
+        self,
+        source: _Source,
+        response: aiohttp.ClientResponse,
+        sink: Sink,
+        offset: int,
+        resume: _Resume,
     ) -> Answer:
+        """What the host's answer holds, checked against what earlier answers said."""
         status = response.status
         content_type = response.content_type
         encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
@@ -454,6 +459,12 @@ class Downloader:
             if span is None or span[0] != offset or encoded:
                 sink.restart()
                 raise _Retry("the host resumed at the wrong place", status)
+            validator = _validator(response)
+            if (resume.total is not None and span[1] != resume.total) or (
+                resume.validator and validator and validator != resume.validator
+            ):
+                sink.restart()  # the rest of another file would splice two files into one
+                raise _Retry("the file changed on the host while it was resumed", status)
             return Answer(span[1], content_type)
         if status == 200:
             if offset:
@@ -491,11 +502,8 @@ class Downloader:
                 return response
             location = response.headers.get("Location", "")
             response.release()
-            try:
-                target = url.join(URL(location)) if location else None
-            except ValueError:
-                target = None
-            if target is None or target.scheme not in {"http", "https"} or not target.host:
+            target = _redirect_target(url, location)
+            if target is None:
                 msg = (
                     f"{source.what}: {url.host} redirected to {location[:120]!r}, which is not "
                     "an http(s) URL; it was not followed"
@@ -508,6 +516,31 @@ class Downloader:
             "the host is misconfigured"
         )
         raise DownloadError(msg, url=str(source.url))
+
+
+@attrs.define
+class _Resume:
+    """What the answers so far say about the file: to resume it, and to know it is the same."""
+
+    validator: str | None = None
+    total: int | None = None
+
+
+def _validator(response: aiohttp.ClientResponse) -> str | None:
+    """What names this version of the file for If-Range: a strong ETag, or Last-Modified."""
+    etag = response.headers.get("ETag", "")
+    return (etag if not etag.startswith("W/") else "") or response.headers.get("Last-Modified")
+
+
+def _redirect_target(url: URL, location: str) -> URL | None:
+    """Where a redirect points, if that is an http(s) URL with a host that can be asked."""
+    try:
+        target = url.join(URL(location)) if location else None
+        if target is None or target.scheme not in {"http", "https"} or not target.host:
+            return None
+    except ValueError:  # UnicodeError (a host IDNA refuses) included
+        return None
+    return target
 
 
 def _check_max_bytes(max_bytes: int | None, *, allow_none: bool) -> None:

@@ -97,9 +97,11 @@ def safe_filename(
     prefix = "" if task_id is None else str(task_id)
     if prefix and body:
         prefix += "-"
-    body = _cut(body, max_bytes - len(prefix.encode()) - len(suffix))
-    stem = prefix + body or "download"
-    return _unreserved(stem + suffix)
+    room = max_bytes - len(prefix.encode()) - len(suffix)
+    name = _unreserved((prefix + _cut(body, room) or "download") + suffix)
+    if len(name.encode()) > max_bytes:  # the "_" in front of a reserved name needs a byte
+        name = _unreserved((prefix + _cut(body, room - 1) or "download") + suffix)
+    return name
 
 
 def check_filename(filename: object) -> str:

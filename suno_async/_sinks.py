@@ -132,7 +132,11 @@ class FileSink:
             msg = f"{final} would land outside {self.folder}; refusing to write it"
             raise DownloadError(msg, url=self._url, path=final)
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        fd = os.open(part, flags, 0o644)
+        try:
+            fd = os.open(part, flags, 0o644)
+        except OSError as exc:
+            msg = f"cannot write {part} ({exc}); choose a folder you can write to"
+            raise DownloadError(msg, url=self._url, path=final) from exc
         try:
             if sys.platform != "win32":
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -150,6 +154,7 @@ class FileSink:
     async def begin(self, answer: Answer) -> bool:
         if self.final is None:
             await self.open(self._name_for(answer.content_type))
+            self.restart()  # asked for from the start: a .part left under this name is stale
         final, _ = self._paths()
         try:
             size = final.stat().st_size
@@ -198,9 +203,13 @@ class FileSink:
     def _commit(self) -> None:
         final, part = self._paths()
         if self._file is not None:  # kept open, and locked, until the .part is gone
-            self._file.flush()
-            if self._fsync:
-                os.fsync(self._file.fileno())
+            try:
+                self._file.flush()
+                if self._fsync:
+                    os.fsync(self._file.fileno())
+            except OSError as exc:
+                msg = f"cannot write {part} ({exc}); free some space or choose another folder"
+                raise DownloadError(msg, url=self._url, path=final) from exc
         if self._compare and final.exists():
             same = filecmp.cmp(part, final, shallow=False)
             if not same:
@@ -229,17 +238,20 @@ class FileSink:
         On POSIX the ``.part`` goes while its lock is still held, so another process never
         sees it half removed; Windows removes no open file, so it closes first there.
         """
-        if self._owned and self.part is not None and sys.platform != "win32":
-            with contextlib.suppress(FileNotFoundError):
-                self.part.unlink()
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-        if self._owned and self.part is not None and sys.platform == "win32":
-            with contextlib.suppress(FileNotFoundError):
-                self.part.unlink()
-        self._owned = False
-        await self._stack.aclose()
+        try:
+            if self._owned and self.part is not None and sys.platform != "win32":
+                with contextlib.suppress(OSError):
+                    self.part.unlink()
+            if self._file is not None:
+                file, self._file = self._file, None
+                with contextlib.suppress(OSError):  # a failed last write was reported already
+                    file.close()
+            if self._owned and self.part is not None and sys.platform == "win32":
+                with contextlib.suppress(OSError):
+                    self.part.unlink()
+        finally:
+            self._owned = False
+            await self._stack.aclose()
 
 
 def _fsync_folder(folder: Path) -> None:

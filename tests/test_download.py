@@ -382,6 +382,117 @@ async def test_a_part_left_by_a_killed_run_is_resumed(offline: AsyncSuno, tmp_pa
     assert leftovers(tmp_path) == ["42-Song.mp3"]
 
 
+async def test_a_stale_part_under_a_name_known_late_is_not_glued_on(
+    offline: AsyncSuno, tmp_path: Path
+) -> None:
+    """Named from the Content-Type, so asked for whole: a .part left there is dropped."""
+    (tmp_path / ".42-Song.mp3.part").write_bytes(BODY[:30_000])
+    host = MediaHost()
+    async with hosting(host) as base:
+        path = await offline.download(song(f"{base}/media/abc"), tmp_path)
+    assert path.read_bytes() == BODY
+    assert "Range" not in host.headers[0]
+    assert leftovers(tmp_path) == ["42-Song.mp3"]
+
+
+class ChangingHost(MediaHost):
+    """Cuts the first answer; then resumes with another file's tail, as if it changed."""
+
+    def __init__(self, new: bytes) -> None:
+        super().__init__(cuts=1, cut_at=40_000)
+        self.new = new
+
+    async def serve(self, request: web.Request) -> web.StreamResponse:
+        if len(self.headers) == 1:
+            return await super().serve(request)  # the old file, cut
+        wanted = request.headers.get("Range", "")
+        if wanted:  # the new file's tail, ignoring If-Range
+            start = int(wanted.removeprefix("bytes=").rstrip("-"))
+            total = len(self.new)
+            headers = {"ETag": '"v2"', "Content-Range": f"bytes {start}-{total - 1}/{total}"}
+            return web.Response(status=206, body=self.new[start:], headers=headers)
+        return web.Response(body=self.new, headers={"ETag": '"v2"'})
+
+
+async def test_a_file_changed_while_resumed_starts_over(offline: AsyncSuno, tmp_path: Path) -> None:
+    """A resume answered with another size is never spliced on: the new file, whole."""
+    new = bytes(reversed(BODY)) * 2
+    host = ChangingHost(new)
+    async with hosting(host) as base:
+        path = await offline.download(f"{base}/a.mp3", tmp_path)
+    assert path.read_bytes() == new
+    assert [h.get("Range") for h in host.headers] == [None, "bytes=40000-", None]
+
+
+async def test_a_host_name_idna_refuses_is_a_typed_error(
+    offline: AsyncSuno, tmp_path: Path
+) -> None:
+    """A URL, or a redirect, to a host name that IDNA cannot encode: typed errors."""
+    with pytest.raises(ValidationError, match="not a valid URL"):
+        await offline.download("http://xn--/x.mp3", tmp_path)
+
+    async def redirect(request: web.Request) -> web.Response:
+        raise web.HTTPFound("http://xn--/x.mp3")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", redirect)
+    async with serving(app) as base:
+        with pytest.raises(DownloadError, match="not an http"):
+            await offline.download_bytes(f"{base}/a.mp3")
+
+
+async def test_a_part_path_that_cannot_be_opened_is_a_download_error(
+    offline: AsyncSuno, tmp_path: Path
+) -> None:
+    """The .part cannot be written (here a folder holds its name): a typed error."""
+    (tmp_path / ".42-Song.mp3.part").mkdir()
+    async with hosting(MediaHost()) as base:
+        with pytest.raises(DownloadError, match="cannot write"):
+            await offline.download(song(f"{base}/a.mp3"), tmp_path)
+
+
+_FULL_DISK_CHILD = """
+import asyncio, resource, signal, sys
+from aiohttp import web
+from suno_async import AsyncSuno, SunoError
+
+async def main():
+    async def host(request):
+        return web.Response(body=b"x" * 5000, content_type="audio/mpeg")
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", host)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    url = f"http://127.0.0.1:{runner.addresses[0][1]}/a.mp3"
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+    async with AsyncSuno("sk-test", base_url="http://127.0.0.1:9") as suno:
+        for _ in range(2):
+            try:
+                await asyncio.wait_for(suno.download(url, sys.argv[1]), 5)
+            except SunoError as exc:
+                print(type(exc).__name__)
+    await runner.cleanup()
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_FSIZE stands in")
+async def test_a_full_disk_when_finishing_is_typed_and_frees_the_name(tmp_path: Path) -> None:
+    """
+    The last buffered bytes fail to write (a file size limit stands in for a full disk):
+    a DownloadError, and the name is free again, so the next try fails the same way.
+    """
+    child = await anyio.run_process(
+        [sys.executable, "-c", _FULL_DISK_CHILD, str(tmp_path)], check=False
+    )
+    assert child.stdout.decode().split() == ["DownloadError", "DownloadError"], child.stderr
+    assert leftovers(tmp_path) == []
+
+
 async def test_a_body_shorter_than_announced_fails_cleanly(
     offline: AsyncSuno, tmp_path: Path
 ) -> None:
@@ -746,6 +857,14 @@ async def test_a_closed_session_refuses_downloads(tmp_path: Path) -> None:
     await suno.aclose()
     with pytest.raises(RuntimeError, match="closed"):
         await suno.download_bytes("http://127.0.0.1:9/a.mp3")
+
+
+def test_a_reserved_name_cut_to_fit_still_fits() -> None:
+    """The "_" in front of a reserved device name is counted in the 255 bytes."""
+    name = safe_filename("CON." + "a" * 300, ext="mp3")
+    assert name.startswith("_CON.")
+    assert name.endswith(".mp3")
+    assert len(name.encode()) == 255
 
 
 def test_safe_filename_rules() -> None:
