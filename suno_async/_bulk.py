@@ -246,7 +246,7 @@ class BulkRun:
         generating = len(self._generating)
         return BulkProgress(
             total=len(self._requests),
-            planned=counts["planned"],
+            planned=counts["planned"] - len(self._not_sent),
             sending=counts["sending"],
             queued=counts["started"] - generating,
             generating=generating,

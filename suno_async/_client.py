@@ -153,7 +153,13 @@ class AsyncSuno(Waiting):
                 "(for offline use, start suno_async.testing.FakeSunoServer)"
             )
             raise ConfigurationError(msg)
-        url = base_url or os.environ.get("SUNO_BASE_URL") or DEFAULT_BASE_URL
+        # An empty base_url is refused, not taken for the real service; an empty
+        # SUNO_BASE_URL is unset, as shells have it.
+        url = (
+            base_url
+            if base_url is not None
+            else os.environ.get("SUNO_BASE_URL") or DEFAULT_BASE_URL
+        )
         self.base_url = check_base_url(url, allow_insecure_http=allow_insecure_http)
         self._transport = Transport(
             api_key=str(key.reveal()).strip(),

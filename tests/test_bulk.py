@@ -151,6 +151,10 @@ async def test_max_points_caps_the_whole_journal(
     path = tmp_path / "run.db"
     outcomes = await run_all(suno, song_requests(5), journal=path, max_points=80)
     assert sorted(o.state for o in outcomes) == ["done", "done", "not_sent", "not_sent", "not_sent"]
+    async with suno.generate_many(song_requests(5), journal=path, max_points=80) as run:
+        async for _ in run:
+            pass
+        assert (run.progress.planned, run.progress.not_sent) == (0, 3)  # each counted once
     not_sent = [o for o in outcomes if o.state == "not_sent"]
     assert "max_points=80" in str(not_sent[0].errors[0])
     assert fake.requests[GENERATE] == 2

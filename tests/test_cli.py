@@ -24,7 +24,7 @@ from cli_harness import (
     run_in_pty,
     start_cli,
 )
-from helpers import KEY
+from helpers import KEY, free_port
 from suno_async.cli import ExitCode, main
 from suno_async.cli._parser import PAID_COMMANDS
 from suno_async.testing import TaskPlan
@@ -363,6 +363,32 @@ def test_ctrl_c_while_waiting_is_exit_130(fake: ThreadedFake) -> None:
     plain = run_here("wait", *map(str, started), "--timeout", "0.1", env=cli_env(fake))
     assert plain.code == ExitCode.SERVICE
     assert f"suno-async wait {' '.join(map(str, started))}" in plain.stderr
+
+
+def test_text_from_the_service_cannot_drive_the_terminal(fake: ThreadedFake) -> None:
+    """A title holding escape sequences is printed with them escaped, never raw."""
+    title = "X\x1b[2J\x1b]0;pwned\x07Y\u202e"
+    run = run_here("generate", "--title", title, "--description", "d", "--wait", env=cli_env(fake))
+    assert run.code == ExitCode.OK, run.stderr
+    for raw in ("\x1b", "\x07", "\u202e"):
+        assert raw not in run.stdout + run.stderr
+    assert "X\\u001b[2J\\u001b]0;pwned\\u0007Y\\u202e" in run.stdout
+
+
+@pytest.mark.parametrize("base_url", ["", "http://[::1"])
+def test_an_unusable_base_url_is_exit_3(fake: ThreadedFake, base_url: str) -> None:
+    """An empty or malformed --base-url is refused: never the real service, never a crash."""
+    run = run_here("--base-url", base_url, "balance", env=cli_env(fake))
+    assert run.code == ExitCode.CONFIG
+    assert "base_url must be an http(s) URL" in run.stderr
+    assert fake.sync(lambda: fake.server.total_requests) == 0
+
+
+def test_retries_on_the_way_are_not_printed_without_debug() -> None:
+    """A network failure is one line; the retries before it are for --debug."""
+    run = run_cli("--base-url", f"http://127.0.0.1:{free_port()}/api/v1", "balance")
+    assert run.code == ExitCode.SERVICE
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
 
 
 def test_ctrl_c_during_a_paid_call_still_shows_its_ids() -> None:

@@ -55,6 +55,29 @@ def test_a_malformed_line_is_reported_by_number_and_nothing_sent(
     assert fake.sync(lambda: fake.server.total_requests) == 0
 
 
+def test_a_line_nested_too_deep_is_bad_input(fake: ThreadedFake, tmp_path: Path) -> None:
+    """JSON nested past the parser's depth is a bad line like any other: exit 2, unsent."""
+    path = tmp_path / "deep.jsonl"
+    nested = "[" * 3000 + "]" * 3000
+    path.write_text(f'{{"title": "A", "description": "a", "n": {nested}}}\n', encoding="utf-8")
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "out"), env=cli_env(fake))
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "line 1: not JSON" in run.stderr
+    assert fake.sync(lambda: fake.server.total_requests) == 0
+
+
+def test_a_journal_that_cannot_be_opened_is_exit_3(fake: ThreadedFake, tmp_path: Path) -> None:
+    """A journal path under a file is a setup problem (3), not the service's (4)."""
+    path = write_jsonl(tmp_path / "songs.jsonl", [{"title": "Rain", "description": "lo-fi"}])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    args = ("bulk", str(path), "--out", str(tmp_path / "out"), "--journal", str(blocker / "j.db"))
+    run = run_here(*args, env=cli_env(fake))
+    assert run.code == ExitCode.CONFIG
+    assert "cannot open the journal" in run.stderr
+    assert fake.sync(lambda: fake.server.total_requests) == 0
+
+
 def test_an_unknown_field_is_named(fake: ThreadedFake, tmp_path: Path) -> None:
     """A typo in a field name is caught with the list of the real ones."""
     path = write_jsonl(tmp_path / "a.jsonl", [{"title": "t", "descripton": "d"}])
@@ -232,6 +255,38 @@ def test_sigint_then_resume_pays_each_request_once(fake: ThreadedFake, tmp_path:
     titles = fake.sync(lambda: [c.body["title"] for c in fake.server.accepted_calls])
     assert sorted(titles) == [f"Song {n}" for n in range(6)]
     assert len(list(out.glob("*.mp3"))) == 12
+
+
+def test_a_second_ctrl_c_quits_at_once_without_a_traceback(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """
+    Ctrl-C twice in quick succession, while POSTs are still out (the first Ctrl-C waits for
+    them): it quits at once, with no traceback, and the run resumes without paying twice.
+    """
+    fake.sync(lambda: setattr(fake.server, "speed", 0.0))
+    fake.sync(lambda: setattr(fake.server, "paid_latency", 1.0))
+    path, out = _songs_file(tmp_path, 12), tmp_path / "out"
+    proc = start_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    journal = out / "suno-journal.sqlite"
+    deadline = time.monotonic() + 30
+    while _started(journal) < 1:  # the first answers are in; the next POSTs are out
+        assert time.monotonic() < deadline, fake.paid_calls()
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stopped = finish(proc)
+    # Exit 130, or killed by the second SIGINT while exiting: a shell sees 130 either way.
+    assert stopped.code in {ExitCode.INTERRUPTED, -signal.SIGINT}, stopped.stderr
+    assert "Traceback" not in stopped.stderr
+    fake.sync(lambda: setattr(fake.server, "speed", 1000.0))
+    fake.sync(lambda: setattr(fake.server, "paid_latency", 0.0))
+    resumed = run_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    assert "Traceback" not in resumed.stderr
+    # A POST cut off by the quit is `unknown` and not sent again: no song is paid twice.
+    titles = fake.sync(lambda: [c.body["title"] for c in fake.server.accepted_calls])
+    assert len(titles) == len(set(titles))
 
 
 def test_a_changed_file_is_refused_by_its_journal(fake: ThreadedFake, tmp_path: Path) -> None:

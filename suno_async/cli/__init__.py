@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 from .._errors import SunoError
 from ._exit import EXIT_CODES_HELP, ExitCode, exit_code_for
@@ -54,10 +54,14 @@ async def _run(command: Command, args: argparse.Namespace, output: Output) -> Ex
     task = asyncio.current_task()
     interrupted = False
 
+    def quit_now() -> None:
+        output.note("interrupted again: quitting at once")
+        os._exit(ExitCode.INTERRUPTED)
+
     def on_sigint() -> None:
         nonlocal interrupted
         interrupted = True
-        loop.remove_signal_handler(signal.SIGINT)
+        loop.add_signal_handler(signal.SIGINT, quit_now)
         output.note("interrupted: stopping (Ctrl-C again to quit at once)")
         if task is not None:
             task.cancel()
@@ -73,6 +77,7 @@ async def _run(command: Command, args: argparse.Namespace, output: Output) -> Ex
             raise _StoppedByUserError from None
         raise
     finally:
+        # Once interrupted, quit_now stays until the loop closes, through its shutdown.
         if installed and not interrupted:
             loop.remove_signal_handler(signal.SIGINT)
 
@@ -89,6 +94,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
         )
+        return _main(args, output)
+    # The command says what matters in its own lines; the retries and warnings the libraries
+    # log on the way are for --debug. Put back after, for a caller running main() in-process.
+    loggers = [logging.getLogger(name) for name in ("stamina", "suno_async")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        return _main(args, output)
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+def _main(args: argparse.Namespace, output: Output) -> int:
     try:
         return int(asyncio.run(_run(_command(args.command), args, output)))
     except BrokenPipeError:
@@ -103,10 +123,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = "interrupted; the journal is saved: run the same command again to resume"
         else:
             message = "interrupted; tasks already started keep running on the service"
-        output.error(message, code=code, kind="Interrupted")
+        with _sigint_ignored():  # a late Ctrl-C while it says so: it is quitting already
+            output.error(message, code=code, kind="Interrupted")
         return code
     except Exception as exc:  # every error ends as one line and an exit code
         return _fail(exc, output, debug=args.debug)
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: there is no handler to swap
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _fail(exc: Exception, output: Output, *, debug: bool) -> int:

@@ -19,7 +19,7 @@ from .._errors import (
     TaskFailedError,
     ValidationError,
 )
-from .._journal import JournalLockedError, JournalMismatchError
+from .._journal import JournalError, JournalLockedError, JournalMismatchError
 
 __all__ = ["EXIT_CODES_HELP", "CliError", "ExitCode", "exit_code_for"]
 
@@ -32,7 +32,7 @@ class ExitCode(enum.IntEnum):
     TASKS_FAILED = 1
     #: Nothing was sent: a usage error or invalid input (a bad JSONL line, a bad option).
     NOTHING_SENT = 2
-    #: No key, a refused key, too few points, a budget reached, an unusable base URL.
+    #: No key, a refused key, too few points, a budget reached, an unusable base URL or journal.
     CONFIG = 3
     #: The service or the network failed, or a wait timed out: some work may be in flight.
     SERVICE = 4
@@ -49,7 +49,8 @@ exit codes:
   0    all done
   1    some tasks failed (the others are done)
   2    nothing sent: usage error or invalid input
-  3    configuration, key or points problem (no key, key refused, balance or budget)
+  3    configuration, key or points problem (no key, key refused, balance, budget,
+       an unusable base URL or journal)
   4    service or network error, or a wait timed out (work may still be running)
   70   internal error (a bug: rerun with --debug and report it)
   130  interrupted (Ctrl-C): a bulk run resumes when run again; started tasks are listed
@@ -77,6 +78,7 @@ def exit_code_for(error: BaseException) -> ExitCode:
             AuthenticationError,
             InsufficientPointsError,
             BalanceTooLowError,
+            JournalError,
             JournalLockedError,
         ),
     ):

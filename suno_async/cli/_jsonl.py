@@ -27,7 +27,7 @@ _SHOWN: Final = 5
 def _request(text: str) -> GenerateRequest:
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # JSON nested too deep for the parser
         msg = f"not JSON ({exc})"
         raise ValueError(msg) from None
     if not isinstance(data, dict):

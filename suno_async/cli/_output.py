@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping
-from typing import Any, Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 import attrs
 
@@ -159,6 +159,25 @@ class ProgressView(Protocol):
     def close(self, tally: Tally) -> None: ...
 
 
+#: Characters a terminal acts on rather than shows: C0 controls (tab and newline aside), DEL,
+#: C1 controls and the bidi controls that reorder a line. They are written as ``\\uXXXX`` (in
+#: a JSON line too, where that is the same string), so a title from the service or a line of
+#: a file cannot move the cursor, retitle the window or disguise what is printed.
+_ESCAPED: Final = {
+    code: f"\\u{code:04x}"
+    for code in (
+        *range(0x09),
+        *range(0x0B, 0x20),
+        *range(0x7F, 0xA0),
+        0x061C,
+        0x200E,
+        0x200F,
+        *range(0x202A, 0x202F),
+        *range(0x2066, 0x206A),
+    )
+}
+
+
 class Output:
     """The command's voice; every line the command writes goes through here."""
 
@@ -173,7 +192,7 @@ class Output:
     def _write(self, stream: Literal["out", "err"], text: str) -> None:
         # Looked up on every call: rich's live display swaps sys.stdout for a proxy.
         target = sys.stdout if stream == "out" else sys.stderr
-        target.write(text + "\n")
+        target.write(text.translate(_ESCAPED) + "\n")
         target.flush()
 
     def emit(self, event: str, text: str | None = None, **fields: Any) -> None:

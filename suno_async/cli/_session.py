@@ -62,7 +62,7 @@ def open_session(
         poll = fast_poll(args.poll_interval)
     return AsyncSuno(
         key if key is not None else read_key(args),
-        base_url=base_url or args.base_url,
+        base_url=base_url if base_url is not None else args.base_url,
         poll=poll,
         on_status_change=on_status_change,
         **options,
