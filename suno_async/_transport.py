@@ -110,13 +110,12 @@ def _is_loopback(host: str | None) -> bool:
 
 
 def check_base_url(base_url: str, *, allow_insecure_http: bool) -> URL:
-    given: object = base_url
     try:
-        url = URL(base_url.rstrip("/")) if isinstance(given, str) else None
-        host = url.host if url is not None else None  # an IDNA name may fail here
+        url = URL(base_url.rstrip("/"))
+        usable = url.scheme in {"http", "https"} and bool(url.host)  # an IDNA host may fail
     except ValueError:  # "http://[::1", say
-        url = host = None
-    if url is None or url.scheme not in {"http", "https"} or not host:
+        usable = False
+    if not usable:
         msg = f"base_url must be an http(s) URL, got {base_url!r}"
         raise ConfigurationError(msg)
     if url.scheme == "http" and not _is_loopback(url.host) and not allow_insecure_http:

@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from .._errors import SunoError
 from ._exit import EXIT_CODES_HELP, ExitCode, exit_code_for
@@ -123,24 +123,10 @@ def _main(args: argparse.Namespace, output: Output) -> int:
             message = "interrupted; the journal is saved: run the same command again to resume"
         else:
             message = "interrupted; tasks already started keep running on the service"
-        with _sigint_ignored():  # a late Ctrl-C while it says so: it is quitting already
-            output.error(message, code=code, kind="Interrupted")
+        output.error(message, code=code, kind="Interrupted")
         return code
     except Exception as exc:  # every error ends as one line and an exit code
         return _fail(exc, output, debug=args.debug)
-
-
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    try:
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    except ValueError:  # not the main thread: there is no handler to swap
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _fail(exc: Exception, output: Output, *, debug: bool) -> int:
