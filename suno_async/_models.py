@@ -259,9 +259,11 @@ class GenerateRequest:
         _weight("weirdness", self.weirdness)
         _weight("audio_weight", self.audio_weight)
         if self.continue_clip_id is not None:
-            check_suno_id("clip_id", self.continue_clip_id)
+            object.__setattr__(
+                self, "continue_clip_id", check_suno_id("clip_id", self.continue_clip_id)
+            )
         if self.cover_clip_id is not None:
-            check_suno_id("clip_id", self.cover_clip_id)
+            object.__setattr__(self, "cover_clip_id", check_suno_id("clip_id", self.cover_clip_id))
         if self.continue_at is not None:
             _seconds("continue_at", self.continue_at)
         if self.continue_clip_id is not None and self.cover_clip_id is not None:
@@ -294,7 +296,7 @@ class WholeSongRequest:
     clip_id: str
 
     def __attrs_post_init__(self) -> None:
-        check_suno_id("clip_id", self.clip_id)
+        object.__setattr__(self, "clip_id", check_suno_id("clip_id", self.clip_id))
 
 
 @attrs.frozen
@@ -305,7 +307,7 @@ class AlignedLyricsRequest:
     lyrics: str
 
     def __attrs_post_init__(self) -> None:
-        check_suno_id("suno_id", self.suno_id)
+        object.__setattr__(self, "suno_id", check_suno_id("suno_id", self.suno_id))
         check_text("lyrics", self.lyrics, optional=False, blank=False, limit=ALIGN_LYRICS_MAX)
 
 
@@ -318,7 +320,7 @@ class RemasterRequest:
     variation: Literal["subtle", "normal", "high"] | None = None
 
     def __attrs_post_init__(self) -> None:
-        check_suno_id("clip_id", self.clip_id)
+        object.__setattr__(self, "clip_id", check_suno_id("clip_id", self.clip_id))
         if not _one_of(self.model, REMASTER_MODELS):
             names = ", ".join(f"{k!r} ({v})" for k, v in REMASTER_MODELS.items())
             raise _fail("model", f"must be one of {names}, got {show(self.model)}")
@@ -338,7 +340,7 @@ class _FinishedSongRequest:
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "task_id", check_task_id("task_id", self.task_id))
-        check_suno_id("suno_id", self.suno_id)
+        object.__setattr__(self, "suno_id", check_suno_id("suno_id", self.suno_id))
 
 
 @attrs.frozen
@@ -360,7 +362,7 @@ class CropRequest:
     end_s: float
 
     def __attrs_post_init__(self) -> None:
-        check_suno_id("clip_id", self.clip_id)
+        object.__setattr__(self, "clip_id", check_suno_id("clip_id", self.clip_id))
         _seconds("start_s", self.start_s)
         _seconds("end_s", self.end_s)
         if self.start_s >= self.end_s:
@@ -377,7 +379,7 @@ class SpeedRequest:
     title: str | None = None
 
     def __attrs_post_init__(self) -> None:
-        check_suno_id("clip_id", self.clip_id)
+        object.__setattr__(self, "clip_id", check_suno_id("clip_id", self.clip_id))
         if not is_number(self.multiplier) or self.multiplier not in SPEED_MULTIPLIERS:
             allowed = ", ".join(f"{m:g}" for m in SPEED_MULTIPLIERS)
             raise _fail("multiplier", f"must be one of {allowed}, got {show(self.multiplier)}")

@@ -156,6 +156,18 @@ async def test_extend_and_whole_song(suno: AsyncSuno, fake: FakeSunoServer) -> N
     assert song.duration == round(42.5 + extended[0].duration, 2)
 
 
+async def test_a_suno_id_with_spaces_around_is_sent_trimmed(
+    suno: AsyncSuno, fake: FakeSunoServer
+) -> None:
+    """A clip id pasted with spaces or a newline is sent as the id, as extend() always did."""
+    source = (await finished_pair(suno, fake))[0]
+    assert source.id is not None
+    whole = await suno.whole_song(f"  {source.id}\n")
+    assert fake.task(whole.task_id).params["clip_id"] == source.id
+    cropped = await suno.crop(f" {source.id} ", start_s=1.0, end_s=5.0)
+    assert fake.task(cropped.task_id).params["clip_id"] == source.id
+
+
 async def test_cover(suno: AsyncSuno, fake: FakeSunoServer) -> None:
     """cover() restyles a clip as two songs for 36 points."""
     source = (await finished_pair(suno, fake))[0]
