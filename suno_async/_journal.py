@@ -30,8 +30,9 @@ call *may* have been charged, so the run reports it as *unknown* and never re-se
 asked to (``resend_unknown=True``).
 
 Every write is a short transaction on one writer thread, so the event loop never waits on the
-disk; writes queued together are committed together. ``synchronous=NORMAL`` in WAL mode keeps
-every commit through a crash of the process (kill -9); only a power cut may lose the last ones.
+disk; writes queued together are committed together. ``synchronous=FULL`` puts every commit
+on disk before it returns, so the ``sending`` written before a paid POST survives a power cut
+too: a lost one would send that request again on resume.
 Only one run may hold a journal at a time: an exclusive lock on ``<journal>.lock``, which the
 operating system releases when the process dies, so a crash never leaves a stale lock.
 """
@@ -191,14 +192,31 @@ class _FileLock:
 def _connect(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
+        # Another program's database is left as it is: not taken for a new journal.
+        tables = {
+            name
+            for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if not name.startswith("sqlite_")
+        }
+        if tables - _TABLES:
+            conn.close()
+            msg = (
+                f"{path} is another program's database (it holds {sorted(tables)[0]!r}), not "
+                "a journal; pass a new file name"
+            )
+            raise JournalError(msg)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=5000")
     except sqlite3.DatabaseError as exc:
         conn.close()
         msg = f"{path} is not a journal (SQLite said: {exc}); pass a new file name"
         raise JournalError(msg) from exc
     return conn
+
+
+#: The tables a journal holds.
+_TABLES: Final = frozenset({"meta", "requests"})
 
 
 def _row(values: Sequence[Any]) -> JournalRow:
@@ -287,8 +305,8 @@ class Journal:
                 raise JournalError(msg)
             try:
                 return self._load_or_create(conn, keys, texts, requests)
-            except sqlite3.DatabaseError as exc:
-                msg = f"{self.path} is not a usable journal (SQLite said: {exc})"
+            except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: a row not JSON
+                msg = f"{self.path} is not a usable journal ({exc})"
                 raise JournalError(msg) from exc
         except BaseException:
             self._close_sync()
@@ -477,8 +495,19 @@ def read_journal(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     if not source.exists():
         msg = f"no journal at {source}"
         raise JournalError(msg)
-    conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
     try:
+        conn = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    except sqlite3.Error as exc:  # a folder in its place, say
+        msg = f"{source} is not a readable journal ({exc})"
+        raise JournalError(msg) from exc
+    try:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            msg = (
+                f"{source} has journal schema {version}, newer than this suno-async reads "
+                f"({SCHEMA_VERSION}); upgrade suno-async to read it"
+            )
+            raise JournalError(msg)
         cursor = conn.execute(
             "SELECT idx, key, state, task_ids, paths, error, attempts, updated_at, request "
             "FROM requests ORDER BY idx"
@@ -497,8 +526,8 @@ def read_journal(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
             }
             for idx, key, state, task_ids, paths, error, attempts, updated_at, request in cursor
         ]
-    except sqlite3.DatabaseError as exc:
-        msg = f"{source} is not a journal (SQLite said: {exc})"
+    except (sqlite3.Error, ValueError) as exc:  # not SQLite, not ours, or a row not JSON
+        msg = f"{source} is not a readable journal ({type(exc).__name__}: {exc})"
         raise JournalError(msg) from exc
     finally:
         conn.close()

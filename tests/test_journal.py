@@ -166,3 +166,46 @@ async def test_files_that_are_not_journals_are_refused(tmp_path: Path) -> None:
         await Journal(newer).open(song_requests(1))
     with pytest.raises(JournalError, match="no journal at"):
         read_journal(tmp_path / "missing.db")
+
+
+async def test_another_programs_database_is_refused_untouched(tmp_path: Path) -> None:
+    """A SQLite file of another program is not made into a journal: refused, unchanged."""
+    path = tmp_path / "app.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE users (name TEXT)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(JournalError, match="another program's database"):
+        await Journal(path).open(song_requests(1))
+    conn = sqlite3.connect(path)
+    try:
+        tables = [name for (name,) in conn.execute("SELECT name FROM sqlite_master")]
+        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        conn.close()
+    assert (tables, mode) == (["users"], "delete")
+
+
+async def test_reading_a_damaged_journal_is_a_journal_error(tmp_path: Path) -> None:
+    """A folder in its place, a newer schema or a row that is not JSON: JournalError."""
+    folder = tmp_path / "folder.db"
+    folder.mkdir()
+    with pytest.raises(JournalError, match="not a readable journal"):
+        export_journal(folder, io.StringIO())
+    path = tmp_path / "run.db"
+    journal = Journal(path)
+    await journal.open(song_requests(1))
+    await journal.aclose()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE requests SET task_ids = 'not json'")
+    conn.commit()
+    conn.close()
+    with pytest.raises(JournalError, match="not a readable journal"):
+        export_journal(path, io.StringIO())
+    with pytest.raises(JournalError, match="not a usable journal"):
+        await Journal(path).open(song_requests(1))
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version=99")
+    conn.close()
+    with pytest.raises(JournalError, match="schema 99, newer"):
+        read_journal(path)
