@@ -494,9 +494,14 @@ async def test_admin_endpoints(server: FakeSunoServer, client: aiohttp.ClientSes
         assert done["1"] is None
         _, reset = await call(admin, "POST", f"{server.origin}/_fake/reset-counters")
         assert reset["requests"] == {}
-        status, _ = await call(
-            admin, "POST", f"{server.origin}/_fake/advance", json={"seconds": -1}
-        )
+        for seconds in (-1, "nan", True, 1e309):
+            status, _ = await call(
+                admin, "POST", f"{server.origin}/_fake/advance", json={"seconds": seconds}
+            )
+            assert status == 400, seconds
+        status, _ = await call(admin, "POST", f"{server.origin}/_fake/completions", json={"ids": 5})
         assert status == 400
+        _, stats = await call(admin, "GET", f"{server.origin}/_fake/stats")
+        assert stats["now"] == 15.0
     assert server.total_requests == 0
     assert server.batch_sizes == []

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
 import sys
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -180,6 +181,53 @@ def test_command_line_help_explains_every_option(capsys: pytest.CaptureFixture[s
     with pytest.raises(SystemExit):
         main(["--fault-rate", "5xx=0.1"])
     assert "the kinds are: 429, 500" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        (["--speed", "-1"], "speed must be a finite number at least 0"),
+        (["--port", "99999"], "port must be from 0 (a free one) to 65535"),
+        (["--failure-rate", "5"], "failure_rate must be from 0 to 1"),
+        (["--queued-s", "5", "1"], "queued_s must be a (min, max) pair with min <= max"),
+        (["--fault-rate", "500=0.1", "--fault-delay", "-1"], "'delay' must be >= 0.0"),
+    ],
+)
+def test_a_setting_the_server_refuses_is_one_line_and_exit_2(
+    capsys: pytest.CaptureFixture[str], option: list[str], said: str
+) -> None:
+    """Bad settings on the command line: a one-line error naming them, no traceback."""
+    from suno_async.testing.__main__ import main
+
+    with pytest.raises(SystemExit) as exited:
+        main(option)
+    assert exited.value.code == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert said in line
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ({"faults": ["500"]}, TypeError),
+        ({"queued_s": (1,)}, ValueError),
+        ({"failure_rate": 2.0}, ValueError),
+        ({"error_rate": -0.5}, ValueError),
+        ({"latency": -1}, ValueError),
+        ({"points": -5}, ValueError),
+        ({"generating_s": (-1, -2)}, ValueError),
+        ({"speed": math.nan}, ValueError),
+        ({"port": 70_000}, ValueError),
+    ],
+)
+def test_the_server_refuses_a_setting_it_would_fail_on_later(
+    settings: dict[str, Any], error: type[Exception]
+) -> None:
+    """A setting the server could only trip over mid-request is refused when it is made."""
+    with pytest.raises(error):
+        FakeSunoServer(**settings)
+    with pytest.raises(ValueError, match="times"):
+        Fault("500", times=0)
 
 
 def test_a_mistyped_fault_kind_lists_the_kinds() -> None:

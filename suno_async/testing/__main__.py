@@ -139,11 +139,39 @@ def _write_atomically(path: Path, text: str) -> None:
     temporary.replace(path)
 
 
+class _StartError(Exception):
+    """A setting the server refused, or a port or file it could not use: one line, exit 2."""
+
+
 async def _serve(args: argparse.Namespace) -> None:
+    try:
+        server = _server(args)
+        await server.start()
+    except (ValueError, TypeError, OSError, OverflowError) as exc:
+        raise _StartError(exc) from exc
+    try:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signum, stop.set)
+        if args.url_file is not None:
+            try:
+                _write_atomically(args.url_file, server.url + "\n")
+            except OSError as exc:
+                raise _StartError(exc) from exc
+        sys.stdout.write(f"SUNO_BASE_URL={server.url} SUNO_API_KEY={server.api_key}\n")
+        sys.stdout.flush()
+        await stop.wait()
+    finally:
+        await server.close()
+
+
+def _server(args: argparse.Namespace) -> FakeSunoServer:
     for fault in args.fault_rate:
         fault.retry_after = args.retry_after
         fault.delay = args.fault_delay
-    server = FakeSunoServer(
+    return FakeSunoServer(
         api_key=args.api_key,
         points=args.points,
         speed=args.speed,
@@ -165,23 +193,17 @@ async def _serve(args: argparse.Namespace) -> None:
         media_bytes=args.media_bytes,
         separate_media_origin=args.separate_media_origin,
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signum, stop.set)
-    async with server:
-        if args.url_file is not None:
-            _write_atomically(args.url_file, server.url + "\n")
-        sys.stdout.write(f"SUNO_BASE_URL={server.url} SUNO_API_KEY={server.api_key}\n")
-        sys.stdout.flush()
-        await stop.wait()
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
         asyncio.run(_serve(args))
+    except KeyboardInterrupt:
+        pass
+    except _StartError as exc:
+        parser.exit(2, f"{parser.prog}: error: {exc}\n")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ the API.
 from __future__ import annotations
 
 import json
+import math
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -54,8 +55,11 @@ def admin_routes(server: FakeSunoServer) -> list[web.RouteDef]:
 
     async def completions(request: web.Request) -> web.StreamResponse:
         body = await _json_body(request)
+        ids = body.get("ids") or []
+        if not isinstance(ids, list):
+            raise _refuse(f"ids must be a list of task ids, got {ids!r}")
         result: dict[str, float | None] = {}
-        for raw_id in body.get("ids") or []:
+        for raw_id in ids:
             try:
                 task_id = int(raw_id)
             except (TypeError, ValueError):
@@ -68,9 +72,14 @@ def admin_routes(server: FakeSunoServer) -> list[web.RouteDef]:
 
     async def advance(request: web.Request) -> web.StreamResponse:
         body = await _json_body(request)
+        seconds = body.get("seconds", 0.0)
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
+            raise _refuse(f"seconds must be a number, got {seconds!r}")
+        if not math.isfinite(seconds):
+            raise _refuse(f"seconds must be finite, got {seconds!r}")
         try:
-            now = server.advance(float(body.get("seconds", 0.0)))
-        except (TypeError, ValueError) as exc:
+            now = server.advance(float(seconds))
+        except ValueError as exc:
             raise _refuse(str(exc)) from None
         return web.json_response({"now": now})
 

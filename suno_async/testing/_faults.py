@@ -90,10 +90,15 @@ class Fault:
 
     kind: str = attrs.field(validator=_known_kind)
     endpoint: str | None = None
-    times: int = 1
-    after: int = 0
+    # Checked when made; the server counts them down as they strike.
+    times: int = attrs.field(
+        default=1, validator=attrs.validators.ge(1), on_setattr=attrs.setters.NO_OP
+    )
+    after: int = attrs.field(
+        default=0, validator=attrs.validators.ge(0), on_setattr=attrs.setters.NO_OP
+    )
     retry_after: str | None = "1"
-    delay: float = 0.0
+    delay: float = attrs.field(default=0.0, validator=attrs.validators.ge(0.0))
     code: int = 500
     message: str = "服务器内部错误"
     rate: float | None = attrs.field(default=None, kw_only=True, validator=_probability)
