@@ -243,7 +243,7 @@ def _content_range(value: str | None) -> tuple[int, int | None] | None:
     return int(match.group(1)), None if total == "*" else int(total)
 
 
-def _retryable(exc: Exception) -> bool | float:
+def _retryable(exc: BaseException) -> bool | float:
     if isinstance(exc, _Retry):
         if exc.retry_after is not None:
             return min(exc.retry_after, _MAX_RETRY_AFTER)

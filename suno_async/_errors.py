@@ -242,7 +242,7 @@ class APIError(SunoError):
 
 
 class AuthenticationError(APIError):
-    """The API key was refused: check SUNO_API_KEY; retrying will not help."""
+    """The API key was refused: check the key; retrying will not help."""
 
 
 class InsufficientPointsError(APIError):

@@ -150,7 +150,8 @@ def _api_error(
     lowered = api_message.lower()
     if effective in {401, 403}:
         return AuthenticationError(
-            f"{where}the API key was refused{said}; check SUNO_API_KEY", **kwargs
+            f"{where}the API key was refused{said}; check the key (api_key, or SUNO_API_KEY)",
+            **kwargs,
         )
     if effective == 402:
         return _insufficient(where, said, kwargs)

@@ -324,7 +324,7 @@ class Transport:
             # The watcher's polls: it retries on later ticks, so no retry machinery per call.
             return await attempt_once()
 
-        def retry_hook(exc: Exception) -> bool | float:
+        def retry_hook(exc: BaseException) -> bool | float:
             if self._closed or isinstance(exc, _NEVER_RETRIED):
                 return False
             if isinstance(exc, RateLimitError):

@@ -216,6 +216,10 @@ def test_api_key_file(fake: ThreadedFake, tmp_path: Path) -> None:
     del env["SUNO_API_KEY"]
     run = run_here("balance", "--api-key-file", str(key_file), env=env)
     assert run.code == 0, run.stderr
+    key_file.write_text("wrong-key\n", encoding="utf-8")
+    refused = run_here("balance", "--api-key-file", str(key_file), env=env)
+    assert refused.code == ExitCode.CONFIG
+    assert f"read from --api-key-file {str(key_file)!r}" in refused.stderr
 
 
 def test_debug_shows_the_traceback_but_never_the_key(fake: ThreadedFake) -> None:

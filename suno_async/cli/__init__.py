@@ -19,7 +19,7 @@ import sys
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
 
-from .._errors import SunoError
+from .._errors import AuthenticationError, SunoError
 from ._exit import EXIT_CODES_HELP, ExitCode, exit_code_for
 from ._output import Output, choose_mode
 from ._parser import PAID_COMMANDS, build_parser
@@ -126,17 +126,19 @@ def _main(args: argparse.Namespace, output: Output) -> int:
         output.error(message, code=code, kind="Interrupted")
         return code
     except Exception as exc:  # every error ends as one line and an exit code
-        return _fail(exc, output, debug=args.debug)
+        return _fail(exc, output, args)
 
 
-def _fail(exc: Exception, output: Output, *, debug: bool) -> int:
-    if debug:
+def _fail(exc: Exception, output: Output, args: argparse.Namespace) -> int:
+    if args.debug:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     if isinstance(exc, SunoError):
         code = exit_code_for(exc)
         message = str(exc)
         if getattr(exc, "may_have_charged", False):
             message += " (the call may have been charged)"
+        if isinstance(exc, AuthenticationError) and args.api_key_file is not None:
+            message += f" (the key was read from --api-key-file {str(args.api_key_file)!r})"
     else:
         code = ExitCode.INTERNAL
         message = f"unexpected {type(exc).__name__}: {exc}; rerun with --debug and report it"
