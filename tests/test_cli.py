@@ -372,11 +372,16 @@ def test_ctrl_c_while_waiting_is_exit_130(fake: ThreadedFake) -> None:
 def test_text_from_the_service_cannot_drive_the_terminal(fake: ThreadedFake) -> None:
     """A title holding escape sequences is printed with them escaped, never raw."""
     title = "X\x1b[2J\x1b]0;pwned\x07Y\u202e"
+    split = "A\u2028B"  # a JSON line a line reader would cut in two
     run = run_here("generate", "--title", title, "--description", "d", "--wait", env=cli_env(fake))
     assert run.code == ExitCode.OK, run.stderr
     for raw in ("\x1b", "\x07", "\u202e"):
         assert raw not in run.stdout + run.stderr
     assert "X\\u001b[2J\\u001b]0;pwned\\u0007Y\\u202e" in run.stdout
+    args = ("--json", "generate", "--title", split, "--description", "d", "--wait")
+    lines = run_here(*args, env=cli_env(fake))
+    assert lines.code == ExitCode.OK, lines.stderr
+    assert [e["song"]["title"] for e in lines.of("result")] == [split, split]
 
 
 @pytest.mark.parametrize("base_url", ["", "http://[::1"])

@@ -160,9 +160,10 @@ class ProgressView(Protocol):
 
 
 #: Characters a terminal acts on rather than shows: C0 controls (tab and newline aside), DEL,
-#: C1 controls and the bidi controls that reorder a line. They are written as ``\\uXXXX`` (in
-#: a JSON line too, where that is the same string), so a title from the service or a line of
-#: a file cannot move the cursor, retitle the window or disguise what is printed.
+#: C1 controls, the bidi controls that reorder a line, and the Unicode line and paragraph
+#: separators that line readers split on. They are written as ``\\uXXXX`` (in a JSON line
+#: too, where that is the same string), so a title from the service or a line of a file
+#: cannot move the cursor, retitle the window, disguise what is printed or split a JSON line.
 _ESCAPED: Final = {
     code: f"\\u{code:04x}"
     for code in (
@@ -172,6 +173,8 @@ _ESCAPED: Final = {
         0x061C,
         0x200E,
         0x200F,
+        0x2028,
+        0x2029,
         *range(0x202A, 0x202F),
         *range(0x2066, 0x206A),
     )
