@@ -29,7 +29,7 @@ from suno_async import JournalError
 from suno_async._journal import read_journal
 from suno_async.cli import ExitCode
 from suno_async.cli._bulk import JOURNAL_NAME
-from suno_async.testing import TaskPlan
+from suno_async.testing import Fault, TaskPlan
 
 
 @pytest.fixture
@@ -205,6 +205,27 @@ def test_budget_and_balance_stop_with_exit_3(fake: ThreadedFake, tmp_path: Path)
     assert poor.code == ExitCode.CONFIG
     assert "balance is 50" in poor.stderr
     assert fake.paid_calls() == 2
+
+
+def test_a_rate_limit_that_outlasts_the_retries_is_exit_4(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """Sending stopped by the rate limit: try again later (4), and a re-run sends the rest."""
+    path, out = _songs_file(tmp_path, 3), tmp_path / "out"
+    limit = Fault("429", "/music/generate", retry_after="0", times=1_000)
+    fake.sync(lambda: fake.server.faults.append(limit))
+    limited = run_here("bulk", str(path), "--out", str(out), "--json", env=cli_env(fake))
+    assert limited.code == ExitCode.SERVICE, limited.stderr
+    assert sorted(o["state"] for o in limited.of("outcome")) == ["not_sent"] * 3
+
+    def charged() -> int:
+        return fake.sync(lambda: len(fake.server.accepted_calls))
+
+    assert charged() == 0
+    fake.sync(fake.server.faults.clear)
+    resumed = run_here("bulk", str(path), "--out", str(out), "--json", env=cli_env(fake))
+    assert resumed.code == ExitCode.OK, resumed.stderr
+    assert charged() == 3
 
 
 def test_a_failed_song_makes_exit_1(fake: ThreadedFake, tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ import attrs
 
 from .._bulk import BulkOutcome, BulkProgress, BulkRun, Media
 from .._client import AsyncSuno
+from .._errors import RateLimitError, SessionClosedError, TransportError
 from .._journal import JournalMismatchError
 from .._models import GenerateRequest
 from ._commands import ensure_folder
@@ -185,7 +186,10 @@ def _finish(run: BulkRun, states: dict[str, int], job: _Job, output: Output) -> 
         )
     if stop is not None:
         output.note(f"sending stopped: {stop}")
-        return ExitCode.CONFIG
+        # A limit, the network or a closed session: try again later (4); a key, points or
+        # the budget: change something first (3).
+        passing = isinstance(stop, (RateLimitError, TransportError, SessionClosedError))
+        return ExitCode.SERVICE if passing else ExitCode.CONFIG
     if states.get("failed") or states.get("unknown"):
         return ExitCode.TASKS_FAILED
     return ExitCode.OK
