@@ -26,6 +26,7 @@ from ._checks import show
 from ._convert import (
     WireFormatError,
     parse_task_ids,
+    peek_own_row,
     structure_balance,
     structure_task,
     unreadable,
@@ -497,11 +498,8 @@ class AsyncSuno(Waiting):
             raise NotFoundError(f"GET {path}: task {task_id} is unknown to the service", status=200)
 
         def read() -> Task:
-            task = structure_task(data)
-            if task.id != task_id:
-                msg = f"the answer is about task {task.id}, not task {task_id}"
-                raise WireFormatError(msg)
-            return task
+            peek_own_row(data, task_id)
+            return structure_task(data)
 
         task: Task = self._decode(read, "GET", path, data)
         return task

@@ -42,6 +42,7 @@ __all__ = [
     "parse_batch",
     "parse_envelope",
     "parse_task_ids",
+    "peek_own_row",
     "peek_row",
     "snippet",
     "structure_balance",
@@ -473,6 +474,15 @@ def peek_row(row: object) -> tuple[int, TaskStatus]:
     except ValueError as exc:  # a WireFormatError, or a status the enum lacks
         msg = f"a task row with no readable id or status ({exc})"
         raise WireFormatError(msg) from exc
+
+
+def peek_own_row(row: object, task_id: int) -> TaskStatus:
+    """The status of the single query's row, which must be about the task asked for."""
+    found, status = peek_row(row)
+    if found != task_id:
+        msg = f"the answer is about task {found}, not task {task_id}"
+        raise WireFormatError(msg)
+    return status
 
 
 @attrs.frozen

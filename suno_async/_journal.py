@@ -215,6 +215,17 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _check_schema(conn: sqlite3.Connection, path: Path, to: str) -> None:
+    """Refuse a journal a newer suno-async wrote: its rows may mean what this one cannot know."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        msg = (
+            f"{path} has journal schema {version}, newer than this suno-async reads "
+            f"({SCHEMA_VERSION}); upgrade suno-async to {to} it"
+        )
+        raise JournalError(msg)
+
+
 #: The tables a journal holds.
 _TABLES: Final = frozenset({"meta", "requests"})
 
@@ -296,13 +307,7 @@ class Journal:
             raise JournalLockedError(self.path)
         try:
             self._conn = conn = _connect(self.path)
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                msg = (
-                    f"{self.path} has journal schema {version}, newer than this suno-async "
-                    f"reads ({SCHEMA_VERSION}); upgrade suno-async to resume it"
-                )
-                raise JournalError(msg)
+            _check_schema(conn, self.path, "resume")
             try:
                 return self._load_or_create(conn, keys, texts, requests)
             except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: a row not JSON
@@ -501,13 +506,7 @@ def read_journal(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         msg = f"{source} is not a readable journal ({exc})"
         raise JournalError(msg) from exc
     try:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            msg = (
-                f"{source} has journal schema {version}, newer than this suno-async reads "
-                f"({SCHEMA_VERSION}); upgrade suno-async to read it"
-            )
-            raise JournalError(msg)
+        _check_schema(conn, source, "read")
         cursor = conn.execute(
             "SELECT idx, key, state, task_ids, paths, error, attempts, updated_at, request "
             "FROM requests ORDER BY idx"

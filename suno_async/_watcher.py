@@ -35,7 +35,7 @@ import anyio.abc
 from ._batch import BatchQuery, Take, get_with_deadline, is_refusal
 from ._clock import Clock, SystemClock
 from ._config import PollPolicy
-from ._convert import WireFormatError, peek_row, unreadable
+from ._convert import WireFormatError, peek_own_row, unreadable
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -636,10 +636,7 @@ class TaskWatcher:
                     status=200,
                     code=None,
                 )
-            found, status = peek_row(row)
-            if found != entry.task_id:
-                msg = f"the answer is about task {found}, not task {entry.task_id}"
-                raise WireFormatError(msg)
+            status = peek_own_row(row, entry.task_id)
         except APIError as exc:
             if isinstance(exc, NotFoundError):
                 self._settle(entry, unknown_task(entry.task_id, exc))
