@@ -168,6 +168,12 @@ async def test_a_suno_id_with_spaces_around_is_sent_trimmed(
     assert fake.task(cropped.task_id).params["clip_id"] == source.id
 
 
+async def test_a_clip_id_of_non_ascii_digits_is_an_unknown_clip(suno: AsyncSuno) -> None:
+    """Non-ASCII digits ("²") are no task id, to the SDK or the fake: sent, and not found."""
+    with pytest.raises(NotFoundError):
+        await suno.whole_song("²")
+
+
 async def test_cover(suno: AsyncSuno, fake: FakeSunoServer) -> None:
     """cover() restyles a clip as two songs for 36 points."""
     source = (await finished_pair(suno, fake))[0]

@@ -504,10 +504,13 @@ class FakeSunoServer:
         return call.task_ids
 
     def _clip(self, body: dict[str, Any], field: str) -> tuple[str, FakeTask]:
-        """Resolve a Suno id the server produced; task ids and failed clips are refused."""
+        """
+        Resolve a Suno id the server produced; task ids (ASCII digits, as the SDK reads
+        them: "²" is no task id) and failed clips are refused.
+        """
         value = body.get(field)
         if (isinstance(value, int) and not isinstance(value, bool)) or (
-            isinstance(value, str) and value.strip().isdigit()
+            isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
         ):
             raise bad(field, "应为 Suno id 而不是任务 id", "must be a Suno id, not a task id")
         clip_id = text(body, field)
