@@ -39,6 +39,7 @@ __all__ = [
     "Page",
     "WireFormatError",
     "converter",
+    "flat_row",
     "parse_batch",
     "parse_envelope",
     "parse_task_ids",
@@ -56,7 +57,17 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
 class WireFormatError(ValueError):
-    """A body parsed as JSON but is not shaped like the API's answer."""
+    """
+    A body parsed as JSON but is not shaped like the API's answer.
+
+    ``task_id`` names the task a row is about when its id could be read but the rest not,
+    so a wait on that task can end with the error instead of waiting for a row that never
+    comes readable.
+    """
+
+    def __init__(self, message: str, *, task_id: int | None = None) -> None:
+        super().__init__(message)
+        self.task_id = task_id
 
 
 _SNIPPET: Final = reprlib.Repr()
@@ -162,15 +173,40 @@ _STATUS_BY_WIRE: Final[dict[object, TaskStatus]] = {
 }
 
 
+#: The live service's status words, beside the reference's numbers.
+_STATUS_WORDS: Final[Mapping[str, TaskStatus]] = {
+    **dict.fromkeys(("pending", "queued", "queue", "waiting", "submitted"), TaskStatus.QUEUED),
+    **dict.fromkeys(("processing", "running", "generating", "streaming"), TaskStatus.GENERATING),
+    **dict.fromkeys(
+        ("completed", "complete", "success", "succeeded", "succeed", "done", "finished"),
+        TaskStatus.SUCCEEDED,
+    ),
+    **dict.fromkeys(("failed", "failure", "fail", "error", "errored"), TaskStatus.FAILED),
+}
+
+
 def _status(value: object, _: object = None) -> TaskStatus:
     status = _STATUS_BY_WIRE.get(value) if type(value) in (int, str) else None
     if status is not None:
         return status
+    if isinstance(value, str):
+        word = _STATUS_WORDS.get(value.strip().lower())
+        if word is not None:
+            return word
     try:
         return TaskStatus(_int(value))
     except ValueError:
-        msg = f"expected a task status (1 to 4), got {snippet(value, 60)}"
+        msg = f"expected a task status (1 to 4, or a word such as 'completed'), got {snippet(value, 60)}"
         raise WireFormatError(msg) from None
+
+
+def _is_number(value: object) -> bool:
+    return (type(value) is int) or (type(value) is str and value.strip().isdecimal())
+
+
+def _present(value: object) -> bool:
+    """Whether a field says something: the service sends "" and null alike for "none"."""
+    return value is not None and value != ""
 
 
 def _raw(value: Any, _: object = None) -> Any:
@@ -198,11 +234,24 @@ converter.register_structure_hook(TaskStatus, _status)
 
 # Field names on the wire, where they differ from ours.
 _WIRE_NAMES: Final[Mapping[type, Mapping[str, str]]] = {
-    FileInfo: {"mp3_url": "mp3Url", "mp4_url": "mp4Url", "cover_url": "coverUrl"},
+    FileInfo: {
+        "mp3_url": "mp3Url",
+        "mp4_url": "mp4Url",
+        "cover_url": "coverUrl",
+        "wav_url": "wavUrl",
+        "m4a_url": "m4aUrl",
+    },
     Task: {"file_info": "fileInfo", "errormsg_en": "errormsgEn"},
 }
 #: Names a field is also sent under, besides its snake_case and camelCase spellings.
-_ALIASES: Final[Mapping[type, Mapping[str, str]]] = {Task: {"task_id": "id", "taskId": "id"}}
+_ALIASES: Final[Mapping[type, Mapping[str, str]]] = {
+    Task: {"task_id": "id", "taskId": "id"},
+    # The live service's covers: the full-size image first, its thumbnail last.
+    FileInfo: {
+        spelling: "coverUrl"
+        for spelling in ("cosUrl", "cos_url", "bigUrl", "big_url", "thumbImg", "thumb_img")
+    },
+}
 
 
 def _camel(name: str) -> str:
@@ -303,8 +352,13 @@ def _respell(
             if wire is None:
                 extra[snake] = value
                 continue
-        if wire not in known or key == wire:  # the reference's own spelling wins
+        # A value beats an empty one; among values, the reference's own spelling wins.
+        if wire not in known or (_present(value) and (key == wire or not _present(known[wire]))):
+            if wire in known and _present(known[wire]):
+                extra[_snake(wire)] = known[wire]
             known[wire] = value
+        elif _present(value):
+            extra[_snake(key)] = value  # another spelling's value won: this one is kept too
     return known, extra
 
 
@@ -443,16 +497,91 @@ def structure_task(row: object) -> Task:
     """A row read as a :class:`Task`; a Task read already passes through."""
     if type(row) is Task:
         return row
-    task: Task = _structure_task(row, Task)
+    task: Task = _structure_task(flat_row(row), Task)
     return task
+
+
+#: Keys only a row of the live dialect has: where none is present, a row is the reference's.
+_LIVE_KEYS: Final = frozenset(
+    {"result", "task_id", "taskId", "status_code", "statusCode", "error", "error_message"}
+)
+_TASK_ID_KEYS: Final = ("task_id", "taskId")
+_STATUS_CODE_KEYS: Final = ("status_code", "statusCode")
+_REASON_KEYS: Final = ("errormsg", "error_message", "errorMessage", "error", "errorMsg")
+
+
+def _status_code(value: object) -> bool:
+    """Whether a value is one of the reference's status numbers (1 to 4), not a word."""
+    return type(value) is not bool and value in _STATUS_BY_WIRE
+
+
+def _first(sources: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> Any:
+    return next((v for src in sources for key in keys if _present(v := src.get(key))), None)
+
+
+def _readable_id(value: object) -> bool:
+    try:
+        return _present(value) and not isinstance(value, bool) and _int(value) > 0
+    except WireFormatError:
+        return False
+
+
+def _reason_text(reason: object) -> str | None:
+    if isinstance(reason, str):
+        return reason
+    if isinstance(reason, Mapping):
+        message = reason.get("message") or reason.get("msg")
+        return message if isinstance(message, str) else snippet(reason)
+    return None  # a bare true or a number says no reason
+
+
+def flat_row(row: object) -> Mapping[str, Any]:
+    """
+    A task row of either dialect, in the reference's shape: every reader of rows starts here.
+
+    The live service puts a word status on the outer object, the outputs under ``result``,
+    and its own row number in ``id``. So ``result`` is merged over the outer object; the task
+    id comes from ``task_id`` or ``result.id`` (the row number is kept as ``row_id``); the
+    status is the first of ``status_code`` and the numeric statuses, else a word; and the
+    failure reason is ``errormsg`` wherever, and under whichever name, it came.
+    """
+    data = _as_mapping(row, "a task row")
+    if data.keys().isdisjoint(_LIVE_KEYS):
+        return data
+    result = data.get("result")
+    inner: Mapping[str, Any] = result if isinstance(result, Mapping) else EMPTY
+    merged = {key: value for key, value in data.items() if key != "result" or not inner}
+    for key, value in inner.items():
+        if _present(value) or key not in merged:
+            merged[key] = value
+    sources = (inner, data)
+    candidates = [src.get(key) for src in sources for key in _TASK_ID_KEYS]
+    candidates += [inner.get("id"), data.get("id")]
+    task_id = next((c for c in candidates if _readable_id(c)), data.get("id"))
+    row_id = data.get("id")
+    if _present(row_id) and str(row_id) != str(task_id):
+        merged["row_id"] = row_id
+    for key in (*_TASK_ID_KEYS, *_STATUS_CODE_KEYS):
+        merged.pop(key, None)
+    merged["id"] = task_id
+    statuses = [src.get(key) for src in sources for key in _STATUS_CODE_KEYS]
+    statuses += [inner.get("status"), data.get("status")]
+    merged["status"] = next(
+        (s for s in statuses if _status_code(s)), next((s for s in statuses if _present(s)), None)
+    )
+    if not _present(merged.get("errormsg")):
+        reason = _reason_text(_first(sources, _REASON_KEYS))
+        if reason is not None:
+            merged["errormsg"] = reason
+    return merged
 
 
 def peek_row(row: object) -> tuple[int, TaskStatus]:
     """
-    Id and status only, from a row of any shape the reference allows: while a task runs,
-    that is all a poll needs, so the rest of the row is not read.
+    Id and status only, from a row of either dialect: while a task runs, that is all a poll
+    needs, so the rest of the row is not read.
     """
-    if type(row) is dict:
+    if type(row) is dict and row.keys().isdisjoint(_LIVE_KEYS):
         # The reference's own shapes: an integer id, or its digits (as some rows send it).
         task_id = row.get("id")
         wire = row.get("status")
@@ -463,17 +592,17 @@ def peek_row(row: object) -> tuple[int, TaskStatus]:
                     return task_id, status
                 if type(task_id) is str and task_id.isdecimal() and len(task_id) < 20:
                     return int(task_id), status
-    elif not isinstance(row, Mapping):
-        msg = f"a task row should be a JSON object, got {type(row).__name__}"
-        raise WireFormatError(msg)
-    task_id = row.get("id")
-    if task_id is None:
-        task_id = row.get("task_id", row.get("taskId"))
+    data = flat_row(row)
     try:
-        return _int(task_id), _status(row.get("status"))
-    except ValueError as exc:  # a WireFormatError, or a status the enum lacks
-        msg = f"a task row with no readable id or status ({exc})"
+        found = _int(data.get("id"))
+    except WireFormatError as exc:
+        msg = f"a task row with no readable id ({exc})"
         raise WireFormatError(msg) from exc
+    try:
+        return found, _status(data.get("status"))
+    except ValueError as exc:  # a WireFormatError, or a status the enum lacks
+        msg = f"task {found}: a row with no readable status ({exc})"
+        raise WireFormatError(msg, task_id=found) from exc
 
 
 def peek_own_row(row: object, task_id: int) -> TaskStatus:

@@ -399,11 +399,23 @@ class Balance:
 
 @attrs.frozen
 class FileInfo:
-    """The media URLs the service lists for a finished task."""
+    """
+    The media the service lists for a finished task.
+
+    ``mp3_url`` is often an m4a file despite its name; links expire about an hour after the
+    task finished (ask the task again for fresh ones). ``extra`` keeps the fields this
+    version does not model (image sizes, file names).
+    """
 
     mp3_url: str | None = None
     mp4_url: str | None = None
     cover_url: str | None = None
+    wav_url: str | None = None
+    m4a_url: str | None = None
+    #: Seconds of audio, and the audio file's size in bytes, when the service says.
+    duration: float | None = None
+    size: int | None = None
+    extra: Mapping[str, Any] = attrs.field(default=EMPTY, repr=False, eq=False)
 
 
 @attrs.frozen

@@ -19,13 +19,13 @@ from ._convert import (
     _TASK_SPELLINGS,
     _TASK_WIRE_NAMES,
     WireFormatError,
-    _as_mapping,
     _int,
     _optional_file_info,
     _respelt,
     _snake_keys,
     _str,
     converter,
+    flat_row,
     structure_task,
 )
 from ._models import (
@@ -128,13 +128,13 @@ def _song(task_id: int, custom_id: str | None, files: object, clip: Mapping[str,
             fields[usual] = fields[other]
     if "id" not in fields:
         fields["id"] = custom_id
-    if not fields.keys() >= _MEDIA_KEY_SET:
+    if not fields.keys() >= _FILE_INFO_KEYS:
         info = files if type(files) is FileInfo else _optional_file_info(files)
         if info is not None:
-            urls = (info.mp3_url, info.mp4_url, info.cover_url)
-            for key, url in zip(_MEDIA_KEYS, urls, strict=True):
-                if key not in fields and url:
-                    fields[key] = url
+            known = (info.mp3_url, info.mp4_url, info.cover_url, info.duration)
+            for key, value in zip(_FILE_INFO_KEYS_IN_ORDER, known, strict=True):
+                if key not in fields and value:
+                    fields[key] = value
     fields["task_id"] = task_id
     song: Song = _structure_song(fields, Song)
     if data:
@@ -142,9 +142,9 @@ def _song(task_id: int, custom_id: str | None, files: object, clip: Mapping[str,
     return song
 
 
-#: A clip's media URLs, in the order of the task's FileInfo that stands in for them.
-_MEDIA_KEYS: Final = ("audio_url", "video_url", "image_url")
-_MEDIA_KEY_SET: Final = frozenset(_MEDIA_KEYS)
+#: A clip's fields that the task's FileInfo stands in for, in the order it gives them.
+_FILE_INFO_KEYS_IN_ORDER: Final = ("audio_url", "video_url", "image_url", "duration")
+_FILE_INFO_KEYS: Final = frozenset(_FILE_INFO_KEYS_IN_ORDER)
 
 
 def _is_clip_of(clip: Mapping[str, Any], custom_id: str) -> bool:
@@ -160,7 +160,7 @@ def _song_parts(row: object) -> tuple[int, str | None, object, object]:
     would cost more than the Song; a row spelling them otherwise is read as a Task first.
     """
     if type(row) is not Task:
-        data = _as_mapping(row, "Task")
+        data = flat_row(row)
         if not _respelt(data.keys() - _TASK_WIRE_NAMES, _TASK_SPELLINGS):
             try:
                 task_id = _int(data["id"])
@@ -208,7 +208,13 @@ def _decode_video(task: Task) -> Video:
 def _decode_wav(task: Task) -> Wav:
     extend = _decoded_extend(task.id, task.extend)
     data = _snake_keys(extend) if isinstance(extend, Mapping) else {}
-    url = data.get("wav_file_url") or data.get("wav_url") or data.get("url")
+    url = (
+        data.get("wav_file_url")
+        or data.get("wav_url")
+        or data.get("audio_url")
+        or data.get("url")
+        or (task.file_info.wav_url if task.file_info else None)
+    )
     return Wav(task_id=task.id, url=_text_or_none(url))
 
 

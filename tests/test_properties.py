@@ -125,6 +125,8 @@ def rows(draw: st.DrawFn, task_id: int = 199824, *, strict: bool = False) -> dic
     """A finished row of ``task_id`` with anything else in it: a clip, junk, or both."""
     objects_, texts = (wire_objects, wire_text) if strict else (objects, maybe_text)
     row: dict[str, Any] = draw(objects_)
+    for live_key in ("result", "task_id", "taskId", "status_code", "statusCode"):
+        row.pop(live_key, None)  # these say which task and status a live row is about
     row["id"] = draw(st.sampled_from([task_id, str(task_id)]))
     row["status"] = draw(st.sampled_from([3, 4, "3", "4"]))
     custom_id = draw(st.sampled_from(["clip-a", None, 5]) | texts)
