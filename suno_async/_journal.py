@@ -2,8 +2,8 @@
 The journal of a bulk run: one SQLite file that says, for each request, whether it may have
 reached the service, so a re-run after a crash never pays twice.
 
-The file is plain SQLite (``python -m sqlite3 run.db``, or any SQLite browser), in WAL mode,
-with its schema version in ``PRAGMA user_version`` (now 1)::
+The file is plain SQLite (``python -m sqlite3 run.db``, or any SQLite browser), with its
+schema version in ``PRAGMA user_version`` (now 1)::
 
     CREATE TABLE meta (          -- one row per setting of the journal
         name  TEXT PRIMARY KEY,  -- 'created_at' (unix time), 'count' (requests in the run)
@@ -32,7 +32,10 @@ asked to (``resend_unknown=True``).
 Every write is a short transaction on one writer thread, so the event loop never waits on the
 disk; writes queued together are committed together. ``synchronous=FULL`` puts every commit
 on disk before it returns, so the ``sending`` written before a paid POST survives a power cut
-too: a lost one would send that request again on resume.
+too: a lost one would send that request again on resume. The journal runs in SQLite's
+``DELETE`` mode, not WAL: every commit lands in the main file, so the main file alone is the
+whole journal once no run holds it (a ``-journal`` side file exists only during a commit and
+is rolled back when a crash leaves it). Copying or moving the main file never loses a state.
 Only one run may hold a journal at a time: an exclusive lock on ``<journal>.lock``, which the
 operating system releases when the process dies, so a crash never leaves a stale lock.
 """
@@ -205,7 +208,9 @@ def _connect(path: Path) -> sqlite3.Connection:
                 "a journal; pass a new file name"
             )
             raise JournalError(msg)
-        conn.execute("PRAGMA journal_mode=WAL")
+        # DELETE, not WAL: in WAL mode the state lives in `-wal` until a checkpoint, and a
+        # journal copied or moved without it starts afresh and pays every request again.
+        conn.execute("PRAGMA journal_mode=DELETE")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=5000")
     except sqlite3.DatabaseError as exc:
@@ -495,7 +500,7 @@ class Journal:
 
 
 def read_journal(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every request row of a journal, as plain dicts (no lock needed: WAL readers coexist)."""
+    """Every request row of a journal, as plain dicts (no lock needed: reads wait out commits)."""
     source = Path(path)
     if not source.exists():
         msg = f"no journal at {source}"

@@ -38,8 +38,30 @@ async def test_new_journal(tmp_path: Path) -> None:
     await again.aclose()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone() == (1,)
-    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
     conn.close()
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+async def test_main_file_alone_holds_every_state(tmp_path: Path) -> None:
+    """While a run holds the journal, a copy of the main file alone already holds every state."""
+    path = tmp_path / "run.db"
+    journal = Journal(path)
+    await journal.open(song_requests(3))
+    await journal.commit(journal.set_state(0, "sending"))
+    await journal.commit(journal.set_state(1, "started", task_ids=[7]))
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(path.read_bytes())  # a backup of the main file, without any side file
+    await journal.aclose()
+    assert not [n for n in _names(tmp_path) if n.endswith(("-wal", "-shm", "-journal"))]
+    assert [(r["state"], r["task_ids"]) for r in read_journal(copy)] == [
+        ("sending", []),
+        ("started", [7]),
+        ("planned", []),
+    ]
 
 
 def test_keys_depend_on_position_and_content() -> None:
