@@ -34,7 +34,7 @@ from ._errors import (
     UsageError,
     ValidationError,
 )
-from ._journal import Journal, JournalRow, State, request_key
+from ._journal import Journal, JournalConflictError, JournalRow, State, request_key
 from ._models import GenerateRequest, Song, StatusChange, TaskHandle, TaskKind, TaskStatus
 
 if TYPE_CHECKING:
@@ -458,9 +458,13 @@ class BulkRun:
                 group.start_soon(self._collect, index, handles)
 
     async def _send(self, index: int) -> list[TaskHandle[Song]] | None:
+        was = self._states[index]
+        was_on_disk: State = "sending" if was == "unknown" else was  # unknown: left in sending
         self._move(index, "sending")
         try:
-            await self._commit(index, "sending")
+            await self._commit(index, "sending", only_from=was_on_disk)
+        except JournalConflictError:  # another writer moved the row: leave it as it is
+            raise
         except BaseException:  # cancelled (or a dead journal) before the POST: it never left
             self._unsend(index)
             raise
@@ -611,9 +615,9 @@ class BulkRun:
         if self._journal is not None:
             self._journal.record(self._journal.set_state(index, state, **fields))
 
-    async def _commit(self, index: int, state: State) -> None:
+    async def _commit(self, index: int, state: State, *, only_from: State | None = None) -> None:
         if self._journal is not None:
-            await self._journal.commit(self._journal.set_state(index, state))
+            await self._journal.commit(self._journal.set_state(index, state, only_from=only_from))
 
     def _outcome(self, index: int, state: OutcomeState, **fields: Any) -> BulkOutcome:
         return BulkOutcome(index, self._keys[index], self._requests[index], state, **fields)

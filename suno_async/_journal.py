@@ -2,8 +2,8 @@
 The journal of a bulk run: one SQLite file that says, for each request, whether it may have
 reached the service, so a re-run after a crash never pays twice.
 
-The file is plain SQLite (``python -m sqlite3 run.db``, or any SQLite browser), in WAL mode,
-with its schema version in ``PRAGMA user_version`` (now 1)::
+The file is plain SQLite (``python -m sqlite3 run.db``, or any SQLite browser), with its
+schema version in ``PRAGMA user_version`` (now 1)::
 
     CREATE TABLE meta (          -- one row per setting of the journal
         name  TEXT PRIMARY KEY,  -- 'created_at' (unix time), 'count' (requests in the run)
@@ -32,9 +32,14 @@ asked to (``resend_unknown=True``).
 Every write is a short transaction on one writer thread, so the event loop never waits on the
 disk; writes queued together are committed together. ``synchronous=FULL`` puts every commit
 on disk before it returns, so the ``sending`` written before a paid POST survives a power cut
-too: a lost one would send that request again on resume.
-Only one run may hold a journal at a time: an exclusive lock on ``<journal>.lock``, which the
-operating system releases when the process dies, so a crash never leaves a stale lock.
+too: a lost one would send that request again on resume. The journal runs in SQLite's
+``DELETE`` mode, not WAL: every commit lands in the main file, so the main file alone is the
+whole journal once no run holds it (a ``-journal`` side file exists only during a commit and
+is rolled back when a crash leaves it). Copying or moving the main file never loses a state.
+Only one run may hold a journal at a time: an exclusive lock on the journal file itself (reached
+by any name, a symlink or a hard link), which the operating system releases when the process
+dies, so a crash never leaves a stale lock. A request moves to ``sending`` only from the state
+this run last saw it in; a row another writer moved is never sent.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ from ._models import GenerateRequest
 
 __all__ = [
     "Journal",
+    "JournalConflictError",
     "JournalError",
     "JournalLockedError",
     "JournalMismatchError",
@@ -100,18 +106,23 @@ CREATE TABLE IF NOT EXISTS requests (
 """
 
 
-class JournalLockedError(SunoError):
+class JournalError(SunoError):
+    """The journal file cannot be used (not a journal, a newer schema, a disk error)."""
+
+
+class JournalLockedError(JournalError):
     """Another run holds this journal; two runs on one journal could pay twice."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(
-            f"the journal {path} is in use by another run (lock {path}.lock is held); "
-            "wait for that run to end or stop it, then run again: it resumes where it stopped"
+            f"the journal {path} is in use by another run (under this name or another link "
+            "to the same file); wait for that run to end or stop it, then run again: it "
+            "resumes where it stopped"
         )
         self.path = path
 
 
-class JournalMismatchError(SunoError):
+class JournalMismatchError(JournalError):
     """The journal was made from another request list: resuming it would send the wrong songs."""
 
     def __init__(
@@ -127,8 +138,16 @@ class JournalMismatchError(SunoError):
         self.found_key = found_key
 
 
-class JournalError(SunoError):
-    """The journal file cannot be used (not a journal, a newer schema, a disk error)."""
+class JournalConflictError(JournalError):
+    """A request's row was not in the state this run last saw: another writer moved it."""
+
+    def __init__(self, path: Path, index: int) -> None:
+        super().__init__(
+            f"request {index} of the journal {path} was changed by another writer; it is not "
+            "sent again: stop the other run, then run again to resume"
+        )
+        self.path = path
+        self.index = index
 
 
 def canonical_request(request: GenerateRequest) -> str:
@@ -159,14 +178,22 @@ class JournalRow:
 
 
 class _FileLock:
-    """An exclusive lock the operating system drops when the process ends, however it ends."""
+    """
+    An exclusive lock on the journal file itself, which the operating system drops when the
+    process ends, however it ends. It is taken on the opened file, not on a name, so a
+    symlink or a hard link to the same journal meets the same lock.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._file: IO[bytes] | None = None
 
     def acquire(self) -> bool:
-        handle = self.path.open("a+b")
+        # No flock on Windows: a byte lock on the database would block SQLite's own reads, so
+        # a lock file beside the journal's real path stands in for it. Elsewhere the journal
+        # itself is locked (an empty new file is a new SQLite database).
+        windows = sys.platform == "win32"
+        handle = (Path(f"{self.path.resolve()}.lock") if windows else self.path).open("a+b")
         try:
             if sys.platform == "win32":
                 import msvcrt  # noqa: PLC0415  (Windows only)
@@ -176,6 +203,7 @@ class _FileLock:
             else:
                 import fcntl  # noqa: PLC0415  (POSIX only)
 
+                # flock, not fcntl: SQLite's own fcntl locks live beside it untouched.
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             handle.close()
@@ -205,7 +233,9 @@ def _connect(path: Path) -> sqlite3.Connection:
                 "a journal; pass a new file name"
             )
             raise JournalError(msg)
-        conn.execute("PRAGMA journal_mode=WAL")
+        # DELETE, not WAL: in WAL mode the state lives in `-wal` until a checkpoint, and a
+        # journal copied or moved without it starts afresh and pays every request again.
+        conn.execute("PRAGMA journal_mode=DELETE")
         conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA busy_timeout=5000")
     except sqlite3.DatabaseError as exc:
@@ -248,6 +278,8 @@ _UPDATE: Final = (
     "task_ids = COALESCE(?, task_ids), paths = COALESCE(?, paths), attempts = attempts + ? "
     "WHERE idx = ?"
 )
+#: The same change, made only while the row is still in the state the run last saw.
+_UPDATE_IF: Final = _UPDATE + " AND state = ?"
 _SELECT: Final = "SELECT idx, key, state, task_ids, paths, error, attempts FROM requests"
 
 Op = tuple[str, tuple[Any, ...]]
@@ -266,7 +298,7 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = _FileLock(Path(f"{path}.lock"))
+        self._lock = _FileLock(path)
         self._conn: sqlite3.Connection | None = None
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -406,9 +438,14 @@ class Journal:
         task_ids: Iterable[int] | None = None,
         paths: Iterable[str] | None = None,
         error: str | None = None,
+        only_from: State | None = None,
     ) -> Op:
-        """The change that moves request ``index`` to ``state`` (pass it to record/commit)."""
-        return _UPDATE, (
+        """
+        The change that moves request ``index`` to ``state`` (pass it to record/commit).
+        With ``only_from``, it moves the row only while it is in that state; :meth:`commit`
+        raises :class:`JournalConflictError` when it was not.
+        """
+        params = (
             state,
             time.time(),
             error,
@@ -417,6 +454,9 @@ class Journal:
             1 if state == "sending" else 0,
             index,
         )
+        if only_from is None:
+            return _UPDATE, params
+        return _UPDATE_IF, (*params, only_from)
 
     def _new_future(self) -> asyncio.Future[None]:
         if self._loop is None:
@@ -440,12 +480,15 @@ class Journal:
             items = [item for item in batch if item is not None]
             started = time.thread_time()
             error: BaseException | None = None
-            ops = [op for op, _ in items if op is not None]
-            if ops and self._failure is None:
+            conflicts: set[int] = set()  # the items whose conditional change matched no row
+            if self._failure is None and any(op is not None for op, _ in items):
                 try:
                     conn.execute("BEGIN")
-                    for sql, params in ops:
-                        conn.execute(sql, params)
+                    for position, (op, _) in enumerate(items):
+                        if op is not None:
+                            cursor = conn.execute(*op)
+                            if op[0] == _UPDATE_IF and cursor.rowcount != 1:
+                                conflicts.add(position)
                     conn.execute("COMMIT")
                     self.transactions += 1
                 except sqlite3.Error as exc:
@@ -453,9 +496,10 @@ class Journal:
                         conn.execute("ROLLBACK")
                     self._failure = error = exc
             self.cpu_seconds += time.thread_time() - started
-            for _, done in items:
+            for position, (op, done) in enumerate(items):
                 if done is not None:
-                    self._resolve(loop, done, error or self._failure)
+                    conflict = op if position in conflicts else None
+                    self._resolve(loop, done, error or self._failure, conflict)
             if stop:
                 return
 
@@ -464,14 +508,17 @@ class Journal:
         loop: asyncio.AbstractEventLoop,
         done: asyncio.Future[None],
         error: BaseException | None,
+        conflict: Op | None = None,
     ) -> None:
         def settle() -> None:
             if done.done():
                 return
-            if error is None:
-                done.set_result(None)
-            else:
+            if error is not None:
                 done.set_exception(self._journal_failed())
+            elif conflict is not None:
+                done.set_exception(JournalConflictError(self.path, conflict[1][6]))
+            else:
+                done.set_result(None)
 
         with contextlib.suppress(RuntimeError):  # the loop closed: nobody is waiting
             loop.call_soon_threadsafe(settle)
@@ -495,7 +542,7 @@ class Journal:
 
 
 def read_journal(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every request row of a journal, as plain dicts (no lock needed: WAL readers coexist)."""
+    """Every request row of a journal, as plain dicts (no lock needed: reads wait out commits)."""
     source = Path(path)
     if not source.exists():
         msg = f"no journal at {source}"

@@ -14,6 +14,7 @@ from helpers import song_requests
 from suno_async import GenerateRequest
 from suno_async._journal import (
     Journal,
+    JournalConflictError,
     JournalError,
     JournalLockedError,
     JournalMismatchError,
@@ -38,8 +39,30 @@ async def test_new_journal(tmp_path: Path) -> None:
     await again.aclose()
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone() == (1,)
-    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("delete",)
     conn.close()
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+async def test_main_file_alone_holds_every_state(tmp_path: Path) -> None:
+    """While a run holds the journal, a copy of the main file alone already holds every state."""
+    path = tmp_path / "run.db"
+    journal = Journal(path)
+    await journal.open(song_requests(3))
+    await journal.commit(journal.set_state(0, "sending"))
+    await journal.commit(journal.set_state(1, "started", task_ids=[7]))
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(path.read_bytes())  # a backup of the main file, without any side file
+    await journal.aclose()
+    assert _names(tmp_path) == ["copy.db", "run.db"]  # no side file, no lock file
+    assert [(r["state"], r["task_ids"]) for r in read_journal(copy)] == [
+        ("sending", []),
+        ("started", [7]),
+        ("planned", []),
+    ]
 
 
 def test_keys_depend_on_position_and_content() -> None:
@@ -209,3 +232,37 @@ async def test_reading_a_damaged_journal_is_a_journal_error(tmp_path: Path) -> N
     conn.close()
     with pytest.raises(JournalError, match="schema 99, newer"):
         read_journal(path)
+
+
+def _link(path: Path, how: str) -> Path:
+    other = path.with_name(f"{how}.db")
+    if how == "symlink":
+        other.symlink_to(path)
+    else:
+        other.hardlink_to(path)
+    return other
+
+
+@pytest.mark.parametrize("how", ["symlink", "hardlink"])
+async def test_a_second_name_meets_the_same_lock(tmp_path: Path, how: str) -> None:
+    """A run on the journal through a symlink or a hard link is refused while another holds it."""
+    path = tmp_path / "run.db"
+    first = Journal(path)
+    await first.open(song_requests(2))
+    with pytest.raises(JournalLockedError) as info:
+        await Journal(_link(path, how)).open(song_requests(2))
+    assert isinstance(info.value, JournalError)
+    await first.aclose()
+
+
+async def test_sending_only_from_the_state_last_seen(tmp_path: Path) -> None:
+    """A row another writer moved on is not moved to sending: the commit says so."""
+    path = tmp_path / "run.db"
+    journal = Journal(path)
+    await journal.open(song_requests(2))
+    await journal.commit(journal.set_state(0, "started", task_ids=[5]))
+    with pytest.raises(JournalConflictError):
+        await journal.commit(journal.set_state(0, "sending", only_from="planned"))
+    await journal.commit(journal.set_state(1, "sending", only_from="planned"))
+    await journal.aclose()
+    assert [r["state"] for r in read_journal(path)] == ["started", "sending"]
