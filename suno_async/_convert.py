@@ -196,7 +196,8 @@ def _status(value: object, _: object = None) -> TaskStatus:
     try:
         return TaskStatus(_int(value))
     except ValueError:
-        msg = f"expected a task status (1 to 4, or a word such as 'completed'), got {snippet(value, 60)}"
+        shown = snippet(value, 60)
+        msg = f"expected a task status (1 to 4, or a word such as 'completed'), got {shown}"
         raise WireFormatError(msg) from None
 
 
@@ -247,10 +248,9 @@ _WIRE_NAMES: Final[Mapping[type, Mapping[str, str]]] = {
 _ALIASES: Final[Mapping[type, Mapping[str, str]]] = {
     Task: {"task_id": "id", "taskId": "id"},
     # The live service's covers: the full-size image first, its thumbnail last.
-    FileInfo: {
-        spelling: "coverUrl"
-        for spelling in ("cosUrl", "cos_url", "bigUrl", "big_url", "thumbImg", "thumb_img")
-    },
+    FileInfo: dict.fromkeys(
+        ("cosUrl", "cos_url", "bigUrl", "big_url", "thumbImg", "thumb_img"), "coverUrl"
+    ),
 }
 
 
