@@ -201,10 +201,6 @@ def _status(value: object, _: object = None) -> TaskStatus:
         raise WireFormatError(msg) from None
 
 
-def _is_number(value: object) -> bool:
-    return (type(value) is int) or (type(value) is str and value.strip().isdecimal())
-
-
 def _present(value: object) -> bool:
     """Whether a field says something: the service sends "" and null alike for "none"."""
     return value is not None and value != ""
