@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import attrs
 
-from helpers import FAST_POLL, KEY
+from helpers import DIALECT, FAST_POLL, KEY
 from suno_async.testing import FakeSunoServer
 
 T = TypeVar("T")
@@ -40,7 +40,7 @@ class ThreadedFake:
         options.setdefault("queued_s", (0.0, 10.0))
         options.setdefault("generating_s", (30.0, 90.0))
         options.setdefault("seed", 3)
-        self.server = FakeSunoServer(api_key=KEY, **options)
+        self.server = FakeSunoServer(api_key=KEY, **{"dialect": DIALECT, **options})
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 

@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 from hypothesis import settings
 
-from helpers import AUTH, FAST_POLL, FAST_RETRY, KEY, OpenSuno
+from helpers import AUTH, DIALECTS, FAST_POLL, FAST_RETRY, KEY, OpenSuno
 from suno_async import AsyncSuno, PollPolicy
 from suno_async.testing import FakeSunoServer
 
@@ -24,11 +24,17 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(params=DIALECTS)
+def dialect(request: pytest.FixtureRequest) -> str:
+    """The dialect the fake server speaks: each test that takes it runs once per dialect."""
+    return str(request.param)
+
+
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeSunoServer]:
+async def fake(dialect: str) -> AsyncIterator[FakeSunoServer]:
     """A fake server whose tasks finish within about a tenth of a real second."""
     async with FakeSunoServer(
-        speed=1000.0, queued_s=(0.0, 10.0), generating_s=(30.0, 90.0), seed=7
+        speed=1000.0, queued_s=(0.0, 10.0), generating_s=(30.0, 90.0), seed=7, dialect=dialect
     ) as server:
         yield server
 
@@ -59,8 +65,16 @@ async def open_suno(fake: FakeSunoServer) -> AsyncIterator[OpenSuno]:
 
 @pytest.fixture
 async def server() -> AsyncIterator[FakeSunoServer]:
-    """A fake server on a stopped clock, for its own tests over raw HTTP (see helpers)."""
-    async with FakeSunoServer(api_key=KEY, speed=0.0, seed=1) as fake:
+    """A fake server on a stopped clock, speaking the page's dialect, for its own tests over
+    raw HTTP (see helpers); ``live_server`` speaks the live one."""
+    async with FakeSunoServer(api_key=KEY, speed=0.0, seed=1, dialect="reference") as fake:
+        yield fake
+
+
+@pytest.fixture
+async def live_server() -> AsyncIterator[FakeSunoServer]:
+    """The same stopped-clock server, answering in the live dialect."""
+    async with FakeSunoServer(api_key=KEY, speed=0.0, seed=1, dialect="live") as fake:
         yield fake
 
 

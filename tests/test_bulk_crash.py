@@ -23,7 +23,7 @@ import anyio.abc
 import pytest
 
 from bulk_child import bulk_requests
-from helpers import FAST_POLL, FAST_RETRY, GENERATE, until
+from helpers import DIALECT, FAST_POLL, FAST_RETRY, GENERATE, until
 from suno_async import AsyncSuno, BulkOutcome
 from suno_async._journal import STATES, read_journal
 from suno_async.testing import FakeSunoServer, Fault
@@ -215,7 +215,11 @@ async def test_killed_mid_download(tmp_path: Path) -> None:
     """Killed while files stream in: the re-run leaves each song on disk once, whole."""
     journal, out = tmp_path / "run.db", tmp_path / "out"
     async with FakeSunoServer(
-        speed=1000.0, queued_s=(0.0, 10.0), generating_s=(30.0, 60.0), media_bytes=200_000
+        dialect=DIALECT,
+        speed=1000.0,
+        queued_s=(0.0, 10.0),
+        generating_s=(30.0, 60.0),
+        media_bytes=200_000,
     ) as fake:
         fake.faults.append(Fault("slow_body", "GET /media", delay=3.0, times=1000))
         child = await start_child(fake, journal, 4, str(out))

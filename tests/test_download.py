@@ -16,7 +16,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from helpers import FAST_POLL, serving, until
+from helpers import DIALECT, FAST_POLL, serving, until
 from suno_async import (
     AsyncSuno,
     ConfigurationError,
@@ -214,6 +214,7 @@ async def test_a_cut_fake_download_resumes_on_a_media_origin(tmp_path: Path) -> 
     """The fake's media origin cuts a 3 MB file half way: it is resumed, never sent the key."""
     async with (
         FakeSunoServer(
+            dialect=DIALECT,
             speed=1000.0,
             queued_s=(0.0, 10.0),
             generating_s=(30.0, 90.0),

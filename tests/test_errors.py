@@ -11,7 +11,17 @@ import aiohttp
 import anyio
 import pytest
 
-from helpers import BALANCE, FAST_POLL, FAST_RETRY, GENERATE, KEY, balance, free_port, rendered
+from helpers import (
+    BALANCE,
+    DIALECT,
+    FAST_POLL,
+    FAST_RETRY,
+    GENERATE,
+    KEY,
+    balance,
+    free_port,
+    rendered,
+)
 from suno_async import (
     APIError,
     AsyncSuno,
@@ -508,7 +518,7 @@ async def test_timeouts_apply_to_a_caller_session(fake: FakeSunoServer) -> None:
 async def test_paid_call_retried_while_the_connection_is_refused() -> None:
     """A generate sent while nothing listens is retried and succeeds once the service is up."""
     port = free_port()
-    server = FakeSunoServer(api_key=KEY, port=port, speed=1000.0, seed=3)
+    server = FakeSunoServer(dialect=DIALECT, api_key=KEY, port=port, speed=1000.0, seed=3)
     policy = RetryPolicy(attempts=5, wait_initial=0.05, wait_max=0.1, wait_jitter=0.0)
     handles: tuple[TaskHandle[Song], ...] = ()
     try:

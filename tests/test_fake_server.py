@@ -46,7 +46,9 @@ async def test_auth_is_required(server: FakeSunoServer) -> None:
 
 async def test_errors_as_http_200(client: aiohttp.ClientSession) -> None:
     """With errors_as_http_200 the error lives only in the envelope."""
-    async with FakeSunoServer(api_key="other", errors_as_http_200=True) as server:
+    async with FakeSunoServer(
+        dialect="reference", api_key="other", errors_as_http_200=True
+    ) as server:
         status, payload = await call(client, "GET", server.url + "/points/balance")
     assert status == 200
     assert payload["code"] == 401
@@ -137,7 +139,7 @@ async def test_bad_bodies_are_rejected(
 
 async def test_ledger_and_insufficient_points(client: aiohttp.ClientSession) -> None:
     """Calls are charged after validation, and a short balance refuses without charging."""
-    async with FakeSunoServer(api_key=KEY, points=40) as server:
+    async with FakeSunoServer(dialect="reference", api_key=KEY, points=40) as server:
         await post(client, server, "/music/generate", CUSTOM)
         assert server.points == 4
         status, payload = await call(client, "POST", server.url + "/music/generate", json=CUSTOM)
@@ -216,7 +218,7 @@ async def test_finish_ends_a_task_now(
 
 async def test_completion_wall_time_follows_speed(client: aiohttp.ClientSession) -> None:
     """At 1000x a 100 s generation completes about 0.1 s of real time after creation."""
-    async with FakeSunoServer(api_key=KEY, speed=1000.0) as server:
+    async with FakeSunoServer(dialect="reference", api_key=KEY, speed=1000.0) as server:
         server.plans.extend([TaskPlan(generating_s=100), TaskPlan(generating_s=100)])
         created = time.time()
         task_id = (await post(client, server, "/music/generate", CUSTOM))["data"][0]
@@ -245,7 +247,9 @@ async def test_rows_mix_strings_and_numbers(
 
 async def test_batch_paging_total_and_clamping(client: aiohttp.ClientSession) -> None:
     """Pages follow the asked order over known ids only, with size clamped to the maximum."""
-    async with FakeSunoServer(api_key=KEY, speed=0.0, max_page_size=5) as server:
+    async with FakeSunoServer(
+        dialect="reference", api_key=KEY, speed=0.0, max_page_size=5
+    ) as server:
         ids: list[int] = []
         for _ in range(6):
             ids += (await post(client, server, "/music/generate", CUSTOM))["data"]
@@ -269,7 +273,9 @@ async def test_batch_paging_total_and_clamping(client: aiohttp.ClientSession) ->
 
 async def test_batch_without_total(client: aiohttp.ClientSession) -> None:
     """batch_returns_total=False leaves total out of the batch data."""
-    async with FakeSunoServer(api_key=KEY, batch_returns_total=False) as server:
+    async with FakeSunoServer(
+        dialect="reference", api_key=KEY, batch_returns_total=False
+    ) as server:
         ids = (await post(client, server, "/music/generate", CUSTOM))["data"]
         params = {"ids": f"{ids[0]},{ids[1]}"}
         _, payload = await call(client, "GET", server.url + "/music/tasks", params=params)
@@ -444,7 +450,7 @@ async def test_seed_makes_runs_reproducible(client: aiohttp.ClientSession) -> No
     """Two servers with the same seed hand out the same clips and timelines."""
     seen = []
     for _ in range(2):
-        async with FakeSunoServer(api_key=KEY, speed=0.0, seed=42) as server:
+        async with FakeSunoServer(dialect="reference", api_key=KEY, speed=0.0, seed=42) as server:
             body = {"gpt_description_prompt": "a song", "mv": "chirp-v4"}
             ids = (await post(client, server, "/music/generate", body))["data"]
             task = server.task(ids[0])
@@ -456,7 +462,7 @@ async def test_seed_makes_runs_reproducible(client: aiohttp.ClientSession) -> No
 
 async def test_clock_controls(client: aiohttp.ClientSession) -> None:
     """A zero speed freezes the clock, advance() moves it and speed can change."""
-    async with FakeSunoServer(api_key=KEY, speed=0.0) as server:
+    async with FakeSunoServer(dialect="reference", api_key=KEY, speed=0.0) as server:
         assert server.now() == 0.0
         assert server.advance(5) == 5.0
         with pytest.raises(ValueError, match="forward"):
@@ -465,7 +471,7 @@ async def test_clock_controls(client: aiohttp.ClientSession) -> None:
         await asyncio.sleep(0.01)
         assert server.now() > 5.0
     with pytest.raises(RuntimeError, match="not been started"):
-        _ = FakeSunoServer().url
+        _ = FakeSunoServer(dialect="reference").url
 
 
 async def test_admin_endpoints(server: FakeSunoServer, client: aiohttp.ClientSession) -> None:

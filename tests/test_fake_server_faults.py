@@ -125,7 +125,7 @@ async def test_latency(server: FakeSunoServer, client: aiohttp.ClientSession) ->
 
 async def test_error_rate(client: aiohttp.ClientSession) -> None:
     """An error rate of one turns every API request into a 500."""
-    async with FakeSunoServer(api_key=KEY, error_rate=1.0) as server:
+    async with FakeSunoServer(dialect="reference", api_key=KEY, error_rate=1.0) as server:
         status, payload = await call(client, "GET", server.url + "/points/balance")
     assert (status, payload["code"]) == (500, 500)
 
@@ -142,6 +142,7 @@ async def test_command_line_server(tmp_path: Path) -> None:
         *("--port", "0", "--api-key", "cli-key", "--points", "77", "--seed", "3"),
         *("--url-file", str(url_file), "--fault-rate", "503=1", "--retry-after", "9"),
         *("--paid-latency", "0.01", "--unknown-single", "null", "--media-bytes", "10-20"),
+        *("--dialect", "reference"),
         "--separate-media-origin",
         stdout=asyncio.subprocess.PIPE,
         env=env,
@@ -225,7 +226,7 @@ def test_the_server_refuses_a_setting_it_would_fail_on_later(
 ) -> None:
     """A setting the server could only trip over mid-request is refused when it is made."""
     with pytest.raises(error):
-        FakeSunoServer(**settings)
+        FakeSunoServer(dialect="reference", **settings)
     with pytest.raises(ValueError, match="times"):
         Fault("500", times=0)
 
@@ -244,7 +245,9 @@ async def test_rate_faults_strike_at_their_rate_reproducibly(client: aiohttp.Cli
     runs = []
     for _ in range(2):
         fault = Fault("500", endpoint=BALANCE, rate=0.3)
-        async with FakeSunoServer(api_key=KEY, seed=11, faults=[fault]) as server:
+        async with FakeSunoServer(
+            dialect="reference", api_key=KEY, seed=11, faults=[fault]
+        ) as server:
             found = await statuses(client, server, 60)
             assert server.faults == [fault]
             assert server.faults_injected == {"500": found.count(500)}
@@ -261,7 +264,7 @@ async def test_rate_faults_of_several_kinds_are_counted(client: aiohttp.ClientSe
         Fault("429", rate=0.2, retry_after="86400"),
         Fault("503", rate=0.2, retry_after=None),
     ]
-    async with FakeSunoServer(api_key=KEY, seed=3, faults=faults) as server:
+    async with FakeSunoServer(dialect="reference", api_key=KEY, seed=3, faults=faults) as server:
         found = await statuses(client, server, 40)
         async with client.get(server.url + "/points/balance") as response:
             retry_after = response.headers.get("Retry-After") if response.status == 429 else None
@@ -329,7 +332,7 @@ async def test_a_client_hanging_up_logs_no_traceback(
 
 async def test_unknown_ids_modes(client: aiohttp.ClientSession) -> None:
     """Unknown ids: 404 or data null for one; left out, or the whole batch failing, for many."""
-    async with FakeSunoServer(api_key=KEY, speed=0.0) as server:
+    async with FakeSunoServer(dialect="reference", api_key=KEY, speed=0.0) as server:
         first, _ = (await post(client, server, "/music/generate", CUSTOM))["data"]
         status, payload = await call(client, "GET", f"{server.url}/music/task", params={"id": 5})
         assert (status, payload["code"]) == (404, 404)
@@ -347,7 +350,7 @@ async def test_unknown_ids_modes(client: aiohttp.ClientSession) -> None:
         )
         assert (status, len(payload["data"]["rows"])) == (200, 1)
     with pytest.raises(ValueError, match="unknown_batch must be one of"):
-        FakeSunoServer(unknown_batch="drop")
+        FakeSunoServer(dialect="reference", unknown_batch="drop")
 
 
 async def test_accepted_paid_calls_are_recorded(
@@ -386,11 +389,11 @@ async def test_poll_policy_follows_the_clock() -> None:
     from suno_async import PollPolicy, TaskKind
 
     default = PollPolicy()
-    fast = FakeSunoServer(speed=100.0).poll_policy(batch_size=7)
+    fast = FakeSunoServer(dialect="reference", speed=100.0).poll_policy(batch_size=7)
     assert fast.first_poll[TaskKind.SONG] == pytest.approx(default.first_poll[TaskKind.SONG] / 100)
     assert fast.interval == pytest.approx(0.05)
     assert fast.batch_size == 7
-    still = FakeSunoServer(speed=0.0).poll_policy()
+    still = FakeSunoServer(dialect="reference", speed=0.0).poll_policy()
     assert set(still.first_poll.values()) == {0.0}
     assert still.interval == 0.05
 
@@ -400,7 +403,7 @@ async def test_the_readme_example_finishes_in_about_a_second() -> None:
     from suno_async import AsyncSuno
 
     async with (
-        FakeSunoServer(speed=100.0, seed=2) as fake,
+        FakeSunoServer(dialect="reference", speed=100.0, seed=2) as fake,
         AsyncSuno(fake.api_key, base_url=fake.url, poll=fake.poll_policy()) as suno,
     ):
         started = time.monotonic()

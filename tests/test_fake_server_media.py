@@ -74,7 +74,9 @@ async def test_media_files_are_valid(server: FakeSunoServer, client: aiohttp.Cli
 
 async def test_sized_media_honours_ranges(client: aiohttp.ClientSession) -> None:
     """A sized file has its length, one range answers 206, a bad one 416, HEAD no body."""
-    async with FakeSunoServer(api_key=KEY, speed=0.0, media_bytes=200_000) as server:
+    async with FakeSunoServer(
+        dialect="reference", api_key=KEY, speed=0.0, media_bytes=200_000
+    ) as server:
         url = (await song_urls(client, server))["mp3"]
         expected = server.media_file(url).content()
         assert len(expected) == 200_000
@@ -113,7 +115,9 @@ async def test_sized_media_honours_ranges(client: aiohttp.ClientSession) -> None
 
 async def test_media_sizes_from_a_range_differ_per_file(client: aiohttp.ClientSession) -> None:
     """With a range of sizes each file has its own, fixed size and bytes; covers stay tiny."""
-    async with FakeSunoServer(api_key=KEY, speed=0.0, media_bytes=(1_000, 5_000)) as server:
+    async with FakeSunoServer(
+        dialect="reference", api_key=KEY, speed=0.0, media_bytes=(1_000, 5_000)
+    ) as server:
         urls = await song_urls(client, server)
         async with aiohttp.ClientSession() as anonymous:
             bodies = {}
@@ -129,14 +133,16 @@ async def test_media_sizes_from_a_range_differ_per_file(client: aiohttp.ClientSe
     other = server.media_file(urls["mp3"].replace(".mp3", "9.mp3")).content()
     assert other[3336:3400] != bodies["mp3"][3336:3400]
     with pytest.raises(ValueError, match="media_bytes"):
-        FakeSunoServer(media_bytes=(5, 1))
+        FakeSunoServer(dialect="reference", media_bytes=(5, 1))
 
 
 async def test_media_on_its_own_origin_records_the_headers_it_saw(
     client: aiohttp.ClientSession,
 ) -> None:
     """Media served from a second port; its log shows which requests carried a key."""
-    async with FakeSunoServer(api_key=KEY, speed=0.0, separate_media_origin=True) as server:
+    async with FakeSunoServer(
+        dialect="reference", api_key=KEY, speed=0.0, separate_media_origin=True
+    ) as server:
         url = (await song_urls(client, server))["mp3"]
         assert server.media_origin != server.origin
         assert url.startswith(server.media_origin + "/media/")
@@ -191,7 +197,9 @@ async def test_https_with_a_test_ca() -> None:
     ca.configure_trust(client_context)
     connector = aiohttp.TCPConnector(ssl=client_context)
     async with (
-        FakeSunoServer(api_key=KEY, speed=0.0, ssl_context=server_context) as server,
+        FakeSunoServer(
+            dialect="reference", api_key=KEY, speed=0.0, ssl_context=server_context
+        ) as server,
         aiohttp.ClientSession(headers=AUTH, connector=connector) as client,
     ):
         assert server.url.startswith("https://127.0.0.1:")

@@ -17,7 +17,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from helpers import FAST_POLL, KEY, Counter, rendered, serve
+from helpers import DIALECT, FAST_POLL, KEY, Counter, rendered, serve
 from suno_async import (
     AsyncSuno,
     GenerateRequest,
@@ -67,7 +67,7 @@ async def test_a_callers_session_from_another_loop_is_refused_without_a_hang() -
     http = await anyio.to_thread.run_sync(other.run_until_complete, make())
     try:
         async with (
-            FakeSunoServer() as fake,
+            FakeSunoServer(dialect=DIALECT) as fake,
             AsyncSuno(KEY, base_url=fake.url, session=http, poll=FAST_POLL) as suno,
         ):
             errors = []

@@ -37,7 +37,7 @@ import attrs
 import pytest
 
 import suno_async
-from helpers import BATCH, GENERATE, SINGLE
+from helpers import BATCH, DIALECT, GENERATE, SINGLE
 from suno_async import (
     AsyncSuno,
     NotFoundError,
@@ -216,6 +216,7 @@ async def test_soak(caplog: pytest.LogCaptureFixture) -> None:
     tracemalloc.start(1)
     try:
         async with FakeSunoServer(
+            dialect=DIALECT,
             speed=1000.0,
             queued_s=(0.0, 20.0),
             generating_s=(20.0, 200.0),

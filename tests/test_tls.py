@@ -10,7 +10,7 @@ import pytest
 import trustme
 from aiohttp import web
 
-from helpers import FAST_POLL, FAST_RETRY, KEY, ok, serve
+from helpers import DIALECT, FAST_POLL, FAST_RETRY, KEY, ok, serve
 from suno_async import AsyncSuno, NetworkError, TLSError
 
 pytestmark = pytest.mark.anyio
@@ -96,7 +96,11 @@ async def test_songs_generated_and_awaited_over_https_on_the_fake(
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(server_context)
     async with FakeSunoServer(
-        api_key=KEY, speed=1000.0, generating_s=(1.0, 2.0), ssl_context=server_context
+        dialect=DIALECT,
+        api_key=KEY,
+        speed=1000.0,
+        generating_s=(1.0, 2.0),
+        ssl_context=server_context,
     ) as fake:
         assert fake.url.startswith("https://")
         async with AsyncSuno(KEY, base_url=fake.url, retry=FAST_RETRY) as refused:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from ._faults import FAULT_KINDS, Fault
 from ._media import MediaFile
-from ._server import FakeSunoServer, MediaRequest, PaidCall
+from ._server import DIALECTS, FakeSunoServer, MediaRequest, PaidCall
 from ._songs import FakeTask, TaskPlan
 
 __all__ = [
+    "DIALECTS",
     "FAULT_KINDS",
     "FakeSunoServer",
     "FakeTask",

@@ -19,7 +19,7 @@ import textwrap
 from pathlib import Path
 
 from ._faults import FAULT_KINDS, Fault
-from ._server import UNKNOWN_BATCH, UNKNOWN_SINGLE, FakeSunoServer
+from ._server import DIALECTS, UNKNOWN_BATCH, UNKNOWN_SINGLE, FakeSunoServer
 
 
 def _fault_rate(value: str) -> Fault:
@@ -106,6 +106,13 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds a latency or slow_body fault from --fault-rate takes",
     )
     add(
+        "--dialect",
+        choices=DIALECTS,
+        default="live",
+        help="answer as the live service does today, or as the reference page shows "
+        "(default: %(default)s)",
+    )
+    add(
         "--unknown-single",
         choices=UNKNOWN_SINGLE,
         default="404",
@@ -190,6 +197,7 @@ def _server(args: argparse.Namespace) -> FakeSunoServer:
         paid_latency=args.paid_latency,
         unknown_single=args.unknown_single,
         unknown_batch=args.unknown_batch,
+        dialect=args.dialect,
         media_bytes=args.media_bytes,
         separate_media_origin=args.separate_media_origin,
     )

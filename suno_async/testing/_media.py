@@ -51,6 +51,12 @@ def _mp4() -> bytes:
     return ftyp + _box(b"moov", mvhd)
 
 
+def _m4a() -> bytes:
+    """The same empty movie, branded as MPEG-4 audio, as the live service's ``mp3Url`` is."""
+    ftyp = _box(b"ftyp", b"M4A " + struct.pack(">I", 0x200) + b"M4A isommp42")
+    return ftyp + _mp4()[len(_box(b"ftyp", b"isom" + bytes(4) + b"isomiso2mp41")) :]
+
+
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -78,10 +84,11 @@ def _wav() -> bytes:
 MEDIA_TYPES: dict[str, tuple[str, bytes]] = {
     "mp3": ("audio/mpeg", _mp3()),
     "mp4": ("video/mp4", _mp4()),
+    "m4a": ("audio/mp4", _m4a()),
     "png": ("image/png", _png()),
     "wav": ("audio/wav", _wav()),
 }
-_SIZED: Final = frozenset({"mp3", "mp4", "wav"})
+_SIZED: Final = frozenset({"mp3", "m4a", "mp4", "wav"})
 _BLOCK: Final = 1 << 16
 _FILLER: Final = random.Random(0).randbytes(_BLOCK)
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")

@@ -57,8 +57,23 @@ if TYPE_CHECKING:
 
     from suno_async import PollPolicy
 
-__all__ = ["UNKNOWN_BATCH", "UNKNOWN_SINGLE", "FakeSunoServer", "MediaRequest", "PaidCall"]
+__all__ = [
+    "DIALECTS",
+    "UNKNOWN_BATCH",
+    "UNKNOWN_SINGLE",
+    "FakeSunoServer",
+    "MediaRequest",
+    "PaidCall",
+]
 
+#: How the server answers: as the live service does today, or as the reference page shows.
+DIALECTS: Final = ("live", "reference")
+#: The most ids one batch query may ask about.
+BATCH_LIMIT: Final = 100
+
+#: The live service's words for an unknown task and for a key it does not know.
+LIVE_NOT_FOUND: Final = "任务不存在"
+LIVE_BAD_KEY: Final = "access_key 无效或已被禁用"
 #: How the single task query answers an id it does not know.
 UNKNOWN_SINGLE: Final = ("404", "null")
 #: How the batch task query answers when some of its ids are unknown.
@@ -115,7 +130,10 @@ class FakeSunoServer:
     API answer, ``paid_latency`` every paid POST; ``max_page_size``, ``batch_returns_total``,
     ``errors_as_http_200``, ``unknown_single`` and ``unknown_batch`` pick among the answers
     the reference allows; ``media_bytes`` sizes audio and video, ``separate_media_origin``
-    serves them from a port of their own; ``ssl_context`` serves HTTPS. What happened is
+    serves them from a port of their own; ``ssl_context`` serves HTTPS. ``dialect`` picks
+    the shapes of the answers (``DIALECTS``): ``"live"``, as the service answers today (the
+    status a word, outputs under ``result``, a row id apart from the task id, ``task_ids`` on
+    submit, m4a audio), or ``"reference"``, as the reference page shows them. What happened is
     recorded in ``requests``, ``faults_injected``, ``accepted_calls`` and ``media_requests``.
     """
 
@@ -143,6 +161,7 @@ class FakeSunoServer:
         media_bytes: int | tuple[int, int] | None = None,
         separate_media_origin: bool = False,
         ssl_context: ssl.SSLContext | None = None,
+        dialect: str = "live",
     ) -> None:
         faults = list(faults)
         check_settings(
@@ -160,6 +179,8 @@ class FakeSunoServer:
         )
         one_of("unknown_single", unknown_single, UNKNOWN_SINGLE)
         one_of("unknown_batch", unknown_batch, UNKNOWN_BATCH)
+        one_of("dialect", dialect, DIALECTS)
+        self.dialect = dialect
         check_size(media_bytes)
         self.api_key = api_key
         self.points = points
@@ -205,6 +226,7 @@ class FakeSunoServer:
             seed_base=seed_base,
             owner=owner,
             media_stem=self._media_stem,
+            media_size=lambda name: self.media_file(name).size,
         )
         self._next_id = 199824
         self._runners: list[web.AppRunner] = []
@@ -399,16 +421,24 @@ class FakeSunoServer:
 
     # -- request plumbing ----------------------------------------------------------------
 
+    @property
+    def _live(self) -> bool:
+        return self.dialect == "live"
+
     def _error(self, code: int, message: str, status: int | None = None) -> web.Response:
-        body = {"code": code, "message": message, "data": None, "success": False}
+        body: dict[str, object] = {"code": code, "message": message, "data": None}
+        if not self._live:
+            body["success"] = False
         if status is None:
             status = 200 if self.errors_as_http_200 else code
         return web.Response(status=status, text=dumps(body), content_type="application/json")
 
-    @staticmethod
-    def _ok(data: object, message: str) -> web.Response:
+    def _ok(self, data: object, message: str) -> web.Response:
         fragment = data.text if isinstance(data, _Raw) else dumps(data)
-        text = f'{{"code":200,"message":{dumps(message)},"data":{fragment},"success":true}}'
+        if self._live:
+            text = f'{{"code":200,"message":"success","data":{fragment}}}'
+        else:
+            text = f'{{"code":200,"message":{dumps(message)},"data":{fragment},"success":true}}'
         return web.Response(text=text, content_type="application/json")
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
@@ -431,9 +461,12 @@ class FakeSunoServer:
         if handler is None:
             return self._error(404, "接口不存在 (no such endpoint)")
         try:
-            scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+            header = request.headers.get("Authorization")
+            scheme, _, token = (header or "").partition(" ")
             if scheme.lower() != "bearer" or token.strip() != self.api_key:
-                raise ApiError(401, "未授权: invalid API key")
+                if not self._live:
+                    raise ApiError(401, "未授权: invalid API key")
+                raise ApiError(401, "缺少 Authorization 请求头" if header is None else LIVE_BAD_KEY)
             body = json_object(await request.read()) if request.method == "POST" else {}
             data = handler(request.query, body)
         except ApiError as exc:
@@ -441,15 +474,18 @@ class FakeSunoServer:
         if request.method == "POST":
             ids = tuple(data) if isinstance(data, list) else (data,)
             self.accepted_calls.append(PaidCall(key, body, ids))
+            if self._live:
+                data = {"task_ids": list(ids)}
         return self._ok(data, "查询成功" if key == "GET /points/balance" else "请求成功")
 
     # -- ledger and task creation ----------------------------------------------------------
 
-    def _charge(self, kind: str) -> None:
+    def _charge(self, kind: str) -> int:
         cost = PRICES.get(kind, 1)
         if self.points < cost:
             raise ApiError(402, "积分不足 (insufficient points)")
         self.points -= cost
+        return cost
 
     def _create(
         self,
@@ -460,7 +496,7 @@ class FakeSunoServer:
         mv: str | None = None,
         custom_id: str | None = None,
     ) -> list[int]:
-        self._charge(kind)
+        cost = self._charge(kind)
         now = self.now()
         wall = time.time()
         mono = time.monotonic()
@@ -500,6 +536,7 @@ class FakeSunoServer:
                 created_text=created_text,
                 clock=self._clock.now,
                 call=call,
+                points_cost=cost // count,
             )
         return call.task_ids
 
@@ -532,13 +569,25 @@ class FakeSunoServer:
         params = generate_params(body, lambda body, field: self._clip(body, field)[0])
         return self._create("generate", params, count=2, mv=params["mv"])
 
+    def _task_id(self, value: str | None, field: str) -> int:
+        """An id from a query: the live service refuses a missing or non-numeric one in words."""
+        if not self._live:
+            return integer(value, field)
+        if value is None or not value.strip():
+            raise ApiError(400, f"缺少参数 {field}")
+        if not (value.strip().isascii() and value.strip().isdigit()):
+            raise ApiError(400, "参数 id 必须是数字")
+        return int(value)
+
     def _task(self, query: MultiMapping[str], body: dict[str, Any]) -> object:
-        task_id = integer(query.get("id"), "id")
+        task_id = self._task_id(query.get("id"), "id")
         task = self._tasks.get(task_id)
         if task is None:
             if self.unknown_single == "null":
                 return None
-            raise ApiError(404, NOT_FOUND_TASK)
+            raise ApiError(404, LIVE_NOT_FOUND if self._live else NOT_FOUND_TASK)
+        if self._live:
+            return _Raw(self._songs.live_row(task, self.now()))
         row = self._songs.row(task, self.now())
         if task_id % 2 == 0:
             # The reference's own example nests success and message inside data.
@@ -550,8 +599,10 @@ class FakeSunoServer:
         pieces = [piece for piece in pieces if piece]
         self.batch_sizes.append(len(pieces))
         if not pieces:
-            raise required("ids")
-        ids = [integer(piece, "ids") for piece in pieces]
+            raise ApiError(400, "缺少参数 ids") if self._live else required("ids")
+        if self._live and len(pieces) > BATCH_LIMIT:
+            raise ApiError(400, f"一次最多查询 {BATCH_LIMIT} 个任务")
+        ids = [self._task_id(piece, "ids") for piece in pieces]
         page = integer(query.get("page", "1"), "page")
         size = integer(query.get("size", "10"), "size")
         if page < 1:
@@ -563,8 +614,12 @@ class FakeSunoServer:
         known = [tasks[task_id] for task_id in ids if task_id in tasks]
         if self.unknown_batch == "fail" and len(known) < len(ids):
             # Some deployments refuse the whole batch, in an HTTP 200 with code 500.
-            raise ApiError(500, NOT_FOUND_TASK, http_status=200)
+            raise ApiError(500, LIVE_NOT_FOUND if self._live else NOT_FOUND_TASK, http_status=200)
         now = self.now()
+        if self._live:
+            shown = known[(page - 1) * size : page * size]
+            rows = ",".join(self._songs.live_row(task, now) for task in shown)
+            return _Raw(f'{{"list":[{rows}],"total":{len(known)},"page":{page},"size":{size}}}')
         rows = ",".join(
             self._songs.row(task, now) for task in known[(page - 1) * size : page * size]
         )

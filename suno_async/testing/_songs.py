@@ -18,9 +18,12 @@ from ._rules import dumps
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-__all__ = ["SONG_KINDS", "Call", "FakeTask", "SongMaker", "TaskPlan"]
+__all__ = ["LIVE_ROW_OFFSET", "SONG_KINDS", "Call", "FakeTask", "SongMaker", "TaskPlan"]
 
 SONG_KINDS: Final = frozenset({"generate", "upsample", "upload", "whole-song", "crop", "speed"})
+#: Live rows number themselves apart from the task: row id = task id + this.
+LIVE_ROW_OFFSET: Final = 2_423_051
+_STATUS_WORDS: Final = {1: "pending", 2: "processing", 3: "completed", 4: "failed"}
 
 
 @attrs.define
@@ -66,6 +69,7 @@ class FakeTask:
     clock: Callable[[], float] = attrs.field(repr=False)
     call: Call = attrs.field(repr=False)
     finished_wall: float | None = attrs.field(default=None, repr=False)
+    points_cost: int = attrs.field(default=0, repr=False)
     row_cache: str | None = attrs.field(default=None, repr=False)
 
     @property
@@ -93,12 +97,14 @@ class SongMaker:
         seed_base: int,
         owner: dict[str, str],
         media_stem: Callable[[int], str],
+        media_size: Callable[[str], int] = lambda name: 0,
     ) -> None:
         self._tasks = tasks
         self._clips = clips
         self._seed_base = seed_base
         self._owner = owner
         self._media_stem = media_stem
+        self._media_size = media_size
 
     def row(self, task: FakeTask, now: float) -> str:
         """Serialise a row; terminal rows never change, so their text is cached."""
@@ -132,6 +138,76 @@ class SongMaker:
         if status >= 3:
             task.row_cache = text
         return text
+
+    def live_row(self, task: FakeTask, now: float) -> str:
+        """
+        Serialise a row as the live service does: the status a word outside, the outputs
+        under ``result``, a row id of the platform's own, and a clip list of this task only.
+        """
+        if task.row_cache is not None:
+            return task.row_cache
+        status = task.status_at(now)
+        error = task.errormsg if status == 4 else None
+        result = {
+            "id": task.id,
+            "status": status,
+            "custom_id": task.custom_id,
+            "errormsg": error,
+            "fileInfo": self._live_file_info(task) if status == 3 else None,
+            "extend": self._live_extend(task) if status == 3 else None,
+        }
+        row = {
+            "id": task.id + LIVE_ROW_OFFSET,
+            "task_id": str(task.id),
+            "status": _STATUS_WORDS[status],
+            "error": error,
+            "points_cost": task.points_cost,
+            "points_refunded": status == 4,
+            "created_at": task.created_text,
+            "result": result,
+        }
+        text = dumps(row)
+        if status >= 3:
+            task.row_cache = text
+        return text
+
+    def _live_file_info(self, task: FakeTask) -> dict[str, Any] | None:
+        stem = self._media_stem(task.id)
+        info: dict[str, Any] = {"width": 1024, "height": 1024, "mp4Url": "", "mp3Url": ""}
+        if task.kind in SONG_KINDS:
+            index = task.call.task_ids.index(task.id)
+            info["duration"] = self._songs(task.call)[index]["duration"]
+            info["size"] = self._media_size(f"{task.id}.m4a")
+            info["mp3Url"] = f"{stem}.m4a"
+        elif task.kind == "video":
+            info["size"] = self._media_size(f"{task.id}.mp4")
+            info["mp4Url"] = f"{stem}.mp4"
+        elif task.kind == "convert-wav":
+            info["size"] = self._media_size(f"{task.id}.wav")
+            info["wavUrl"] = f"{stem}.wav"
+        else:
+            return None
+        info["cosUrl"] = info["bigUrl"] = f"{stem}_large.png"
+        info["thumbImg"] = f"{stem}.png?imageView2/2/w/1200"
+        info["filename"] = str(int(task.created_mono * 1000))
+        return info
+
+    def _live_extend(self, task: FakeTask) -> str:
+        if task.kind not in SONG_KINDS:
+            return self._extend(task)
+        call = task.call
+        index = call.task_ids.index(task.id)
+        clip = _data.clip(
+            clip_id=call.clip_ids[index],
+            media=self._media_stem(task.id),
+            owner=self._owner,
+            created_wall=call.created_wall,
+            song=self._songs(call)[index],
+            complete=task.succeed,
+        )
+        clip["audio_url"] = clip["audio_url"].rpartition(".")[0] + ".m4a"
+        clip["video_url"] = ""
+        return dumps([clip])
 
     def _file_info(self, task: FakeTask) -> dict[str, str | None] | None:
         stem = self._media_stem(task.id)
