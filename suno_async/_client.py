@@ -35,9 +35,11 @@ from ._download import DEFAULT_MAX_BYTES, Downloadable, Downloader, DownloadPoli
 from ._encode import encode_request
 from ._errors import (
     ConfigurationError,
+    DownloadError,
     NotFoundError,
     RequestInfo,
     SessionClosedError,
+    SunoError,
     ValidationError,
 )
 from ._models import (
@@ -78,6 +80,21 @@ from ._watcher import PollPolicy, TaskWatcher, WatcherStats
 __all__ = ["DEFAULT_BASE_URL", "AsyncSuno"]
 
 DEFAULT_BASE_URL: Final = "https://open.suno.cn/api/v1"
+#: How a media host refuses a link that has expired or a file it no longer keeps.
+_GONE: Final = frozenset({403, 404, 410})
+_KINDS: Final[dict[type[Video | Wav], TaskKind]] = {Video: TaskKind.VIDEO, Wav: TaskKind.WAV}
+
+
+def _still_gone(exc: DownloadError) -> DownloadError:
+    """The error of a download whose fresh link was refused as gone too."""
+    msg = (
+        f"{exc}. The link expired and the fresh one the task gave was refused too: media "
+        "links last about an hour and the service keeps its copies about a day, so the "
+        "file may be gone; download songs soon after they finish and keep your own copy"
+    )
+    return DownloadError(msg, url=exc.url, path=exc.path, status=exc.status)
+
+
 logger: Final = logging.getLogger("suno_async")
 
 #: Called with a paid call's task ids as soon as they are read, even if its caller was
@@ -650,9 +667,20 @@ class AsyncSuno(Waiting):
         at the host's size is kept, a different one raises :class:`DestinationExistsError`.
         """
         self._transport.check_usable("download")
-        return await self._downloader.download(
-            item, dest, media=media, filename=filename, max_bytes=max_bytes
-        )
+        try:
+            return await self._downloader.download(
+                item, dest, media=media, filename=filename, max_bytes=max_bytes
+            )
+        except DownloadError as exc:
+            fresh = await self._fresh_links(item, exc)
+        try:
+            return await self._downloader.download(
+                fresh, dest, media=media, filename=filename, max_bytes=max_bytes
+            )
+        except DownloadError as exc:
+            if exc.status not in _GONE:
+                raise
+            raise _still_gone(exc) from exc
 
     async def download_bytes(
         self,
@@ -666,7 +694,41 @@ class AsyncSuno(Waiting):
         ``max_bytes`` (100 MiB by default) without reading the rest.
         """
         self._transport.check_usable("download_bytes")
-        return await self._downloader.download_bytes(item, media=media, max_bytes=max_bytes)
+        try:
+            return await self._downloader.download_bytes(item, media=media, max_bytes=max_bytes)
+        except DownloadError as exc:
+            fresh = await self._fresh_links(item, exc)
+        try:
+            return await self._downloader.download_bytes(fresh, media=media, max_bytes=max_bytes)
+        except DownloadError as exc:
+            if exc.status not in _GONE:
+                raise
+            raise _still_gone(exc) from exc
+
+    async def _fresh_links(self, item: Downloadable, exc: DownloadError) -> Song | Video | Wav:
+        """
+        The item again with the links of one fresh task query, when its host refused the
+        link as gone; otherwise ``exc`` is raised again. Links expire about an hour after
+        the task finished, and asking the task again gives fresh ones.
+        """
+        if exc.status not in _GONE or not isinstance(item, (Song, Video, Wav)):
+            raise exc
+        kind = TaskKind.SONG if isinstance(item, Song) else _KINDS[type(item)]
+        logger.info(
+            "task %s: its media link was refused (HTTP %s); asking for fresh links",
+            item.task_id,
+            exc.status,
+        )
+        try:
+            task = await self.get_task(item.task_id)
+            fresh: Song | Video | Wav = Waiting.result_of(task, kind)
+        except SunoError as error:
+            msg = (
+                f"{exc}; asking task {item.task_id} again for fresh links failed too "
+                f"({error}); the service keeps its files about a day: keep your own copy"
+            )
+            raise DownloadError(msg, url=exc.url, path=exc.path, status=exc.status) from error
+        return fresh
 
     @property
     def downloads(self) -> Downloader:

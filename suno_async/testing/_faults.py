@@ -34,6 +34,9 @@ __all__ = [
 #: Every fault kind, with what the client meets. The keys are what ``Fault(kind)`` accepts.
 FAULT_KINDS: Final[Mapping[str, str]] = types.MappingProxyType(
     {
+        "403": "HTTP 403 with an error envelope, as a media host refuses an expired link",
+        "404": "HTTP 404 with an error envelope, as a media host that purged a file",
+        "410": "HTTP 410 with an error envelope, as a media host whose file is gone",
         "429": "HTTP 429 with an error envelope and a Retry-After header of `retry_after` "
         "(None sends none; any text goes, so huge or malformed values can be tried)",
         "500": "HTTP 500 with an error envelope carrying `message`",
@@ -178,6 +181,8 @@ async def fault_response(
         return web.Response(text='{"code": 200, "data": {"rem', content_type="application/json")
     if fault.kind == "429":
         return _envelope(429, 429, "请求过于频繁 (too many requests)", fault.retry_after)
+    if fault.kind in ("403", "404", "410"):
+        return _envelope(int(fault.kind), int(fault.kind), fault.message, None)
     if fault.kind == "503":
         return _envelope(503, 503, "服务暂时不可用 (service unavailable)", fault.retry_after)
     if fault.kind == "envelope_error":

@@ -26,6 +26,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from . import _data
 from ._admin import admin_routes
 from ._clock import SimClock
+from ._expiry import LinkSigner
 from ._faults import SPOILERS, Fault, drop, fault_response, spoil, take_fault
 from ._media import MediaFile, check_size, media_for, serve
 from ._rules import (
@@ -130,10 +131,13 @@ class FakeSunoServer:
     API answer, ``paid_latency`` every paid POST; ``max_page_size``, ``batch_returns_total``,
     ``errors_as_http_200``, ``unknown_single`` and ``unknown_batch`` pick among the answers
     the reference allows; ``media_bytes`` sizes audio and video, ``separate_media_origin``
-    serves them from a port of their own; ``ssl_context`` serves HTTPS. ``dialect`` picks
-    the shapes of the answers (``DIALECTS``): ``"live"``, as the service answers today (the
-    status a word, outputs under ``result``, a row id apart from the task id, ``task_ids`` on
-    submit, m4a audio), or ``"reference"``, as the reference page shows them. What happened is
+    serves them from a port of their own; media links expire ``media_link_ttl`` simulated
+    seconds (an hour) after the task finished, and a fresh query gives fresh links (move
+    the clock with ``advance()``), an expired link answering ``expired_link_status`` (403,
+    or 404 or 410); ``ssl_context`` serves HTTPS. ``dialect`` picks the shapes of the
+    answers (``DIALECTS``): ``"live"``, as the service answers today (the status a word,
+    outputs under ``result``, a row id apart from the task id, ``task_ids`` on submit, m4a
+    audio), or ``"reference"``, as the reference page shows them. What happened is
     recorded in ``requests``, ``faults_injected``, ``accepted_calls`` and ``media_requests``.
     """
 
@@ -160,6 +164,8 @@ class FakeSunoServer:
         unknown_batch: str = "omit",
         media_bytes: int | tuple[int, int] | None = None,
         separate_media_origin: bool = False,
+        media_link_ttl: float = 3600.0,
+        expired_link_status: int = 403,
         ssl_context: ssl.SSLContext | None = None,
         dialect: str = "live",
     ) -> None:
@@ -197,6 +203,10 @@ class FakeSunoServer:
         self.unknown_batch = unknown_batch
         self.media_bytes = media_bytes
         self.separate_media_origin = separate_media_origin
+        if not media_link_ttl > 0 or expired_link_status not in (403, 404, 410):
+            msg = "media_link_ttl must be positive and expired_link_status 403, 404 or 410"
+            raise ValueError(msg)
+        self.expired_link_status = expired_link_status
         self.ssl_context = ssl_context
         self.host = host
         self.port = port
@@ -210,6 +220,7 @@ class FakeSunoServer:
 
         self._rng = random.Random(seed)
         self._fault_rng = random.Random(self._rng.getrandbits(64))
+        self._links = LinkSigner(self._rng.randbytes(16), media_link_ttl)
         seed_base = self._rng.getrandbits(64)
         owner = {
             "user_id": _data.suno_id(self._rng),
@@ -359,7 +370,7 @@ class FakeSunoServer:
 
     def media_file(self, url: str) -> MediaFile:
         """The file a media URL this server handed out serves, e.g. to check a download."""
-        found = media_for(url.rpartition("/")[2], self.media_bytes)
+        found = media_for(url.partition("?")[0].rpartition("/")[2], self.media_bytes)
         if found is None:
             msg = f"not a media URL of this server: {url}"
             raise ValueError(msg)
@@ -587,8 +598,8 @@ class FakeSunoServer:
                 return None
             raise ApiError(404, LIVE_NOT_FOUND if self._live else NOT_FOUND_TASK)
         if self._live:
-            return _Raw(self._songs.live_row(task, self.now()))
-        row = self._songs.row(task, self.now())
+            return _Raw(self._signed(task, self._songs.live_row(task, self.now())))
+        row = self._signed(task, self._songs.row(task, self.now()))
         if task_id % 2 == 0:
             # The reference's own example nests success and message inside data.
             row = row[:-1] + ',"success":true,"message":"请求成功"}'
@@ -616,13 +627,11 @@ class FakeSunoServer:
             # Some deployments refuse the whole batch, in an HTTP 200 with code 500.
             raise ApiError(500, LIVE_NOT_FOUND if self._live else NOT_FOUND_TASK, http_status=200)
         now = self.now()
+        shown = known[(page - 1) * size : page * size]
         if self._live:
-            shown = known[(page - 1) * size : page * size]
-            rows = ",".join(self._songs.live_row(task, now) for task in shown)
+            rows = ",".join(self._signed(task, self._songs.live_row(task, now)) for task in shown)
             return _Raw(f'{{"list":[{rows}],"total":{len(known)},"page":{page},"size":{size}}}')
-        rows = ",".join(
-            self._songs.row(task, now) for task in known[(page - 1) * size : page * size]
-        )
+        rows = ",".join(self._signed(task, self._songs.row(task, now)) for task in shown)
         total = f',"total":{len(known)}' if self.batch_returns_total else ""
         return _Raw(f'{{"rows":[{rows}]{total}}}')
 
@@ -678,6 +687,13 @@ class FakeSunoServer:
 
     # -- rows and results --------------------------------------------------------------
 
+    def _signed(self, task: FakeTask, row: str) -> str:
+        """The row with its media links signed for the expiry window of now."""
+        now = self.now()
+        if task.status_at(now) != 3:
+            return row
+        return self._links.sign(row, self._links.expires(task.done_at, now))
+
     def _media_stem(self, task_id: int) -> str:
         return f"{self.media_origin}/media/{task_id}"
 
@@ -690,6 +706,10 @@ class FakeSunoServer:
         found = media_for(request.match_info["name"], self.media_bytes)
         if found is None:
             raise web.HTTPNotFound
+        query = request.query
+        expires, token = query.get("expires"), query.get("token")
+        if not self._links.valid(request.path, expires, token, self.now()):
+            return web.Response(status=self.expired_link_status, text="link expired")
         fault = take_fault(self.faults, "GET /media", 0.0, self._fault_rng, named_only=True)
         if fault is None:
             return await serve(request, found)
