@@ -46,6 +46,8 @@ from ._journal import JournalError, JournalLockedError, JournalMismatchError, ex
 from ._listen import StatusChanges
 from ._models import (
     DEFAULT_MODEL,
+    GENERATION_MODELS,
+    REMASTER_MODELS,
     AlignedLyricsRequest,
     AlignedWord,
     Balance,
@@ -53,7 +55,9 @@ from ._models import (
     CropRequest,
     FileInfo,
     GenerateRequest,
+    GenerationModel,
     LyricsAlignment,
+    RemasterModel,
     RemasterRequest,
     Song,
     SpeedRequest,
@@ -75,6 +79,8 @@ from ._watcher import WatcherStats
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
+    "GENERATION_MODELS",
+    "REMASTER_MODELS",
     "APIError",
     "AlignedLyricsRequest",
     "AlignedWord",
@@ -95,6 +101,7 @@ __all__ = [
     "DownloadTimeoutError",
     "FileInfo",
     "GenerateRequest",
+    "GenerationModel",
     "InsufficientPointsError",
     "JournalError",
     "JournalLockedError",
@@ -107,6 +114,7 @@ __all__ = [
     "RateLimitError",
     "RawResponse",
     "RedirectError",
+    "RemasterModel",
     "RemasterRequest",
     "RequestInfo",
     "ResponseTooLargeError",

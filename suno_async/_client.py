@@ -50,6 +50,7 @@ from ._models import (
     CropRequest,
     GenerateRequest,
     LyricsAlignment,
+    RemasterModel,
     RemasterRequest,
     Song,
     SpeedRequest,
@@ -461,11 +462,16 @@ class AsyncSuno(Waiting):
         self,
         clip_id: str,
         *,
-        model: Literal["chirp-carp", "chirp-bass", "chirp-up"],
+        model: RemasterModel | str,
         variation: Literal["subtle", "normal", "high"] | None = None,
         on_started: OnStarted | None = None,
     ) -> tuple[TaskHandle[Song], ...]:
-        """Remaster a clip (0.36 CNY, two songs); ``variation`` only with v5 ``chirp-carp``."""
+        """
+        Remaster a clip (0.36 CNY, two songs).
+
+        ``model`` is one of :data:`REMASTER_MODELS` or a newer ``chirp-*`` name;
+        ``variation`` is for V5 and newer models only.
+        """
         request = RemasterRequest(clip_id=clip_id, model=model, variation=variation)
         ids = await self._start("/music/upsample", request, on_started)
         return self._new_handles(ids, TaskKind.SONG)

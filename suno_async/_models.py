@@ -33,7 +33,9 @@ __all__ = [
     "CropRequest",
     "FileInfo",
     "GenerateRequest",
+    "GenerationModel",
     "LyricsAlignment",
+    "RemasterModel",
     "RemasterRequest",
     "Song",
     "SpeedRequest",
@@ -52,9 +54,49 @@ __all__ = [
 EMPTY: Final[Mapping[str, Any]] = MappingProxyType({})
 
 SPEED_MULTIPLIERS: Final = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
-REMASTER_MODELS: Final = {"chirp-carp": "v5", "chirp-bass": "v4.5", "chirp-up": "v4"}
+#: Generation models (``mv``) the service is known to offer, with their Suno version.
+GenerationModel = Literal[
+    "chirp-hawk",
+    "chirp-hawk-wild",
+    "chirp-goose",
+    "chirp-fenix",
+    "chirp-crow",
+    "chirp-bluejay",
+    "chirp-auk",
+    "chirp-v4",
+]
+GENERATION_MODELS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "chirp-hawk": "v6",
+        "chirp-hawk-wild": "v6",
+        "chirp-goose": "v6",
+        "chirp-fenix": "v5.5",
+        "chirp-crow": "v5",
+        "chirp-bluejay": "v4.5",
+        "chirp-auk": "v4.5",
+        "chirp-v4": "v4",
+    }
+)
+#: Remaster models (``model_name``) the service is known to offer, with their Suno version.
+RemasterModel = Literal["chirp-halibut", "chirp-flounder", "chirp-carp", "chirp-bass", "chirp-up"]
+REMASTER_MODELS: Final[Mapping[str, str]] = MappingProxyType(
+    {
+        "chirp-halibut": "v6",
+        "chirp-flounder": "v5.5",
+        "chirp-carp": "v5",
+        "chirp-bass": "v4.5",
+        "chirp-up": "v4",
+    }
+)
+#: Names the service has taken offline: refused unsent rather than paid for and failed.
+OFFLINE_MODELS: Final = frozenset({"chirp-v3-5", "chirp-v3-0"})
+#: Remaster models older than V5, the only ones that take no ``variation``; newer names
+#: (listed or not) do.
+_NO_VARIATION: Final = frozenset({"chirp-bass", "chirp-up"})
 VARIATIONS: Final = ("subtle", "normal", "high")
-DEFAULT_MODEL: Final = "chirp-v4"
+DEFAULT_MODEL: Final = "chirp-hawk"
+# New model names appear every few months, so any well-formed one is accepted.
+_MODEL_NAME = re.compile(r"chirp-[a-z0-9][a-z0-9.\-]*")
 
 # (lyrics, tags, title) limits by model family, from the API reference.
 _LIMITS: Final = {"v4": (3000, 200, 80), "v5": (5000, 1000, 100)}
@@ -114,6 +156,27 @@ _SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 
 def _fail(field: str, rule: str) -> ValidationError:
     return ValidationError(field, rule)
+
+
+def check_model(field: str, value: object, known: Mapping[str, str]) -> str:
+    """
+    A well-formed ``chirp-*`` model name; ``known`` lists today's names for the message.
+
+    Names the SDK does not list are accepted, so a model newer than this release still
+    works; names the service has taken offline are refused.
+    """
+    check_text(field, value, optional=False, blank=False, limit=SUNO_ID_MAX)
+    if not isinstance(value, str):  # check_text refused every other type already
+        raise _fail(field, f"must be a model name, got {show(value)}")
+    if value in OFFLINE_MODELS:
+        raise _fail(field, f"{value!r} is offline at the service; use one of {', '.join(known)}")
+    if not _MODEL_NAME.fullmatch(value):
+        raise _fail(
+            field,
+            "must be a model name: 'chirp-' then lowercase letters, digits, dots or hyphens "
+            f"(known: {', '.join(known)}), got {show(value)}",
+        )
+    return value
 
 
 def check_suno_id(field: str, value: object) -> str:
@@ -225,7 +288,7 @@ class GenerateRequest:
 
     def __attrs_post_init__(self) -> None:
         # Types first, so every later rule reads well-typed values.
-        check_text("model", self.model, optional=False, blank=False, limit=SUNO_ID_MAX)
+        check_model("model", self.model, GENERATION_MODELS)
         check_text("title", self.title, optional=False, blank=False)
         for name in ("description", "lyrics", "tags", "negative_tags"):
             check_text(name, getattr(self, name))
@@ -321,14 +384,20 @@ class RemasterRequest:
 
     def __attrs_post_init__(self) -> None:
         object.__setattr__(self, "clip_id", check_suno_id("clip_id", self.clip_id))
-        if not _one_of(self.model, REMASTER_MODELS):
-            names = ", ".join(f"{k!r} ({v})" for k, v in REMASTER_MODELS.items())
-            raise _fail("model", f"must be one of {names}, got {show(self.model)}")
+        check_model("model", self.model, REMASTER_MODELS)
+        if self.model in GENERATION_MODELS:
+            raise _fail(
+                "model",
+                f"{self.model!r} is a generation model; remaster with one of "
+                f"{', '.join(REMASTER_MODELS)}",
+            )
         if self.variation is not None:
             if not _one_of(self.variation, VARIATIONS):
                 raise _fail("variation", f"must be one of {VARIATIONS}, got {show(self.variation)}")
-            if self.model != "chirp-carp":
-                raise _fail("variation", "is only for the v5 model 'chirp-carp'")
+            if self.model in _NO_VARIATION:
+                raise _fail(
+                    "variation", "is only for V5 and newer models, not chirp-bass or chirp-up"
+                )
 
 
 @attrs.frozen

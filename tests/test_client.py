@@ -232,6 +232,15 @@ async def test_remaster(suno: AsyncSuno, fake: FakeSunoServer) -> None:
     assert [s.title for s in songs] == [source.title, source.title]
 
 
+async def test_remaster_with_a_v6_model(suno: AsyncSuno, fake: FakeSunoServer) -> None:
+    """remaster() sends a V6 model with a variation, and the songs carry its name."""
+    source = (await finished_pair(suno, fake))[0]
+    assert source.id is not None
+    handles = await suno.remaster(source.id, model="chirp-halibut", variation="subtle")
+    songs = await suno.wait(handles)
+    assert [s.model_name for s in songs] == ["chirp-halibut", "chirp-halibut"]
+
+
 async def test_video_and_wav(suno: AsyncSuno, fake: FakeSunoServer) -> None:
     """video() and convert_wav() take a task id and its Suno id, 1 point each."""
     source = (await finished_pair(suno, fake))[0]

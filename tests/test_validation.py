@@ -13,10 +13,13 @@ import pytest
 
 from helpers import song_requests
 from suno_async import (
+    DEFAULT_MODEL,
+    GENERATION_MODELS,
     AsyncSuno,
     ConfigurationError,
     GenerateRequest,
     PollPolicy,
+    RemasterRequest,
     RetryPolicy,
     SunoError,
     Task,
@@ -140,7 +143,9 @@ CASES: list[tuple[str, Call, str]] = [
     ("aligned lyrics without lyrics", lambda s: s.aligned_lyrics(UUID, lyrics=" "), "lyrics"),
     # remaster
     ("remaster with a generate model", lambda s: s.remaster(UUID, model="chirp-v4"), "model"),
-    ("remaster with an unknown model", lambda s: s.remaster(UUID, model="chirp-crow"), "model"),
+    ("remaster with a V5 generate model", lambda s: s.remaster(UUID, model="chirp-crow"), "model"),
+    ("remaster with a malformed model", lambda s: s.remaster(UUID, model="Chirp-Up"), "model"),
+    ("remaster with an offline model", lambda s: s.remaster(UUID, model="chirp-v3-5"), "model"),
     (
         "variation on v4.5",
         lambda s: s.remaster(UUID, model="chirp-bass", variation="subtle"),
@@ -527,12 +532,17 @@ V4 = (3000, 200, 80)
 V5 = (5000, 1000, 100)
 FAMILIES = [
     ("chirp-v4", V4),
-    ("chirp-v3-5", V4),
-    ("chirp-v3-0", V4),
     ("chirp-v5", V5),
     ("chirp-v4-5", V5),
     ("chirp-v4.5", V5),
-    ("chirp-bluejay", V5),  # a name the reference does not list
+    ("chirp-bluejay", V5),
+    ("chirp-hawk", V5),
+    ("chirp-hawk-wild", V5),
+    ("chirp-goose", V5),
+    ("chirp-fenix", V5),
+    ("chirp-crow", V5),
+    ("chirp-auk", V5),
+    ("chirp-kestrel", V5),  # a name this release does not list
 ]
 
 
@@ -816,3 +826,41 @@ async def test_infinite_timeout_means_no_limit(suno: AsyncSuno) -> None:
     assert [song.task_id for song in songs] == [h.task_id for h in handles]
     seen = [song.task_id async for song in suno.as_completed(handles, timeout=math.inf)]
     assert sorted(seen) == sorted(h.task_id for h in handles)
+
+
+# --- model names ----------------------------------------------------------------------------
+
+
+def test_default_model_is_the_services_default() -> None:
+    """The default model is chirp-hawk, a listed V6 generation model."""
+    assert DEFAULT_MODEL == "chirp-hawk"
+    assert GENERATION_MODELS[DEFAULT_MODEL] == "v6"
+
+
+@pytest.mark.parametrize("model", [*GENERATION_MODELS, "chirp-kestrel", "chirp-v6.5-beta"])
+def test_any_well_formed_generation_model_is_accepted(model: str) -> None:
+    """Listed names and well-formed newer ones are accepted for generation."""
+    assert GenerateRequest(model=model, title="t", description="d").model == model
+
+
+@pytest.mark.parametrize(
+    "model", ["hawk", "chirp-", "Chirp-Hawk", "chirp hawk", "chirp-hawk!", "chirp-_x"]
+)
+def test_malformed_model_is_refused(model: str) -> None:
+    """A name that is not 'chirp-' and lowercase letters, digits, dots or hyphens is refused."""
+    with pytest.raises(ValidationError, match="model"):
+        GenerateRequest(model=model, title="t", description="d")
+
+
+@pytest.mark.parametrize("model", ["chirp-v3-5", "chirp-v3-0"])
+def test_offline_model_is_refused_saying_so(model: str) -> None:
+    """The V3 models are offline at the service, and the error says so."""
+    with pytest.raises(ValidationError, match="offline"):
+        GenerateRequest(model=model, title="t", description="d")
+
+
+@pytest.mark.parametrize("model", ["chirp-halibut", "chirp-flounder", "chirp-carp", "chirp-trout"])
+def test_variation_on_v5_and_newer_remaster_models(model: str) -> None:
+    """variation is accepted for V5 and newer remaster models, listed or not."""
+    request = RemasterRequest(clip_id=UUID, model=model, variation="high")
+    assert request.variation == "high"

@@ -295,10 +295,10 @@ def _clip_commands(subs: Subparsers) -> None:
     sub.add_argument(
         "--model",
         required=True,
-        choices=tuple(REMASTER_MODELS),
-        help="chirp-carp (v5), chirp-bass (v4.5) or chirp-up (v4)",
+        help=", ".join(f"{name} ({version})" for name, version in REMASTER_MODELS.items())
+        + ", or a newer chirp-* name",
     )
-    sub.add_argument("--variation", choices=VARIATIONS, help="only with chirp-carp")
+    sub.add_argument("--variation", choices=VARIATIONS, help="only with V5 and newer models")
     _waiting(sub)
 
     sub = _sub(

@@ -85,9 +85,13 @@ def iso(wall: float) -> str:
 def major_version(model_name: str) -> str:
     """Map model names to Suno's ``major_model_version``, including the remaster models."""
     name = model_name.lower()
+    if name in {"chirp-hawk", "chirp-hawk-wild", "chirp-goose", "chirp-halibut"}:
+        return "v6"
+    if name in {"chirp-fenix", "chirp-flounder"}:
+        return "v5.5"
     if "v5" in name or name in {"chirp-crow", "chirp-carp"}:
         return "v5"
-    if "v4-5" in name or "v4.5" in name or name in {"chirp-bass", "chirp-auk"}:
+    if "v4-5" in name or "v4.5" in name or name in {"chirp-bass", "chirp-auk", "chirp-bluejay"}:
         return "v4.5"
     if "v3" in name:
         return "v3"

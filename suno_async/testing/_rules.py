@@ -41,7 +41,11 @@ __all__ = [
     "upsample_params",
 ]
 
-UPSAMPLE_MODELS: Final = frozenset({"chirp-carp", "chirp-bass", "chirp-up"})
+UPSAMPLE_MODELS: Final = frozenset(
+    {"chirp-halibut", "chirp-flounder", "chirp-carp", "chirp-bass", "chirp-up"}
+)
+#: Remaster models older than V5: no variation_category.
+_NO_VARIATION: Final = frozenset({"chirp-bass", "chirp-up"})
 VARIATIONS: Final = frozenset({"subtle", "normal", "high"})
 SPEEDS: Final = frozenset({0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0})
 PRICES: Final = {"generate": 36, "upsample": 36}
@@ -236,12 +240,12 @@ def upload_params(body: dict[str, Any]) -> dict[str, Any]:
 def upsample_params(body: dict[str, Any], clip_id: str) -> dict[str, Any]:
     model = text(body, "model_name")
     if model not in UPSAMPLE_MODELS:
-        raise bad("model_name", "只能是 chirp-carp、chirp-bass 或 chirp-up", "is not supported")
+        raise bad("model_name", "只能是 " + "、".join(sorted(UPSAMPLE_MODELS)), "is not supported")
     variation = maybe_text(body, "variation_category")
     if variation is not None and variation not in VARIATIONS:
         raise bad("variation_category", "只能是 subtle、normal 或 high", "is not supported")
-    if variation is not None and model != "chirp-carp":
-        raise bad("variation_category", "仅适用于 chirp-carp (v5)", "is for chirp-carp only")
+    if variation is not None and model in _NO_VARIATION:
+        raise bad("variation_category", "仅适用于 v5 及更新的模型", "is for v5 and newer only")
     return {"clip_id": clip_id, "model_name": model, "variation_category": variation}
 
 
