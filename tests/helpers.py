@@ -47,8 +47,7 @@ AUTH = {"Authorization": f"Bearer {KEY}"}
 ROOT = Path(__file__).resolve().parents[1]
 
 #: The fake server's dialects every reading, waiting, bulk and download test runs against.
-#: The SDK reads only the reference page's so far; add "live" here once it reads both.
-DIALECTS: tuple[str, ...] = ("reference",)
+DIALECTS: tuple[str, ...] = ("live", "reference")
 #: The dialect of a test that makes its own server rather than taking the fixture's.
 DIALECT = DIALECTS[0]
 
