@@ -508,7 +508,7 @@ _REASON_KEYS: Final = ("errormsg", "error_message", "errorMessage", "error", "er
 
 def _status_code(value: object) -> bool:
     """Whether a value is one of the reference's status numbers (1 to 4), not a word."""
-    return type(value) is not bool and value in _STATUS_BY_WIRE
+    return type(value) in (int, str) and value in _STATUS_BY_WIRE
 
 
 def _first(sources: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> Any:

@@ -67,6 +67,8 @@ _TYPE_EXT: Final[dict[str, str]] = {
     "audio/mpeg": "mp3",
     "audio/mp3": "mp3",
     "audio/mp4": "m4a",
+    "audio/x-m4a": "m4a",
+    "audio/m4a": "m4a",
     "audio/wav": "wav",
     "audio/wave": "wav",
     "audio/x-wav": "wav",

@@ -50,6 +50,14 @@ ROOT = Path(__file__).resolve().parents[1]
 DIALECTS: tuple[str, ...] = ("live", "reference")
 #: The dialect of a test that makes its own server rather than taking the fixture's.
 DIALECT = DIALECTS[0]
+#: The extension of the fake's song audio in each dialect: the live service serves m4a.
+AUDIO_EXT = {"live": "m4a", "reference": "mp3"}
+
+
+def unsigned(url: str | None) -> str:
+    """A media URL without its signed ``expires=``/``token=`` query, to compare by path."""
+    assert url is not None
+    return url.partition("?")[0]
 
 #: Poll every 20 ms from the first moment: the fake clock runs fast, so waits are short.
 FAST_POLL = PollPolicy(interval=0.02, first_poll=dict.fromkeys(TaskKind, 0.0))

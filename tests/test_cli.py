@@ -175,7 +175,7 @@ def test_a_failed_song_is_exit_1(fake: ThreadedFake) -> None:
     results = run.of("result")
     assert sorted(r["ok"] for r in results) == [False, True]
     failed = next(r for r in results if not r["ok"])
-    assert failed["errormsg_en"]
+    assert failed["errormsg"]
 
 
 def test_invalid_input_sends_nothing_even_without_a_key(fake: ThreadedFake) -> None:
@@ -283,7 +283,7 @@ def test_generate_download_saves_both_songs(fake: ThreadedFake, tmp_path: Path) 
     files = sorted(out.iterdir())
     ids = run.stdout.splitlines()[0].removeprefix("started generate: task ").split()
     assert [f.name.split("-")[0] for f in files] == ids
-    assert all(f.suffix == ".mp3" and f.stat().st_size > 0 for f in files)
+    assert all(f.suffix == ".m4a" and f.stat().st_size > 0 for f in files)
     assert run.stdout.count(" saved ") == 2
 
 

@@ -11,7 +11,7 @@ import anyio
 import pytest
 from yarl import URL
 
-from helpers import FAST_POLL, FAST_RETRY
+from helpers import AUDIO_EXT, FAST_POLL, FAST_RETRY, unsigned
 from suno_async import (
     DEFAULT_BASE_URL,
     APIError,
@@ -78,7 +78,10 @@ async def test_generate_inspiration_mode(suno: AsyncSuno, fake: FakeSunoServer) 
         assert song.title == "夏夜的风"
         assert song.description == "一首欢快的流行歌"
         assert song.lyrics  # written by the service
-        assert song.audio_url == f"{fake.origin}/media/{handle.task_id}.mp3"
+        assert (
+            unsigned(song.audio_url)
+            == f"{fake.origin}/media/{handle.task_id}.{AUDIO_EXT[fake.dialect]}"
+        )
         assert song.status == "complete"
         assert song.model_name == "chirp-v5"
         assert song.duration is not None
@@ -253,10 +256,10 @@ async def test_video_and_wav(suno: AsyncSuno, fake: FakeSunoServer) -> None:
     video, wav = await suno.wait([video_handle, wav_handle])
     assert isinstance(video, Video)
     assert video.task_id == video_handle.task_id
-    assert video.url == f"{fake.origin}/media/{video_handle.task_id}.mp4"
+    assert unsigned(video.url) == f"{fake.origin}/media/{video_handle.task_id}.mp4"
     assert video.status == "complete"
     assert isinstance(wav, Wav)
-    assert wav.url == f"{fake.origin}/media/{wav_handle.task_id}.wav"
+    assert unsigned(wav.url) == f"{fake.origin}/media/{wav_handle.task_id}.wav"
 
 
 async def test_crop_and_speed(suno: AsyncSuno, fake: FakeSunoServer) -> None:
@@ -298,7 +301,10 @@ async def test_get_task_reads_both_envelope_shapes(suno: AsyncSuno, fake: FakeSu
         assert task.status is TaskStatus.SUCCEEDED
         assert task.custom_id == fake.task(task_id).custom_id
         assert task.file_info is not None
-        assert task.file_info.mp3_url == f"{fake.origin}/media/{task_id}.mp3"
+        assert (
+            unsigned(task.file_info.mp3_url)
+            == f"{fake.origin}/media/{task_id}.{AUDIO_EXT[fake.dialect]}"
+        )
         assert task.extend
     assert fake.points == 10_000 - 36
 

@@ -16,7 +16,7 @@ import anyio
 import pytest
 from aiohttp import web
 
-from helpers import DIALECT, FAST_POLL, serving, until
+from helpers import AUDIO_EXT, DIALECT, FAST_POLL, serving, until
 from suno_async import (
     AsyncSuno,
     ConfigurationError,
@@ -172,23 +172,33 @@ def leftovers(folder: Path) -> list[str]:
 async def test_song_media_from_the_fake_server(
     suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
 ) -> None:
-    """A finished song's audio, video and cover land under {task_id}-{title}.{ext}."""
+    """
+    A finished song's audio and cover (and its video, where the dialect gives songs one)
+    land under {task_id}-{title}.{ext}, named by what they are: m4a from the live service.
+    """
+    ext = AUDIO_EXT[fake.dialect]
     fake.plans.extend([TaskPlan(), TaskPlan()])
     first, second = await suno.wait(await suno.generate(title="夏夜的风", description="pop"))
     audio = await suno.download(first, tmp_path)
-    video = await suno.download(first, tmp_path, media="video")
     cover = await suno.download(first, tmp_path, media="cover")
     other = await suno.download(second, tmp_path)
-    assert audio == inside(tmp_path) / f"{first.task_id}-夏夜的风.mp3"
-    assert video.name == f"{first.task_id}-夏夜的风.mp4"
+    saved = [audio, cover, other]
+    assert audio == inside(tmp_path) / f"{first.task_id}-夏夜的风.{ext}"
     assert cover.suffix == ".png"
-    assert other.name == f"{second.task_id}-夏夜的风.mp3"
-    assert audio.read_bytes() == MEDIA_TYPES["mp3"][1]
-    assert video.read_bytes() == MEDIA_TYPES["mp4"][1]
+    assert other.name == f"{second.task_id}-夏夜的风.{ext}"
+    assert audio.read_bytes() == MEDIA_TYPES[ext][1]
     assert cover.read_bytes() == MEDIA_TYPES["png"][1]
-    assert leftovers(tmp_path) == sorted(p.name for p in (audio, video, cover, other))
-    assert fake.requests["GET /media"] == 4
-    assert await suno.download_bytes(first) == MEDIA_TYPES["mp3"][1]
+    if fake.dialect == "reference":
+        video = await suno.download(first, tmp_path, media="video")
+        assert video.name == f"{first.task_id}-夏夜的风.mp4"
+        assert video.read_bytes() == MEDIA_TYPES["mp4"][1]
+        saved.append(video)
+    else:
+        with pytest.raises(ValidationError, match="no video URL"):
+            await suno.download(first, tmp_path, media="video")
+    assert leftovers(tmp_path) == sorted(p.name for p in saved)
+    assert fake.requests["GET /media"] == len(saved)
+    assert await suno.download_bytes(first) == MEDIA_TYPES[ext][1]
 
 
 async def test_video_and_wav_from_the_fake_server(
@@ -246,10 +256,11 @@ async def test_a_part_longer_than_the_file_starts_over(
 ) -> None:
     """A stale .part past the file's end gets 416 from the fake, and a clean restart."""
     fake.plans.extend([TaskPlan(), TaskPlan()])
+    ext = AUDIO_EXT[fake.dialect]
     first, _ = await suno.wait(await suno.generate(title="t", description="pop"))
-    (tmp_path / f".{first.task_id}-t.mp3.part").write_bytes(bytes(100_000))
+    (tmp_path / f".{first.task_id}-t.{ext}.part").write_bytes(bytes(100_000))
     path = await suno.download(first, tmp_path)
-    assert path.read_bytes() == MEDIA_TYPES["mp3"][1]
+    assert path.read_bytes() == MEDIA_TYPES[ext][1]
     assert [r.headers.get("Range") for r in fake.media_requests] == ["bytes=100000-", None]
     assert leftovers(tmp_path) == [path.name]
 

@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 import suno_async
-from helpers import serving
+from helpers import AUDIO_EXT, serving, unsigned
 from suno_async import AsyncSuno, Song, TaskKind
 from suno_async.testing import FakeSunoServer
 
@@ -84,7 +84,7 @@ def _block_with(needle: str) -> str:
 
 
 async def test_the_web_app_example_long_polls_a_song(
-    namespace: dict[str, Any], suno: AsyncSuno
+    namespace: dict[str, Any], suno: AsyncSuno, fake: FakeSunoServer
 ) -> None:
     """The web app answers a finished song by id, and 404 for an id the service lacks."""
     await run_block(_block_with("cleanup_ctx"), namespace)
@@ -99,7 +99,7 @@ async def test_the_web_app_example_long_polls_a_song(
                 async with http.get(f"{origin}/songs/1") as missing:
                     assert missing.status == 404
     assert body["title"]
-    assert body["audio_url"].endswith(".mp3")
+    assert unsigned(body["audio_url"]).endswith(f".{AUDIO_EXT[fake.dialect]}")
 
 
 async def test_the_bot_example_follows_one_task(namespace: dict[str, Any], suno: AsyncSuno) -> None:

@@ -193,7 +193,7 @@ class SongMaker:
         return info
 
     def _live_extend(self, task: FakeTask) -> str:
-        if task.kind not in SONG_KINDS:
+        if task.kind not in SONG_KINDS or task.call.extend is not None:
             return self._extend(task)
         call = task.call
         index = call.task_ids.index(task.id)
