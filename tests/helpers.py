@@ -59,6 +59,7 @@ def unsigned(url: str | None) -> str:
     assert url is not None
     return url.partition("?")[0]
 
+
 #: Poll every 20 ms from the first moment: the fake clock runs fast, so waits are short.
 FAST_POLL = PollPolicy(interval=0.02, first_poll=dict.fromkeys(TaskKind, 0.0))
 #: Retries with millisecond backoff, so fault tests stay quick.
