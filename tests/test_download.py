@@ -892,3 +892,59 @@ def test_safe_filename_rules() -> None:
     long = safe_filename("é" * 300, task_id=123456789, ext="mp3")
     assert len(long.encode()) == 255 - 1  # "é" is two bytes: the odd byte is left out
     assert long.startswith("123456789-é")
+
+
+# --- links that expire -----------------------------------------------------------------
+
+
+async def test_an_expired_link_is_fetched_again_from_a_fresh_task_query(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """Past the hour a link lasts, the host refuses it; one task query gives a fresh one."""
+    fake.plans.extend([TaskPlan(), TaskPlan()])
+    first, second = await suno.wait(await suno.generate(title="t", description="pop"))
+    fake.advance(3600 + 60)
+    queries = fake.requests["GET /music/task"]
+    path = await suno.download(first, tmp_path)
+    ext = AUDIO_EXT[fake.dialect]
+    assert path.read_bytes() == MEDIA_TYPES[ext][1]
+    assert fake.requests["GET /music/task"] == queries + 1
+    refused, fetched = fake.media_requests
+    assert refused.path != fetched.path
+    assert await suno.download_bytes(second) == MEDIA_TYPES[ext][1]
+    assert fake.requests["GET /music/task"] == queries + 2
+    assert leftovers(tmp_path) == [path.name]
+
+
+@pytest.mark.parametrize("status", ["403", "404", "410"])
+async def test_a_fresh_link_refused_too_says_the_file_expired(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path, status: str
+) -> None:
+    """A host that refuses the fresh link as well: a DownloadError that says why, once."""
+    fake.plans.extend([TaskPlan(), TaskPlan()])
+    first, _ = await suno.wait(await suno.generate(title="t", description="pop"))
+    queries = fake.requests["GET /music/task"]
+    fake.faults.append(Fault(status, endpoint="GET /media", times=2))
+    with pytest.raises(DownloadError, match="expired") as info:
+        await suno.download(first, tmp_path)
+    assert info.value.status == int(status)
+    assert "keep your own copy" in str(info.value)
+    assert fake.requests["GET /music/task"] == queries + 1
+    assert len(fake.media_requests) == 2
+    assert leftovers(tmp_path) == []
+
+
+async def test_a_refusal_other_than_gone_is_not_retried(dialect: str, tmp_path: Path) -> None:
+    """A 500 from the media host is not an expired link: no task query is spent on it."""
+    async with (
+        FakeSunoServer(speed=1000.0, seed=7, dialect=dialect, media_link_ttl=1e9) as fake,
+        AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL) as suno,
+    ):
+        fake.plans.extend([TaskPlan(), TaskPlan()])
+        first, _ = await suno.wait(await suno.generate(title="t", description="pop"))
+        queries = fake.requests["GET /music/task"]
+        fake.faults.append(Fault("500", endpoint="GET /media", times=10))
+        with pytest.raises(DownloadError) as info:
+            await suno.download(first, tmp_path)
+        assert (info.value.status, "expired" in str(info.value)) == (500, False)
+        assert fake.requests["GET /music/task"] == queries
