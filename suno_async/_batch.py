@@ -31,7 +31,7 @@ class BatchQuery:
     def __init__(self, transport: Transport) -> None:
         self._transport = transport
         self._page_cap: int | None = None
-        self.requests = 0
+        self.requests: int = 0
 
     def size(self, wanted: int) -> int:
         """Ids per query: ``wanted``, or the service's page size once learnt, if smaller."""

@@ -202,7 +202,7 @@ class BulkRun:
             raise ValidationError("max_points", f"must be a whole number >= 0, got {max_points!r}")
         self._suno = suno
         self._requests = tuple(requests)
-        self.journal_path = None if journal is None else Path(journal)
+        self.journal_path: Path | None = None if journal is None else Path(journal)
         self._download_to = None if download_to is None else Path(download_to)
         self._media = tuple(dict.fromkeys(media))
         self._max_points = max_points
@@ -227,7 +227,7 @@ class BulkRun:
         self._estimate: CostEstimate | None = None
         self.stop_reason: SunoError | None = None
         #: CPU seconds the journal's writer thread spent, known once the run is left.
-        self.journal_cpu_seconds = 0.0
+        self.journal_cpu_seconds: float = 0.0
 
     # --- what a front end reads ---------------------------------------------------------
 

@@ -13,6 +13,7 @@ from typing import Any, Final, Literal
 
 import aiohttp
 import anyio
+from yarl import URL
 
 from ._arguments import (
     check_key,
@@ -179,7 +180,7 @@ class AsyncSuno(Waiting):
             if base_url is not None
             else os.environ.get("SUNO_BASE_URL") or DEFAULT_BASE_URL
         )
-        self.base_url = check_base_url(url, allow_insecure_http=allow_insecure_http)
+        self.base_url: URL = check_base_url(url, allow_insecure_http=allow_insecure_http)
         self._transport = Transport(
             api_key=str(key.reveal()).strip(),
             base_url=self.base_url,

@@ -279,9 +279,9 @@ class Downloader:
         self._locks: dict[Path, _PathLock] = {}
         self._closed = False
         #: Every HTTP request sent to media hosts, redirects and retries included.
-        self.requests_sent = 0
+        self.requests_sent: int = 0
         #: Body bytes taken from media hosts, retried ones included.
-        self.bytes_received = 0
+        self.bytes_received: int = 0
 
     def _client_session(self) -> aiohttp.ClientSession:
         if self._session is None:

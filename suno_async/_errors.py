@@ -79,10 +79,10 @@ class RequestInfo:
     __slots__ = ("attempts", "method", "paid", "path")
 
     def __init__(self, method: str, path: str, *, paid: bool, attempts: int = 1) -> None:
-        self.method = method
-        self.path = path
-        self.paid = paid
-        self.attempts = attempts
+        self.method: str = method
+        self.path: str = path
+        self.paid: bool = paid
+        self.attempts: int = attempts
 
     def __repr__(self) -> str:
         return (
@@ -301,7 +301,7 @@ class WaitTimeoutError(SunoError, TimeoutError):
             "they keep running on the service: wait on their ids again to collect them"
         )
         self.timeout = timeout
-        self.pending = tuple(pending)
+        self.pending: tuple[int, ...] = tuple(pending)
 
 
 class SessionClosedError(SunoError, RuntimeError):
@@ -369,7 +369,7 @@ class TaskStalledError(WaitTimeoutError):
             "again to keep waiting, or raise PollPolicy.stall_timeout",
         )
         self.timeout = stalled_for
-        self.pending = (task_id,)
+        self.pending: tuple[int, ...] = (task_id,)
         self.task_id = task_id
         self.last_status = last_status
 

@@ -182,7 +182,7 @@ class Transport:
         self.last_response: contextvars.ContextVar[RawResponse | None] = contextvars.ContextVar(
             "suno_async_last_response", default=None
         )
-        self.requests_sent = 0
+        self.requests_sent: int = 0
         self._closed = False
 
     def __repr__(self) -> str:

@@ -189,7 +189,7 @@ class FakeSunoServer:
         self.dialect = dialect
         check_size(media_bytes)
         self.api_key = api_key
-        self.points = points
+        self.points: int = points
         self.max_page_size = max_page_size
         self.batch_returns_total = batch_returns_total
         self.errors_as_http_200 = errors_as_http_200
@@ -209,7 +209,7 @@ class FakeSunoServer:
         self.expired_link_status = expired_link_status
         self.ssl_context = ssl_context
         self.host = host
-        self.port = port
+        self.port: int = port
         self.requests: collections.Counter[str] = collections.Counter()
         self.batch_sizes: list[int] = []
         self.faults: list[Fault] = list(faults)
