@@ -42,7 +42,13 @@ from ._errors import (
     WaitTimeoutError,
     WrongEventLoopError,
 )
-from ._journal import JournalError, JournalLockedError, JournalMismatchError, export_journal
+from ._journal import (
+    JournalConflictError,
+    JournalError,
+    JournalLockedError,
+    JournalMismatchError,
+    export_journal,
+)
 from ._listen import StatusChanges
 from ._models import (
     DEFAULT_MODEL,
@@ -103,6 +109,7 @@ __all__ = [
     "GenerateRequest",
     "GenerationModel",
     "InsufficientPointsError",
+    "JournalConflictError",
     "JournalError",
     "JournalLockedError",
     "JournalMismatchError",
