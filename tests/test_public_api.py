@@ -72,3 +72,37 @@ def test_typing_examples_type_check() -> None:
         timeout=240,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_is_light_and_names_load_on_first_use() -> None:
+    """``import suno_async`` loads no HTTP stack; the first use of a name loads its module."""
+    code = (
+        "import sys, suno_async\n"
+        "light = [m for m in ('aiohttp', 'sqlite3', 'suno_async._client') if m in sys.modules]\n"
+        "suno_async.AsyncSuno\n"
+        "print(light, 'aiohttp' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["[]", "True"]
+
+
+def test_every_lazy_name_is_exported_and_typed_where_it_lives() -> None:
+    """The table of lazy names, ``__all__`` and the type checkers' imports list the same names."""
+    import ast
+
+    lazy: dict[str, str] = suno_async._EXPORTS  # type: ignore[attr-defined]
+    assert sorted(lazy) == sorted(suno_async.__all__)
+    tree = ast.parse(Path(suno_async.__file__).read_text(encoding="utf-8"))
+    typed = {
+        alias.name: node.module
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.level == 1
+        for alias in node.names
+    }
+    assert typed == lazy
+    for name, module in lazy.items():
+        assert getattr(importlib.import_module(f"suno_async.{module}"), name) is getattr(
+            suno_async, name
+        )
