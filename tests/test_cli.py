@@ -78,6 +78,14 @@ def test_console_script_is_installed_and_same_as_module() -> None:
     assert "exit codes:" in by_script.stdout
 
 
+def test_version_is_the_installed_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints the distribution's version and exits 0, sending nothing."""
+    from importlib.metadata import version  # noqa: PLC0415
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"suno-async {version('suno-async')}\n"
+
+
 @pytest.mark.parametrize("name", ["balance", *PAID_COMMANDS, "task", "wait", "bulk", "demo"])
 def test_every_command_has_help_with_an_example(
     name: str, capsys: pytest.CaptureFixture[str]

@@ -225,6 +225,15 @@ def _lyrics_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415
+
+    try:
+        return version("suno-async")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole grammar; ``parse_args`` exits 2 (nothing sent) on a usage error."""
     parser = argparse.ArgumentParser(
@@ -233,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=f"{EXIT_CODES_HELP}\n\nrun `{PROG} COMMAND --help` for a command's options "
         "and an example.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"{PROG} {_version()}", help="show the version"
     )
     _common(parser, top=True)
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
