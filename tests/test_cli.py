@@ -80,7 +80,7 @@ def test_console_script_is_installed_and_same_as_module() -> None:
 
 def test_version_is_the_installed_one(capsys: pytest.CaptureFixture[str]) -> None:
     """--version prints the distribution's version and exits 0, sending nothing."""
-    from importlib.metadata import version  # noqa: PLC0415
+    from importlib.metadata import version
 
     assert main(["--version"]) == 0
     assert capsys.readouterr().out == f"suno-async {version('suno-async')}\n"
