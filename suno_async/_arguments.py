@@ -89,9 +89,16 @@ def check_settings(
 
 
 def check_transport_settings(
-    *, ssl: object, max_response_bytes: object, max_paid_in_flight: object, paid_rate: object
+    *,
+    ssl: object,
+    max_response_bytes: object,
+    max_paid_in_flight: object,
+    paid_rate: object,
+    trust_env: object = True,
 ) -> None:
     """The transport's own settings of :class:`AsyncSuno`, before anything is built."""
+    if not isinstance(trust_env, bool):
+        raise misconfigured("trust_env", f"must be True or False, got {show(trust_env)}")
     if ssl is not None and not isinstance(ssl, _ssl.SSLContext):
         raise misconfigured("ssl", f"must be an ssl.SSLContext or None, got {show(ssl)}")
     check_count("max_response_bytes", max_response_bytes, minimum=1024, error=misconfigured)

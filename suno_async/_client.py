@@ -67,6 +67,7 @@ from ._models import (
     check_suno_id,
     check_task_id,
 )
+from ._proxy import ProxyChoice, check_proxy
 from ._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     RawResponse,
@@ -143,6 +144,8 @@ class AsyncSuno(Waiting):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_paid_in_flight: int = 4,
         paid_rate: float | None = None,
+        proxy: str | URL | None = None,
+        trust_env: bool = True,
     ) -> None:
         # Held in a Secret at once: should a later check raise, no frame's locals show the key.
         key = Secret(api_key if api_key is not None else os.environ.get("SUNO_API_KEY"))
@@ -164,7 +167,9 @@ class AsyncSuno(Waiting):
             max_response_bytes=max_response_bytes,
             max_paid_in_flight=max_paid_in_flight,
             paid_rate=paid_rate,
+            trust_env=trust_env,
         )
+        proxies = ProxyChoice(check_proxy(proxy), trust_env=trust_env)
         if key.reveal() is not None:
             check_key(key_field, key)
         if not key.reveal() or not str(key.reveal()).strip():
@@ -192,6 +197,7 @@ class AsyncSuno(Waiting):
             max_response_bytes=max_response_bytes,
             max_paid_in_flight=max_paid_in_flight,
             paid_rate=paid_rate,
+            proxies=proxies,
         )
         self._batch = BatchQuery(self._transport)
         self._watcher = TaskWatcher(
@@ -200,7 +206,9 @@ class AsyncSuno(Waiting):
             query=self._batch,
             on_status_change=on_status_change,
         )
-        self._downloader = Downloader(downloads or DownloadPolicy(), user_agent=_user_agent())
+        self._downloader = Downloader(
+            downloads or DownloadPolicy(), user_agent=_user_agent(), proxies=proxies
+        )
         self._host: asyncio.Task[None] | None = None
         self._closed = False
         self._orphaned: list[int] = []

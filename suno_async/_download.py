@@ -45,6 +45,7 @@ from ._errors import (
 from ._models import Song, Video, Wav
 from ._names import check_filename, safe_filename
 from ._outcome import parse_retry_after
+from ._proxy import ProxyChoice
 from ._sinks import Answer, FileSink, MemorySink, Sink, prepare_folder
 
 __all__ = ["DEFAULT_MAX_BYTES", "DownloadPolicy", "Downloader", "MediaKind"]
@@ -271,9 +272,12 @@ class Downloader:
     ``AsyncSuno.download_bytes``.
     """
 
-    def __init__(self, policy: DownloadPolicy, *, user_agent: str) -> None:
+    def __init__(
+        self, policy: DownloadPolicy, *, user_agent: str, proxies: ProxyChoice | None = None
+    ) -> None:
         self.policy = policy
         self._user_agent = user_agent
+        self._proxies = proxies or ProxyChoice(None, trust_env=False)
         self._session: aiohttp.ClientSession | None = None
         self._slots: anyio.Semaphore | None = None
         self._locks: dict[Path, _PathLock] = {}
@@ -498,7 +502,11 @@ class Downloader:
         for _ in range(policy.max_redirects + 1):
             self.requests_sent += 1
             response = await session.get(
-                url, headers=headers, allow_redirects=False, timeout=timeout
+                url,
+                headers=headers,
+                allow_redirects=False,
+                timeout=timeout,
+                proxy=self._proxies.for_url(url),
             )
             if response.status not in _REDIRECTS:
                 return response

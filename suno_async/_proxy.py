@@ -10,6 +10,7 @@ Only the proxy variables are read: never ``.netrc``, so no stored credentials re
 from __future__ import annotations
 
 import ipaddress
+import re
 import urllib.request
 from typing import Final
 
@@ -21,6 +22,7 @@ from ._errors import ConfigurationError
 __all__ = ["ProxyChoice", "check_proxy"]
 
 _SCHEMES: Final = frozenset({"http", "https"})
+_USERINFO: Final = re.compile(r"(//[^/@]*?:)[^/]*@")
 
 
 def check_proxy(value: object, field: str = "proxy") -> URL | None:
@@ -33,7 +35,7 @@ def check_proxy(value: object, field: str = "proxy") -> URL | None:
     try:
         url = URL(str(value).strip())
     except ValueError as exc:
-        msg = f"{field} is not a valid URL ({exc}): {_shown(str(value))}"
+        msg = f"{field} is not a valid URL: {_shown(str(value))}"
         raise ConfigurationError(msg) from exc
     if url.scheme.lower() not in _SCHEMES or not url.host:
         msg = (
@@ -45,12 +47,8 @@ def check_proxy(value: object, field: str = "proxy") -> URL | None:
 
 
 def _shown(text: str) -> str:
-    """A proxy URL for a message, its password hidden."""
-    try:
-        url = URL(text)
-    except ValueError:
-        return show(text)
-    return show(str(url.with_password("***")) if url.password else text)
+    """A proxy URL for a message, any password in it hidden, even where it does not parse."""
+    return show(_USERINFO.sub(r"\1***@", text))
 
 
 def _loopback(host: str) -> bool:

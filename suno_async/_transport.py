@@ -54,6 +54,7 @@ from ._errors import (
     WrongEventLoopError,
 )
 from ._outcome import connection_error, read_answer, redirect_error, too_large
+from ._proxy import ProxyChoice
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -160,6 +161,7 @@ class Transport:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_paid_in_flight: int = 4,
         paid_rate: float | None = None,
+        proxies: ProxyChoice | None = None,
     ) -> None:
         self._headers = Secret({"Authorization": f"Bearer {api_key}", "Accept": "application/json"})
         self._base_url = base_url
@@ -174,6 +176,7 @@ class Transport:
         self._user_agent = user_agent
         self._ssl: _ssl.SSLContext | bool = True if ssl is None else ssl
         self._max_bytes = max_response_bytes
+        self._proxies = proxies or ProxyChoice(None, trust_env=False)
         self._paid_slots = asyncio.Semaphore(max_paid_in_flight)
         self._paid_rate = paid_rate
         self._limiter: aiolimiter.AsyncLimiter | None = None
@@ -477,6 +480,7 @@ class Transport:
                 timeout=timeout,
                 ssl=self._ssl,
                 allow_redirects=False,
+                proxy=self._proxies.for_url(url),
             ) as response:
                 status = response.status
                 response_headers = response.headers
