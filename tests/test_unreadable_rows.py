@@ -82,9 +82,7 @@ async def test_a_wait_on_an_unreadable_row_ends_at_its_second_reading(
 ) -> None:
     """Its awaiters alone get the error, at once; the other id of the batch resolves."""
     fine, bad = await start_songs(suno, 2)
-    fake.faults.append(
-        Fault("unreadable_row", endpoint=BATCH, rate=1.0, task_ids=(bad.task_id,))
-    )
+    fake.faults.append(Fault("unreadable_row", endpoint=BATCH, rate=1.0, task_ids=(bad.task_id,)))
     with anyio.fail_after(5):
         failed = await suno.wait([bad], return_exceptions=True)
         polls = fake.requests[BATCH]

@@ -19,7 +19,7 @@ from aiohttp import web
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
     "FAULT_KINDS",
@@ -89,6 +89,10 @@ def _probability(
         raise ValueError(msg)
 
 
+def _ids(ids: Iterable[int]) -> tuple[int, ...]:
+    return tuple(ids)
+
+
 @attrs.define
 class Fault:
     """
@@ -116,7 +120,7 @@ class Fault:
     code: int = 500
     message: str = "服务器内部错误"
     rate: float | None = attrs.field(default=None, kw_only=True, validator=_probability)
-    task_ids: tuple[int, ...] = attrs.field(default=(), kw_only=True, converter=tuple)
+    task_ids: tuple[int, ...] = attrs.field(default=(), kw_only=True, converter=_ids)
 
     def matches(self, key: str) -> bool:
         """Accept ``"POST /music/generate"`` or just ``"/music/generate"``."""
