@@ -602,6 +602,10 @@ def peek_row(row: object) -> tuple[int, TaskStatus]:
                     return task_id, status
                 if type(task_id) is str and task_id.isdecimal() and len(task_id) < 20:
                     return int(task_id), status
+    elif type(row) is dict:
+        peeked = _peek_live(row)
+        if peeked is not None:
+            return peeked
     try:
         data = flat_row(row)
     except WireFormatError as exc:
@@ -639,6 +643,31 @@ def _fields(row: object, keys: Sequence[str]) -> dict[str, object]:
 def other_task(found: int, task_id: int) -> WireFormatError:
     """The single query answered with a readable row about another task than the one asked."""
     return WireFormatError(f"the answer is about task {found}, not task {task_id}")
+
+
+def _peek_live(row: dict[str, Any]) -> tuple[int, TaskStatus] | None:
+    """
+    The live service's usual row read in a few lookups, as most rows of every tick are
+    one: ``task_id`` outside, a numeric status in ``result``, and none of the other
+    spellings that ``flat_row`` would weigh first. Anything else is left to ``flat_row``.
+    """
+    result = row.get("result")
+    if type(result) is not dict or not _LIVE_PEEK_KEYS.isdisjoint(result):
+        return None
+    if "taskId" in row or "status_code" in row or "statusCode" in row:
+        return None
+    wire = result.get("status")
+    status = _STATUS_BY_WIRE.get(wire) if type(wire) is int else None
+    task_id = row.get("task_id")
+    if status is None or type(task_id) is not str:
+        return None
+    if task_id.isdecimal() and len(task_id) < 20 and int(task_id) > 0:
+        return int(task_id), status
+    return None
+
+
+#: Keys in ``result`` that ``flat_row`` reads before its ``status`` or the outer ``task_id``.
+_LIVE_PEEK_KEYS: Final = frozenset({"task_id", "taskId", "status_code", "statusCode"})
 
 
 def peek_own_row(row: object, task_id: int) -> TaskStatus:
