@@ -41,7 +41,10 @@ from typing import Any, Final
 
 import aiohttp
 
+from checkout import use_this_checkout
 from rows_by_hand import batch_rows, read_row, submitted_ids
+
+use_this_checkout()
 
 API_KEY: Final = "bench-key"
 GENERATE_PRICE: Final = 36
