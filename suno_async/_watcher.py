@@ -8,10 +8,11 @@ peeked (id and status) until its task has finished, and only then decoded in ful
 Every wait ends. A failed poll fails no future by itself: its ids are asked again later,
 with backoff, and a Retry-After pause is capped. A batch the service refuses is split until
 the id it refuses stands alone, so one bad id holds back no other; an id refused on its own
-``max_failures`` times ends with the last error, and a task whose status stays the same for
-``stall_timeout`` ends with :class:`TaskStalledError`. Each query has its own deadline, and
-the queries of a tick run on a few workers the loop does not wait on for longer than an
-interval, so one slow answer delays nobody else's.
+``max_failures`` times ends with the last error, an id whose own row twice in a row has a
+shape nothing reads ends with that (its batch's other ids go on), and a task whose status
+stays the same for ``stall_timeout`` ends with :class:`TaskStalledError`. Each query has
+its own deadline, and the queries of a tick run on a few workers the loop does not wait on
+for longer than an interval, so one slow answer delays nobody else's.
 """
 
 from __future__ import annotations
