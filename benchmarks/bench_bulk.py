@@ -41,6 +41,11 @@ from typing import Any, Final
 
 import aiohttp
 
+from checkout import use_this_checkout
+from rows_by_hand import batch_rows, read_row, submitted_ids
+
+use_this_checkout()
+
 API_KEY: Final = "bench-key"
 GENERATE_PRICE: Final = 36
 MODES: Final = ("bare", "sdk", "sdk+journal")
@@ -141,8 +146,8 @@ class BareClient:
         url = f"{self.args.url}/music/generate"
         async with self.paid, self.session.post(url, json=body) as response:
             answer = await response.json()
-        for task_id in answer["data"]:
-            self.outstanding[int(task_id)] = True
+        for task_id in submitted_ids(answer["data"]):
+            self.outstanding[task_id] = True
 
     async def poller(self) -> None:
         size = self.args.page_size
@@ -156,10 +161,9 @@ class BareClient:
         params = {"ids": ",".join(map(str, chunk)), "page": "1", "size": str(len(chunk))}
         url = f"{self.args.url}/music/tasks"
         async with self.session.get(url, params=params) as response:
-            rows = (await response.json())["data"]["rows"]
-        for row in rows:
-            status = str(row["status"])
-            task_id = int(row["id"])
+            rows = batch_rows((await response.json())["data"])
+        for raw in rows:
+            task_id, status, row = read_row(raw)
             if status in {"3", "4"} and self.outstanding.pop(task_id, False):
                 media_url = song_audio_url(row) if status == "3" else None
                 if media_url is None:
@@ -293,6 +297,7 @@ async def start_server(args: argparse.Namespace, media_bytes: str, n: int) -> Se
         "-m",
         "suno_async.testing",
         "--port=0",
+        "--dialect=live",  # the rows the service sends today, which both clients read
         f"--api-key={API_KEY}",
         f"--points={points}",
         f"--speed={args.speed}",

@@ -51,10 +51,13 @@ from pathlib import Path
 
 import aiohttp
 
+from checkout import use_this_checkout
 from watch_harness import harness
 from watch_report import checks, strategy_json, table
 from watch_settings import DEFAULT_TASKS, STRATEGIES, Settings
 from watch_strategies import run_client_process
+
+use_this_checkout()
 
 
 def _tasks(values: Sequence[str]) -> list[int]:

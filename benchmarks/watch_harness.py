@@ -22,6 +22,7 @@ from typing import Any
 
 import aiohttp
 
+from rows_by_hand import submitted_ids
 from watch_report import fmt, summarize
 from watch_settings import (
     API_KEY,
@@ -66,6 +67,7 @@ async def start_server(tasks: int, settings: Settings) -> FakeServer:
         "--host=127.0.0.1",
         "--port=0",
         "--speed=0",
+        "--dialect=live",  # the rows the service sends today, which every strategy reads
         f"--max-page-size={settings.page_size}",
         f"--failure-rate={settings.failure_rate}",
         f"--seed={settings.seed}",
@@ -128,7 +130,7 @@ async def create_tasks(session: aiohttp.ClientSession, server: FakeServer, tasks
         if answer.get("code") != 200:
             msg = f"generate failed: {answer}"
             raise RuntimeError(msg)
-        return [int(i) for i in answer["data"]]
+        return submitted_ids(answer["data"])
 
     calls = await asyncio.gather(*(one(n) for n in range(math.ceil(tasks / 2))))
     return [task_id for pair in calls for task_id in pair][:tasks]

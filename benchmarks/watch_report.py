@@ -232,7 +232,8 @@ def table(results: dict[int, dict[str, dict[str, Any]]], settings: Settings) -> 
             )
     lines.append("")
     lines.append(
-        f"Poll interval {settings.interval:g} s for every strategy; server page size "
+        f"Live dialect rows; poll interval {settings.interval:g} s for every strategy; "
+        f"server page size "
         f"{settings.page_size} (= watcher batch_size and the bare loops' chunk size); the "
         f"watcher and the bare loops run {settings.concurrency} queries at a time; bare "
         f"decodes with json, bare_orjson with orjson; fake clock stopped for the first "

@@ -26,6 +26,7 @@ import aiohttp
 import anyio
 import orjson
 
+from rows_by_hand import batch_rows, read_row
 from watch_settings import PAGE_BYTES, SAMPLE_EVERY, Settings
 
 if TYPE_CHECKING:
@@ -237,8 +238,7 @@ class PerTaskStrategy(_PlainAiohttp):
                 try:
                     async with session.get(endpoint, params=params, headers=headers) as response:
                         body = await response.json()
-                    row = body["data"]
-                    status = str(row["status"])
+                    _, status, row = read_row(body["data"])
                     if status in {"3", "4"}:
                         if status == "3":
                             out.songs += song_url(row) is not None
@@ -293,20 +293,18 @@ class BareStrategy(_PlainAiohttp):
             try:
                 async with limit, session.get(endpoint, params=params, headers=headers) as response:
                     body = await response.read()
-                rows = loads(body)["data"]["rows"]
+                rows = batch_rows(loads(body)["data"])
             except (aiohttp.ClientError, KeyError, TypeError, ValueError) as exc:
                 out.errors.append(repr(exc)[:200])
                 return
             now = time.time()
-            for row in rows:
-                status = str(row["status"])
-                if status in {"3", "4"}:
-                    task_id = int(row["id"])
-                    if outstanding.pop(task_id, False):
-                        if status == "3":
-                            out.songs += song_url(row, loads) is not None
-                        out.resolved[task_id] = now
-                        out.failed += status == "4"
+            for raw in rows:
+                task_id, status, row = read_row(raw)
+                if status in {"3", "4"} and outstanding.pop(task_id, False):
+                    if status == "3":
+                        out.songs += song_url(row, loads) is not None
+                    out.resolved[task_id] = now
+                    out.failed += status == "4"
 
         while outstanding and time.monotonic() < deadline:
             started = time.monotonic()

@@ -11,18 +11,73 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
+
+import attrs
 
 from ._config import NO_RETRY, RetryPolicy
 from ._convert import WireFormatError, parse_batch, peek_row, unreadable
-from ._errors import APIError, AuthenticationError, NotFoundError, RateLimitError, SunoError
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    NotFoundError,
+    RateLimitError,
+    SunoError,
+    UndecodableResponseError,
+)
 from ._transport import Deadline, Transport
 
-__all__ = ["BatchQuery", "get_with_deadline", "is_refusal"]
+__all__ = ["BatchQuery", "Rows", "get_with_deadline", "is_refusal"]
 
 T = TypeVar("T")
 #: Takes a page's rows, and every id it has an answer for out of the pending dict.
 Take = Callable[[Sequence[Any], dict[int, T]], None]
+
+
+#: Ids named in full in an error message; past that, how many more.
+_NAMED_IDS: Final = 10
+
+
+def _named(ids: Sequence[int]) -> str:
+    shown = ", ".join(map(str, ids[:_NAMED_IDS]))
+    more = len(ids) - _NAMED_IDS
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+@attrs.define
+class Rows:
+    """
+    What the batch query answered about the ids asked: each id's row, or why it has none.
+
+    ``found`` holds the rows whose id and status read; ``unreadable`` the rows whose id
+    reads but not their status (an answer all the same, so its id is no unknown one); and
+    ``unattributed`` the rows whose id does not read, which may answer any id left.
+    """
+
+    asked: tuple[int, ...]
+    found: dict[int, Any] = attrs.Factory(dict)
+    unreadable: dict[int, tuple[Exception, Any]] = attrs.Factory(dict)
+    unattributed: list[tuple[WireFormatError, Any]] = attrs.Factory(list)
+
+    def error(self) -> UndecodableResponseError | None:
+        """
+        The error for rows that could not be read, naming the ids involved, with a snippet
+        of what could not be read: a caller must not take such an id for an unknown one.
+        """
+        if self.unreadable:
+            ids = list(self.unreadable)
+            exc, row = self.unreadable[ids[0]]
+            what = f"task {ids[0]}: the row" if len(ids) == 1 else f"tasks {_named(ids)}: rows"
+            return unreadable(f"GET /music/tasks: {what}", exc, row, show=True)
+        left = [task_id for task_id in self.asked if task_id not in self.found]
+        if not self.unattributed or not left:
+            return None  # every id asked was answered: a stray row tells nobody anything
+        exc, row = self.unattributed[0]
+        what = (
+            f"GET /music/tasks: {len(self.unattributed)} row(s) with no readable task id, "
+            f"which may answer task(s) {_named(left)},"
+        )
+        return unreadable(what, exc, row, show=True)
 
 
 class BatchQuery:
@@ -89,21 +144,29 @@ class BatchQuery:
 
     async def rows(
         self, ids: Sequence[int], size: int, *, retry: RetryPolicy | None = None
-    ) -> dict[int, Any]:
+    ) -> Rows:
         """
         The rows of ``ids`` by id, ``size`` ids a query; an id the service lacks has none.
 
         Some deployments refuse a whole batch for one id they do not know: a refused batch
         is asked about in halves until that id stands alone, and left out, so every other
         id is still answered. A refusal of one id that does not say it is unknown is raised.
+        Rows that cannot be read are kept apart, never dropped: see :class:`Rows`.
         """
-        found: dict[int, Any] = {}
+        answer = Rows(asked=tuple(dict.fromkeys(ids)))
+        found, unreadable_rows = answer.found, answer.unreadable
 
         def take(rows: Sequence[Any], pending: dict[int, None]) -> None:
             for row in rows:
                 try:
                     task_id, _ = peek_row(row)
-                except WireFormatError:
+                except WireFormatError as exc:
+                    about = exc.task_id
+                    if about is None:
+                        answer.unattributed.append((exc, row))
+                    elif about in pending:
+                        del pending[about]  # answered, if unreadably
+                        unreadable_rows[about] = (exc, row)
                     continue
                 if task_id in pending:
                     del pending[task_id]
@@ -124,11 +187,11 @@ class BatchQuery:
                 await ask_about(dict.fromkeys(left[:half]))
                 await ask_about(dict.fromkeys(left[half:]))
 
-        unique = list(dict.fromkeys(ids))
+        unique = answer.asked
         step = self.size(size)
         for start in range(0, len(unique), step):
             await ask_about(dict.fromkeys(unique[start : start + step]))
-        return found
+        return answer
 
     def _learn(self, size: int) -> None:
         self._page_cap = min(self._page_cap or size, size)

@@ -540,20 +540,26 @@ class AsyncSuno(Waiting):
         """
         Many tasks at once (free), paging through the batch query itself.
 
-        Ids the service does not know are left out of the result.
+        Ids the service does not know are left out of the result. An id the service
+        answered for is never left out: a row that cannot be read raises
+        :class:`UndecodableResponseError` naming the ids involved, so an unreadable task is
+        not taken for an unknown one.
         """
         ids = task_ids_of("task_ids", task_ids)
         if not ids:
             return []
-        rows = await self._batch.rows(ids, self._watcher.policy.batch_size)
+        answer = await self._batch.rows(ids, self._watcher.policy.batch_size)
         tasks: list[Task] = []
         for task_id in ids:
-            row = rows.get(task_id)
+            row = answer.found.get(task_id)
             if row is not None:
                 try:
                     tasks.append(structure_task(row))
                 except (WireFormatError, ValueError, TypeError, KeyError) as exc:
-                    raise unreadable(f"task {task_id}: the row", exc, row) from exc
+                    answer.unreadable[task_id] = (exc, row)
+        error = answer.error()
+        if error is not None:
+            raise error
         return tasks
 
     def generate_many(

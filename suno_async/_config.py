@@ -148,7 +148,8 @@ class PollPolicy:
 
     So that every wait ends: ``max_failures`` is how many times in a row the service may
     refuse an id asked about on its own before that id ends with the last error (outages,
-    timeouts and rate limits are not the id's fault and do not count); ``stall_timeout``
+    timeouts and rate limits are not the id's fault and do not count; a row of its own that
+    nothing can read ends it at the second in a row); ``stall_timeout``
     (None for never) ends a task whose status has not changed for that long with
     :class:`TaskStalledError`: a song takes minutes, so an hour in one status means it is
     stuck. ``poll_timeout`` bounds each query, its whole body included; ``max_pause`` caps

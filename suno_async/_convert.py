@@ -40,6 +40,7 @@ __all__ = [
     "WireFormatError",
     "converter",
     "flat_row",
+    "other_task",
     "parse_batch",
     "parse_envelope",
     "parse_task_ids",
@@ -62,12 +63,15 @@ class WireFormatError(ValueError):
 
     ``task_id`` names the task a row is about when its id could be read but the rest not,
     so a wait on that task can end with the error instead of waiting for a row that never
-    comes readable.
+    comes readable. ``part`` is the piece of the answer that could not be read (a row's
+    status fields, say), when one is known: a short snippet of it lets a user report the
+    shape without sending the whole row.
     """
 
-    def __init__(self, message: str, *, task_id: int | None = None) -> None:
+    def __init__(self, message: str, *, task_id: int | None = None, part: object = None) -> None:
         super().__init__(message)
         self.task_id = task_id
+        self.part = part
 
 
 _SNIPPET: Final = reprlib.Repr()
@@ -385,16 +389,26 @@ def unreadable(
     *,
     request: RequestInfo | None = None,
     paid: bool = False,
+    show: bool = False,
 ) -> UndecodableResponseError:
     """
     The one "could not read the answer" error: what could not be read, why, and a snippet.
 
     An answer to a paid call was accepted, and charged: the snippet holds its task ids.
+    The snippet is of the part that could not be read where the error says which (a row's
+    status fields), and then it is in the message too, as it is with ``show``: the message
+    is what a user pastes in a report.
     """
     charged = "; the call was accepted and charged: its task ids are in the snippet" if paid else ""
+    part = exc.part if isinstance(exc, WireFormatError) else None
+    shown = snippet(data if part is None else part)
+    if part is not None:
+        charged += f"; unreadable part: {shown}"
+    elif show:
+        charged += f"; answer: {shown}"
     return UndecodableResponseError(
         f"{what} could not be read ({exc}){charged}",
-        snippet=snippet(data),
+        snippet=shown,
         request=request,
         may_have_charged=paid,
     )
@@ -588,25 +602,79 @@ def peek_row(row: object) -> tuple[int, TaskStatus]:
                     return task_id, status
                 if type(task_id) is str and task_id.isdecimal() and len(task_id) < 20:
                     return int(task_id), status
-    data = flat_row(row)
+    elif type(row) is dict:
+        peeked = _peek_live(row)
+        if peeked is not None:
+            return peeked
+    try:
+        data = flat_row(row)
+    except WireFormatError as exc:
+        raise WireFormatError(str(exc), part=row) from exc
     try:
         found = _int(data.get("id"))
     except WireFormatError as exc:
         msg = f"a task row with no readable id ({exc})"
-        raise WireFormatError(msg) from exc
+        raise WireFormatError(msg, part=_fields(row, _ID_FIELDS)) from exc
     try:
         return found, _status(data.get("status"))
     except ValueError as exc:  # a WireFormatError, or a status the enum lacks
         msg = f"task {found}: a row with no readable status ({exc})"
-        raise WireFormatError(msg, task_id=found) from exc
+        raise WireFormatError(msg, task_id=found, part=_fields(row, _STATUS_FIELDS)) from exc
+
+
+#: Where a row of either dialect keeps its ids and its status, outside and in ``result``.
+_ID_FIELDS: Final = ("id", *_TASK_ID_KEYS)
+_STATUS_FIELDS: Final = ("status", *_STATUS_CODE_KEYS)
+
+
+def _fields(row: object, keys: Sequence[str]) -> dict[str, object]:
+    """
+    The fields of ``keys`` a row holds, outside and under ``result``: the part of a row
+    that could not be read, as short as it can be to say why.
+    """
+    data = row if isinstance(row, Mapping) else EMPTY
+    found: dict[str, object] = {key: data[key] for key in keys if key in data}
+    result = data.get("result")
+    if isinstance(result, Mapping):
+        found.update({f"result.{key}": result[key] for key in keys if key in result})
+    return found
+
+
+def other_task(found: int, task_id: int) -> WireFormatError:
+    """The single query answered with a readable row about another task than the one asked."""
+    return WireFormatError(f"the answer is about task {found}, not task {task_id}")
+
+
+def _peek_live(row: dict[str, Any]) -> tuple[int, TaskStatus] | None:
+    """
+    The live service's usual row read in a few lookups, as most rows of every tick are
+    one: ``task_id`` outside, a numeric status in ``result``, and none of the other
+    spellings that ``flat_row`` would weigh first. Anything else is left to ``flat_row``.
+    """
+    result = row.get("result")
+    if type(result) is not dict or not _LIVE_PEEK_KEYS.isdisjoint(result):
+        return None
+    if "taskId" in row or "status_code" in row or "statusCode" in row:
+        return None
+    wire = result.get("status")
+    status = _STATUS_BY_WIRE.get(wire) if type(wire) is int else None
+    task_id = row.get("task_id")
+    if status is None or type(task_id) is not str:
+        return None
+    if task_id.isdecimal() and len(task_id) < 20 and int(task_id) > 0:
+        return int(task_id), status
+    return None
+
+
+#: Keys in ``result`` that ``flat_row`` reads before its ``status`` or the outer ``task_id``.
+_LIVE_PEEK_KEYS: Final = frozenset({"task_id", "taskId", "status_code", "statusCode"})
 
 
 def peek_own_row(row: object, task_id: int) -> TaskStatus:
     """The status of the single query's row, which must be about the task asked for."""
     found, status = peek_row(row)
     if found != task_id:
-        msg = f"the answer is about task {found}, not task {task_id}"
-        raise WireFormatError(msg)
+        raise other_task(found, task_id)
     return status
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Final, Literal, Protocol, TypeVar
 
 import attrs
 
@@ -26,8 +26,10 @@ from ._errors import (
 from ._models import TaskHandle, TaskStatus
 
 __all__ = [
+    "UNREADABLE_READINGS",
     "Entry",
     "Finished",
+    "Garbled",
     "News",
     "Sink",
     "Watched",
@@ -77,27 +79,45 @@ class Watched(Protocol):
 W = TypeVar("W", bound=Watched)
 #: A row worth a look: the task it answers, its status, and the row itself, still raw.
 News = tuple[W, TaskStatus, Any]
+#: A row about a task asked about, whose status could not be read: the task, why, the row.
+Garbled = tuple[W, WireFormatError, Any]
+#: Readings of a task's own row that could not be read, in a row, that end its wait. One
+#: may be a row caught half-written; a second says the shape itself is one nothing reads,
+#: and waiting longer (with backoff, minutes) would only hide that from the caller.
+UNREADABLE_READINGS: Final = 2
 
 
 def take_news(
-    rows: Sequence[Any], pending: dict[int, W], news: list[News[W]], *, running: bool = True
-) -> int:
+    rows: Sequence[Any],
+    pending: dict[int, W],
+    news: list[News[W]],
+    garbled: list[Garbled[W]],
+    *,
+    running: bool = True,
+) -> list[Any]:
     """
     Match a page's rows to the tasks asked about, taking each answered id out of ``pending``.
 
     Rows with a final status, or a new one, go to ``news``; a row saying "still running, as
     before" costs a peek and nothing more, as that is most rows of every tick. With
     ``running`` false, nobody follows a running task's steps: a new running status is only
-    recorded in place (after a miss or failure it is news all the same). Rows for ids not
-    asked about (or answered already) are ignored. Returns how many rows had no readable id
-    or status.
+    recorded in place (after a miss or failure it is news all the same). A row whose id
+    reads but whose status does not is still that id's answer: it goes to ``garbled``, so
+    the id is neither dropped nor taken for one the service left out. Rows for ids not
+    asked about (or answered already) are ignored. Returns the rows with no readable id,
+    which no task can be told of.
     """
-    skipped = 0
+    unattributed: list[Any] = []
     for row in rows:
         try:
             task_id, status = peek_row(row)
-        except WireFormatError:
-            skipped += 1
+        except WireFormatError as exc:
+            if exc.task_id is None:
+                unattributed.append(row)
+            else:
+                asked = pending.pop(exc.task_id, None)
+                if asked is not None:
+                    garbled.append((asked, exc, row))
             continue
         watched = pending.pop(task_id, None)
         if watched is None:
@@ -110,7 +130,7 @@ def take_news(
                 watched.seen = watched.status = status
                 continue
         news.append((watched, status, row))
-    return skipped
+    return unattributed
 
 
 class Entry:
@@ -138,6 +158,7 @@ class Entry:
         "stall_status",
         "status",
         "task_id",
+        "unreadable",
     )
 
     def __init__(self, task_id: int, not_before: float) -> None:
@@ -153,6 +174,8 @@ class Entry:
         # refusal was traced to it: it is asked about singly from then on.
         self.refusals = 0
         self.alone = False
+        # Answers of this id whose row could not be read, in a row (UNREADABLE_READINGS).
+        self.unreadable = 0
         self.status: TaskStatus | None = None
         # The status the stall check last saw, and since when: progress is a new status. The
         # clock starts at the first poll: the wait before it is the watcher's choice.

@@ -8,10 +8,11 @@ peeked (id and status) until its task has finished, and only then decoded in ful
 Every wait ends. A failed poll fails no future by itself: its ids are asked again later,
 with backoff, and a Retry-After pause is capped. A batch the service refuses is split until
 the id it refuses stands alone, so one bad id holds back no other; an id refused on its own
-``max_failures`` times ends with the last error, and a task whose status stays the same for
-``stall_timeout`` ends with :class:`TaskStalledError`. Each query has its own deadline, and
-the queries of a tick run on a few workers the loop does not wait on for longer than an
-interval, so one slow answer delays nobody else's.
+``max_failures`` times ends with the last error, an id whose own row twice in a row has a
+shape nothing reads ends with that (its batch's other ids go on), and a task whose status
+stays the same for ``stall_timeout`` ends with :class:`TaskStalledError`. Each query has
+its own deadline, and the queries of a tick run on a few workers the loop does not wait on
+for longer than an interval, so one slow answer delays nobody else's.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import anyio.abc
 from ._batch import BatchQuery, Take, get_with_deadline, is_refusal
 from ._clock import Clock, SystemClock
 from ._config import PollPolicy
-from ._convert import WireFormatError, peek_own_row, unreadable
+from ._convert import WireFormatError, other_task, peek_row, snippet, unreadable
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -52,8 +53,10 @@ from ._models import StatusChange, TaskHandle, TaskStatus
 from ._places import Places
 from ._transport import Transport
 from ._watched import (
+    UNREADABLE_READINGS,
     Entry,
     Finished,
+    Garbled,
     News,
     Sink,
     WatcherStats,
@@ -101,6 +104,7 @@ class TaskWatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stall_check_at = math.inf
         self._failed_in_a_row = 0
+        self._warned_unattributed = False
         self._listeners: list[Callable[[StatusChange], object]] = []
         if on_status_change is not None:
             self._listeners.append(on_status_change)
@@ -516,13 +520,18 @@ class TaskWatcher:
         queries, and every other id of its batch is answered in the same tick.
         """
         news: list[News[Entry]] = []
+        garbled: list[Garbled[Entry]] = []
         failure: SunoError | None = None
         try:
-            await self._query.ask(asked, self._taker(news), deadline=self.policy.poll_timeout)
+            await self._query.ask(
+                asked, self._taker(news, garbled), deadline=self.policy.poll_timeout
+            )
         except SunoError as exc:
             failure = exc
         for entry, status, row in news:
             self._apply(entry, status, row)
+        for entry, error, row in garbled:
+            self._unreadable_row(entry, error, row)
         if failure is None:
             self._poll_went_well()
             limit = self.policy.miss_limit
@@ -636,39 +645,96 @@ class TaskWatcher:
                     status=200,
                     code=None,
                 )
-            status = peek_own_row(row, entry.task_id)
+            found, status = peek_row(row)
         except APIError as exc:
             if isinstance(exc, NotFoundError):
                 self._settle(entry, unknown_task(entry.task_id, exc))
             else:
                 self._poll_failed([entry], exc)
         except WireFormatError as exc:
-            # An answer about this id alone, unreadable: counted like a refusal of it, so
-            # a row the service keeps sending wrong ends the wait after max_failures.
-            error = unreadable(f"task {entry.task_id}: the row", exc, row)
-            self._poll_failed([entry], error, about_the_id=True)
+            about = exc.task_id
+            if about is not None and about != entry.task_id:
+                self._other_task(entry, other_task(about, entry.task_id), row)
+            else:
+                # The answer to this id alone, its id or status unreadable: this id's row.
+                self._poll_went_well()
+                self._unreadable_row(entry, exc, row)
         except SunoError as exc:
             self._poll_failed([entry], exc)
         else:
-            self._poll_went_well()
-            self._apply(entry, status, row)
+            if found == entry.task_id:
+                self._poll_went_well()
+                self._apply(entry, status, row)
+            else:
+                self._other_task(entry, other_task(found, entry.task_id), row)
         self._places.single_back(entry)
 
-    def _taker(self, news: list[News[Entry]]) -> Take[Entry]:
+    def _other_task(self, entry: Entry, exc: WireFormatError, row: object) -> None:
+        """
+        The single query answered about another task: counted like a refusal of this id,
+        so a service that keeps doing so ends the wait after ``max_failures``.
+        """
+        error = unreadable(f"task {entry.task_id}: the row", exc, row)
+        self._poll_failed([entry], error, about_the_id=True)
+
+    def _unreadable_row(self, entry: Entry, exc: WireFormatError, row: object) -> None:
+        """
+        This id's own row came, and could not be read: its awaiters alone are told, on the
+        ``UNREADABLE_READINGS``-th such answer in a row, with the part that could not be
+        read. Until then it is asked about again at the next tick, without backoff: the
+        service answered, so nothing needs to cool down, and a reading of a row nothing
+        can read is not worth minutes of waiting.
+        """
+        entry.unreadable += 1
+        entry.seen = None  # the next readable answer is news, and clears the count
+        if entry.unreadable < UNREADABLE_READINGS:
+            logger.info(
+                "task %d: its row could not be read (%s); asking again next tick",
+                entry.task_id,
+                exc,
+            )
+            return
+        error = unreadable(
+            f"task {entry.task_id}: its row, answered {entry.unreadable} times in a row,",
+            exc,
+            row,
+        )
+        logger.warning("task %d: its wait ends: %s", entry.task_id, error)
+        self._settle(entry, error)
+
+    def _taker(self, news: list[News[Entry]], garbled: list[Garbled[Entry]]) -> Take[Entry]:
         """
         What takes a batch page's rows for a poll: see :func:`take_news`. Whether anyone
         listens is read when the page comes, as a listener may subscribe while it is out.
         """
 
         def take(rows: Sequence[Any], pending: dict[int, Entry]) -> None:
-            skipped = take_news(rows, pending, news, running=bool(self._listeners))
-            if skipped:
-                logger.warning("skipped %d task row(s) with no readable id or status", skipped)
+            running = bool(self._listeners)
+            unattributed = take_news(rows, pending, news, garbled, running=running)
+            if unattributed:
+                self._unattributed(unattributed)
 
         return take
 
+    def _unattributed(self, rows: Sequence[Any]) -> None:
+        """
+        Rows whose task id cannot be read tell no wait anything: the ids they may answer
+        count as left out, and end by the rules for those (asked about alone, where an
+        unreadable answer is that id's). Said once at WARNING, with a snippet to report,
+        then at DEBUG: a service sending such rows sends them every tick.
+        """
+        level = logging.DEBUG if self._warned_unattributed else logging.WARNING
+        self._warned_unattributed = True
+        logger.log(
+            level,
+            "skipped %d task row(s) with no readable task id, e.g. %s; the ids they may "
+            "answer are asked about again",
+            len(rows),
+            snippet(rows[0]),
+        )
+
     def _apply(self, entry: Entry, status: TaskStatus, row: Any) -> None:
-        entry.misses = entry.failures = entry.refusals = 0
+        entry.misses = entry.failures = entry.refusals = entry.unreadable = 0
         entry.seen = status
         if status is not entry.status:
             if self._listeners:

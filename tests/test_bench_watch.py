@@ -24,7 +24,8 @@ def test_every_strategy_runs_and_reports(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "| 4 | watcher |" in done.stdout
-    assert "PASS: N=4: watcher requests per tick" in done.stdout
+    assert "Live dialect rows" in done.stdout
+    assert "PASS: N=4: watcher requests per tick == ceil(outstanding / " in done.stdout
     results = json.loads(out.read_text())
     assert set(results) == {"watcher", "per_task", "bare", "bare_orjson"}
     for name, row in results.items():

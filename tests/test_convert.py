@@ -426,3 +426,22 @@ def test_a_row_keyed_task_id_is_read_like_id() -> None:
         row = {key: "42", "status": 3}
         assert peek_row(row) == (42, TaskStatus.SUCCEEDED)
         assert structure_task(row).id == 42
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        {"id": 2623250, "task_id": "139434909", "status": "processing", "result": {"status": 2}},
+        {"id": 2623250, "task_id": "139434909", "status": "mystery", "result": {"status": 3}},
+        # Spellings flat_row weighs before the fast path's: each must win as it does there.
+        {"id": 1, "task_id": "7", "status_code": 4, "result": {"status": 2}},
+        {"id": 1, "task_id": "7", "result": {"status": 2, "task_id": "8"}},
+        {"id": 1, "task_id": "7", "result": {"status": 1, "status_code": 3}},
+        {"id": 1, "task_id": "0", "result": {"id": 9, "status": 2}},
+        {"id": 1, "task_id": 7, "result": {"status": True}},
+    ],
+)
+def test_peek_row_agrees_with_the_whole_reading_of_a_live_row(row: dict[str, Any]) -> None:
+    """The few lookups of a usual live row give what reading the whole row gives."""
+    task = structure_task(row)
+    assert peek_row(row) == (task.id, task.status)

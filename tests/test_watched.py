@@ -7,6 +7,7 @@ from typing import Literal
 import attrs
 
 from suno_async import TaskStatus
+from suno_async._convert import WireFormatError
 from suno_async._watched import take_news
 
 
@@ -34,7 +35,7 @@ def test_take_news_records_running_steps_in_place_when_nobody_follows_them() -> 
         {"id": 4, "status": 1},
     ]
     news: list[tuple[_Seen, TaskStatus, object]] = []
-    assert take_news(rows, asked, news, running=False) == 0
+    assert take_news(rows, asked, news, [], running=False) == []
     assert [(seen.task_id, status) for seen, status, _ in news] == [
         (2, TaskStatus.QUEUED),
         (3, TaskStatus.FAILED),
@@ -44,8 +45,11 @@ def test_take_news_records_running_steps_in_place_when_nobody_follows_them() -> 
     assert (troubled.seen, troubled.status) == (None, TaskStatus.QUEUED)  # left to _apply
 
 
-def test_take_news_reads_every_shape_and_counts_the_unreadable() -> None:
-    """A page's rows are matched in bulk; rows with no readable id or status are counted."""
+def test_take_news_reads_every_shape_and_keeps_the_unreadable() -> None:
+    """
+    A page's rows are matched in bulk; a row whose id reads but whose status does not is
+    that id's answer, kept with its error; rows with no readable id come back.
+    """
     asked = {task_id: _Seen(task_id) for task_id in (1, 2, 3, 5, 9)}
     rows = [
         {"id": 1, "status": 2},
@@ -57,14 +61,18 @@ def test_take_news_reads_every_shape_and_counts_the_unreadable() -> None:
         {"id": 7, "status": 3},  # not asked about
     ]
     news: list[tuple[_Seen, TaskStatus, object]] = []
-    assert take_news(rows, asked, news) == 3
+    garbled: list[tuple[_Seen, WireFormatError, object]] = []
+    assert take_news(rows, asked, news, garbled) == [{"id": "x", "status": 2}, "not a row"]
     assert {seen.task_id: status for seen, status, _ in news} == {
         1: TaskStatus.GENERATING,
         2: TaskStatus.SUCCEEDED,
         3: TaskStatus.QUEUED,
     }
     assert [row for _, _, row in news] == rows[:3]
-    assert sorted(asked) == [5, 9]  # the unanswered stay
+    [(seen, error, row)] = garbled
+    assert (seen.task_id, error.task_id, row) == (5, 5, rows[4])
+    assert error.part == {"status": [2]}
+    assert sorted(asked) == [9]  # the unanswered stay
 
 
 def test_take_news_skips_a_running_task_whose_status_is_unchanged() -> None:
@@ -80,7 +88,7 @@ def test_take_news_skips_a_running_task_whose_status_is_unchanged() -> None:
         {"id": 2, "status": 3},
     ]
     news: list[tuple[_Seen, TaskStatus, object]] = []
-    assert take_news(rows, asked, news) == 0
+    assert take_news(rows, asked, news, []) == []
     assert [(seen.task_id, status) for seen, status, _ in news] == [
         (2, TaskStatus.GENERATING),
         (3, TaskStatus.SUCCEEDED),

@@ -12,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import json
 import types
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 from aiohttp import web
 
 if TYPE_CHECKING:
     import random
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
     "FAULT_KINDS",
@@ -31,6 +31,10 @@ __all__ = [
     "take_fault",
 ]
 
+#: The status word ``unreadable_row`` puts in rows: no dialect has it.
+UNKNOWN_STATUS: Final = "mystery"
+#: What ``anonymous_row`` puts where a row's ids were.
+_NO_ID: Final = "n/a"
 #: Every fault kind, with what the client meets. The keys are what ``Fault(kind)`` accepts.
 FAULT_KINDS: Final[Mapping[str, str]] = types.MappingProxyType(
     {
@@ -52,10 +56,17 @@ FAULT_KINDS: Final[Mapping[str, str]] = types.MappingProxyType(
         "slow_body": "the real answer, trickled in small pieces over `delay` seconds",
         "truncated": "the real answer's headers promise the whole body but only half of it is "
         "sent before the connection closes",
+        "unreadable_row": "task queries answer with the rows of `task_ids` (every row if empty) "
+        f"holding the status {UNKNOWN_STATUS!r}, outside and in `result`: well-formed JSON "
+        "that no reader knows",
+        "anonymous_row": "task queries answer with the rows of `task_ids` (every row if empty) "
+        "holding no readable task id, in either dialect",
     }
 )
+#: Kinds that rewrite the task rows of a task query's real answer; other answers pass.
+ROW_SPOILERS: Final = frozenset({"anonymous_row", "unreadable_row"})
 #: Kinds that let the request do its work and then spoil the real answer.
-SPOILERS: Final = frozenset({"drop_after", "latency", "slow_body", "truncated"})
+SPOILERS: Final = frozenset({"drop_after", "latency", "slow_body", "truncated", *ROW_SPOILERS})
 _HTML_502: Final = (
     "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
     "</h1></center><hr><center>nginx</center></body></html>"
@@ -76,6 +87,10 @@ def _probability(
     if value is not None and not 0.0 <= value <= 1.0:
         msg = f"Fault.rate must be between 0 and 1, got {value}"
         raise ValueError(msg)
+
+
+def _ids(ids: Iterable[int]) -> tuple[int, ...]:
+    return tuple(ids)
 
 
 @attrs.define
@@ -105,6 +120,7 @@ class Fault:
     code: int = 500
     message: str = "服务器内部错误"
     rate: float | None = attrs.field(default=None, kw_only=True, validator=_probability)
+    task_ids: tuple[int, ...] = attrs.field(default=(), kw_only=True, converter=_ids)
 
     def matches(self, key: str) -> bool:
         """Accept ``"POST /music/generate"`` or just ``"/music/generate"``."""
@@ -198,6 +214,8 @@ async def spoil(request: web.Request, response: web.Response, fault: Fault) -> w
         return response
     if fault.kind == "drop_after":
         return drop(request)
+    if fault.kind in ROW_SPOILERS:
+        return _spoil_rows(request, response, fault)
     body = response.body
     assert isinstance(body, bytes)  # noqa: S101 - the handlers answer with text only
     stream = web.StreamResponse(status=response.status, headers=response.headers)
@@ -213,3 +231,49 @@ async def spoil(request: web.Request, response: web.Response, fault: Fault) -> w
         await stream.write(body[start : start + piece])
     await stream.write_eof()
     return stream
+
+
+def _row_task_id(row: dict[str, Any]) -> int | None:
+    """The task a row of either dialect is about: ``task_id``, ``result.id``, else ``id``."""
+    result = row.get("result")
+    inner = result if isinstance(result, dict) else {}
+    for value in (row.get("task_id"), inner.get("id"), row.get("id")):
+        if value is not None and str(value).isdigit():
+            return int(value)
+    return None
+
+
+def _spoil_row(row: dict[str, Any], kind: str) -> None:
+    result = row.get("result")
+    places = [row, result] if isinstance(result, dict) else [row]
+    for place in places:
+        if kind == "unreadable_row":
+            place["status"] = UNKNOWN_STATUS
+        else:
+            for key in ("id", "task_id"):
+                if key in place:
+                    place[key] = _NO_ID
+
+
+def _spoil_rows(request: web.Request, response: web.Response, fault: Fault) -> web.Response:
+    """
+    The task rows of a task query's answer rewritten as the fault says, for the chosen
+    ids; the answers of other calls, and errors, are left as they are.
+    """
+    tail = request.match_info.get("tail", "")
+    body = response.body
+    if request.method != "GET" or tail not in ("music/task", "music/tasks"):
+        return response
+    assert isinstance(body, bytes)  # noqa: S101 - the handlers answer with text only
+    answer = json.loads(body)
+    data = answer.get("data")
+    if not isinstance(data, dict):
+        return response
+    batch = data.get("list", data.get("rows"))
+    rows = batch if isinstance(batch, list) else [data]
+    chosen = set(fault.task_ids)
+    for row in rows:
+        if isinstance(row, dict) and (not chosen or _row_task_id(row) in chosen):
+            _spoil_row(row, fault.kind)
+    text = _dumps(answer)
+    return web.Response(status=response.status, text=text, content_type="application/json")
