@@ -73,14 +73,18 @@ from ._models import (
     WholeSongRequest,
 )
 from ._names import safe_filename
+from ._points import PointsEntry, PointsEntryKind, PointsLogPage
+from ._sound import DEFAULT_SOUND_MODEL, SOUND_MODELS, SoundModel, SoundRequest
 from ._transport import RawResponse
 from ._watcher import WatcherStats
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
+    "DEFAULT_SOUND_MODEL",
     "GENERATION_MODELS",
     "REMASTER_MODELS",
+    "SOUND_MODELS",
     "APIError",
     "AlignedLyricsRequest",
     "AlignedWord",
@@ -110,6 +114,9 @@ __all__ = [
     "MediaTooLargeError",
     "NetworkError",
     "NotFoundError",
+    "PointsEntry",
+    "PointsEntryKind",
+    "PointsLogPage",
     "PollPolicy",
     "RateLimitError",
     "RawResponse",
@@ -122,6 +129,8 @@ __all__ = [
     "ServerError",
     "SessionClosedError",
     "Song",
+    "SoundModel",
+    "SoundRequest",
     "SpeedRequest",
     "StatusChange",
     "StatusChanges",
