@@ -78,7 +78,9 @@ def test_console_script_is_installed_and_same_as_module() -> None:
     assert "exit codes:" in by_script.stdout
 
 
-@pytest.mark.parametrize("name", ["balance", *PAID_COMMANDS, "task", "wait", "bulk", "demo"])
+@pytest.mark.parametrize(
+    "name", ["balance", "points-log", *PAID_COMMANDS, "task", "wait", "bulk", "demo"]
+)
 def test_every_command_has_help_with_an_example(
     name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -250,6 +252,7 @@ def test_follow_up_calls(shared: ThreadedFake, song: dict[str, Any], tmp_path: P
         "align": ["align", clip, "--lyrics", "la la la", "--download", media],
         "video": ["video", task, "--download", media],
         "wav": ["wav", task, "--clip", clip],
+        "sound": ["sound", "--title", "Rain", "--tags", "rain, loop", "--tempo", "90", "--loop"],
     }
     assert set(calls) | {"generate"} == set(PAID_COMMANDS)
     # All at once: each is a process of its own, and the suite stays fast.
