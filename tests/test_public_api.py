@@ -72,3 +72,14 @@ def test_typing_examples_type_check() -> None:
         timeout=240,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_sound_and_ledger_names_are_exported() -> None:
+    """The calls beyond the reference page bring their types to the package's top."""
+    from suno_async import _points, _sound
+
+    for name in ("PointsEntry", "PointsEntryKind", "PointsLogPage"):
+        assert getattr(suno_async, name) is getattr(_points, name)
+    for name in ("DEFAULT_SOUND_MODEL", "SOUND_MODELS", "SoundModel", "SoundRequest"):
+        assert getattr(suno_async, name) is getattr(_sound, name)
+    assert {"PointsEntry", "PointsLogPage", "SoundRequest"} <= set(suno_async.__all__)
