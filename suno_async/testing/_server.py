@@ -2,13 +2,13 @@
 
 The real service cannot be reached from where the project is built and tested, so this
 server follows the API reference closely enough for a client to be developed and
-benchmarked against it: the envelope, the ledger, task lifecycles on a simulated clock,
-batch queries, realistic payload quirks, and injectable transport and protocol faults.
+benchmarked against it: the envelope, the points ledger, task lifecycles on a simulated
+clock, batch queries, realistic payload quirks, and injectable transport and protocol faults.
 
 It is deliberately independent of the SDK: it imports nothing from ``suno_async``
 outside this subpackage, so a bug in the client cannot hide behind a matching bug here.
-The clock, the faults, the reference's rules and the song making live in modules of their
-own; this one holds the HTTP app, the ledger and the endpoint handlers.
+The clock, the faults, the reference's rules, the ledger and the song making live in modules
+of their own; this one holds the HTTP app and the endpoint handlers.
 """
 
 from __future__ import annotations
@@ -141,6 +141,12 @@ class FakeSunoServer:
     outputs under ``result``, a row id apart from the task id, ``task_ids`` on submit, m4a
     audio), or ``"reference"``, as the reference page shows them. What happened is
     recorded in ``requests``, ``faults_injected``, ``accepted_calls`` and ``media_requests``.
+
+    ``points`` is the balance of a real ledger (``ledger``, paged by ``GET /points/logs``):
+    each paid call books its price, each failed task gets its share back once it fails,
+    and setting ``points`` books the difference as an adjustment. ``POST /music/sound``
+    makes two clips for 36 points: the service publishes no price for sounds, so they are
+    priced as the two-clip generation they are on Suno's side.
     """
 
     def __init__(
