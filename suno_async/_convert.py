@@ -1,5 +1,6 @@
 """
-The one converter, and reading the API's answers: the envelope, task ids, rows and records.
+The one converter, and reading the API's answers: the envelope, task ids, rows, records and
+the points ledger.
 
 Every quirk the API reference leaves open is absorbed here: camelCase or snake_case names,
 numbers sent as strings, null or missing fields, unknown new fields (ignored, kept in

@@ -600,7 +600,8 @@ async def test_a_deep_answer_over_http_is_a_suno_error(
 #: Values that are valid somewhere, so the fuzzing reaches the rules past the type checks.
 LIKELY = [
     "CLIP", "TASK", "199824", 199824, "chirp-carp", "chirp-v4", "subtle", 0.5, 1, 2, 1.5, "m",
-    "https://example.com/a.mp3", "pop", "", " ", "\ud800", "x" * 6000,
+    "https://example.com/a.mp3", "pop", "", " ", "\ud800", "x" * 6000, "chirp-crow",
+    "C minor", 120, 300, 301,
 ]  # fmt: skip
 hostile = (
     st.none()
@@ -639,6 +640,8 @@ CALLS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
     "convert_wav": ({"task_id": "TASK", "suno_id": "CLIP"}, frozenset()),
     "crop": ({"clip_id": "CLIP", "start_s": 0, "end_s": 5}, frozenset({"start_s"})),
     "speed": ({"clip_id": "CLIP", "multiplier": 1.5}, frozenset()),
+    "sound": ({"title": "t", "tags": "a bell"}, frozenset()),
+    "points_log": ({"page": 1, "limit": 10}, frozenset()),
     "get_task": ({"task_id": "TASK"}, frozenset()),
     "get_tasks": ({"task_ids": ["TASK"]}, frozenset()),
     "wait": ({"items": ["TASK"], "timeout": 5}, frozenset()),
@@ -651,6 +654,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "cover": ("lyrics", "tags", "audio_weight", "vocal_gender"),
     "remaster": ("variation",),
     "speed": ("keep_pitch", "title"),
+    "sound": ("model", "tempo", "key", "loop"),
     "wait": ("return_exceptions",),
 }  # fmt: skip
 #: Refusals of the fake server about what ids refer to, which no local check can know.
