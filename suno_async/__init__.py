@@ -84,14 +84,18 @@ if TYPE_CHECKING:
         WholeSongRequest,
     )
     from ._names import safe_filename
+    from ._points import PointsEntry, PointsEntryKind, PointsLogPage
+    from ._sound import DEFAULT_SOUND_MODEL, SOUND_MODELS, SoundModel, SoundRequest
     from ._transport import RawResponse
     from ._watcher import WatcherStats
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_MODEL",
+    "DEFAULT_SOUND_MODEL",
     "GENERATION_MODELS",
     "REMASTER_MODELS",
+    "SOUND_MODELS",
     "APIError",
     "AlignedLyricsRequest",
     "AlignedWord",
@@ -122,6 +126,9 @@ __all__ = [
     "MediaTooLargeError",
     "NetworkError",
     "NotFoundError",
+    "PointsEntry",
+    "PointsEntryKind",
+    "PointsLogPage",
     "PollPolicy",
     "RateLimitError",
     "RawResponse",
@@ -134,6 +141,8 @@ __all__ = [
     "ServerError",
     "SessionClosedError",
     "Song",
+    "SoundModel",
+    "SoundRequest",
     "SpeedRequest",
     "StatusChange",
     "StatusChanges",
@@ -195,9 +204,9 @@ _EXPORTS: Final[dict[str, str]] = {
     "SessionClosedError": "_errors",
     "SunoError": "_errors",
     "SunoTimeoutError": "_errors",
+    "TLSError": "_errors",
     "TaskFailedError": "_errors",
     "TaskStalledError": "_errors",
-    "TLSError": "_errors",
     "TransportError": "_errors",
     "UndecodableResponseError": "_errors",
     "UsageError": "_errors",
@@ -237,6 +246,13 @@ _EXPORTS: Final[dict[str, str]] = {
     "Wav": "_models",
     "WholeSongRequest": "_models",
     "safe_filename": "_names",
+    "PointsEntry": "_points",
+    "PointsEntryKind": "_points",
+    "PointsLogPage": "_points",
+    "DEFAULT_SOUND_MODEL": "_sound",
+    "SOUND_MODELS": "_sound",
+    "SoundModel": "_sound",
+    "SoundRequest": "_sound",
     "RawResponse": "_transport",
     "WatcherStats": "_watcher",
 }

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 import ssl as _ssl
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any, Final, Literal
 
@@ -29,6 +29,7 @@ from ._convert import (
     parse_task_ids,
     peek_own_row,
     structure_balance,
+    structure_points_log,
     structure_task,
     unreadable,
 )
@@ -67,7 +68,17 @@ from ._models import (
     check_suno_id,
     check_task_id,
 )
+from ._points import (
+    DEFAULT_LIMIT,
+    LIMIT_MAX,
+    MAX_PAGES,
+    PointsEntry,
+    PointsLogPage,
+    check_paging,
+    walk_points_log,
+)
 from ._proxy import ProxyChoice, check_proxy
+from ._sound import DEFAULT_SOUND_MODEL, SoundModel, SoundRequest
 from ._transport import (
     DEFAULT_MAX_RESPONSE_BYTES,
     RawResponse,
@@ -322,6 +333,34 @@ class AsyncSuno(Waiting):
         )
         return balance
 
+    async def points_log(self, *, page: int = 1, limit: int = DEFAULT_LIMIT) -> PointsLogPage:
+        """
+        One page of the points ledger (free): what each call cost, each refund and top-up,
+        with the balance after it; see :meth:`points_entries` to read it all.
+        """
+        page, limit = check_paging(page, limit)
+        path = "/points/logs"
+        params = {"page": str(page), "limit": str(limit)}
+        data = await self._transport.call("GET", path, paid=False, params=params)
+        log: PointsLogPage = self._decode(
+            lambda: structure_points_log(data, page=page, limit=limit), "GET", path, data
+        )
+        return log
+
+    def points_entries(
+        self, *, limit: int = LIMIT_MAX, max_pages: int = MAX_PAGES
+    ) -> AsyncIterator[PointsEntry]:
+        """
+        Every entry of the points ledger, page by page (free), each once: ``async for entry in
+        suno.points_entries(): ...``. It ends on an empty, short or final page, or a page of
+        entries already seen; at most ``max_pages`` pages are read.
+        """
+
+        async def fetch(page: int, size: int) -> PointsLogPage:
+            return await self.points_log(page=page, limit=size)
+
+        return walk_points_log(fetch, limit=limit, max_pages=max_pages)
+
     async def generate(
         self,
         *,
@@ -483,6 +522,36 @@ class AsyncSuno(Waiting):
         """
         request = RemasterRequest(clip_id=clip_id, model=model, variation=variation)
         ids = await self._start("/music/upsample", request, on_started)
+        return self._new_handles(ids, TaskKind.SONG)
+
+    async def sound(
+        self,
+        *,
+        title: str,
+        tags: str,
+        model: SoundModel | str = DEFAULT_SOUND_MODEL,
+        tempo: int | None = None,
+        key: str | None = None,
+        loop: bool = False,
+        on_started: OnStarted | None = None,
+    ) -> tuple[TaskHandle[Song], ...]:
+        """
+        Start a sound effect or a loop described by its style ``tags``; ``tempo`` in BPM,
+        ``key`` such as ``"C minor"``. Its price is not published: it is sent as a paid call,
+        never repeated once it may have reached the service. Results read as songs.
+        """
+        request = SoundRequest(title=title, tags=tags, model=model, tempo=tempo, key=key, loop=loop)
+        return await self.submit_sound(request, on_started=on_started)
+
+    async def submit_sound(
+        self, request: SoundRequest, *, on_started: OnStarted | None = None
+    ) -> tuple[TaskHandle[Song], ...]:
+        """Send a prepared :class:`SoundRequest`, as :meth:`submit_generate` sends songs."""
+        if not isinstance(request, SoundRequest):
+            raise ValidationError(
+                "request", f"must be a SoundRequest, got {type(request).__name__}"
+            )
+        ids = await self._start("/music/sound", request, on_started)
         return self._new_handles(ids, TaskKind.SONG)
 
     async def video(

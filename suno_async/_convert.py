@@ -1,5 +1,6 @@
 """
-The one converter, and reading the API's answers: the envelope, task ids, rows and records.
+The one converter, and reading the API's answers: the envelope, task ids, rows, records and
+the points ledger.
 
 Every quirk the API reference leaves open is absorbed here: camelCase or snake_case names,
 numbers sent as strings, null or missing fields, unknown new fields (ignored, kept in
@@ -33,6 +34,7 @@ from ._models import (
     Task,
     TaskStatus,
 )
+from ._points import PointsEntry, PointsEntryKind, PointsLogPage
 
 __all__ = [
     "Envelope",
@@ -48,6 +50,7 @@ __all__ = [
     "peek_row",
     "snippet",
     "structure_balance",
+    "structure_points_log",
     "structure_task",
     "unreadable",
 ]
@@ -243,6 +246,7 @@ _WIRE_NAMES: Final[Mapping[type, Mapping[str, str]]] = {
         "m4a_url": "m4aUrl",
     },
     Task: {"file_info": "fileInfo", "errormsg_en": "errormsgEn"},
+    PointsEntry: {"kind": "type"},
 }
 #: Names a field is also sent under, besides its snake_case and camelCase spellings.
 _ALIASES: Final[Mapping[type, Mapping[str, str]]] = {
@@ -251,6 +255,16 @@ _ALIASES: Final[Mapping[type, Mapping[str, str]]] = {
     FileInfo: dict.fromkeys(
         ("cosUrl", "cos_url", "bigUrl", "big_url", "thumbImg", "thumb_img"), "coverUrl"
     ),
+    PointsEntry: {
+        "log_id": "id",
+        "amount": "points",
+        "balance_after": "balance",
+        "after_balance": "balance",
+        "memo": "remark",
+        "description": "remark",
+        "create_time": "created_at",
+        "created_time": "created_at",
+    },
 }
 
 
@@ -696,3 +710,71 @@ def parse_batch(data: object) -> Page:
         raise WireFormatError(msg)
     total = mapping.get("total")
     return Page(rows=rows, total=None if total is None else _int(total))
+
+
+# --- the points ledger ------------------------------------------------------------------
+
+#: Kinds by word, should a ledger name them rather than number them.
+_ENTRY_KIND_WORDS: Final[Mapping[str, PointsEntryKind]] = {
+    **dict.fromkeys(("consume", "consumption", "spend", "deduct"), PointsEntryKind.CONSUME),
+    **dict.fromkeys(("recharge", "topup", "top_up", "top-up"), PointsEntryKind.RECHARGE),
+    **dict.fromkeys(("adjust", "adjustment"), PointsEntryKind.ADJUST),
+    **dict.fromkeys(("refund", "refunded"), PointsEntryKind.REFUND),
+}
+
+
+def _entry_kind(value: object, _: object = None) -> PointsEntryKind | None:
+    """A kind by number or word; one this version does not know is None, not an error."""
+    if not _present(value) or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        word = _ENTRY_KIND_WORDS.get(value.strip().lower())
+        if word is not None:
+            return word
+    try:
+        return PointsEntryKind(_int(value))
+    except ValueError:  # a WireFormatError, or a number the enum lacks
+        return None
+
+
+converter.register_structure_hook(PointsEntryKind | None, _entry_kind)
+_register_record(PointsEntry)
+_structure_entry_record: Final = converter.get_structure_hook(PointsEntry)
+
+
+def _structure_entry(obj: object, _: object) -> PointsEntry:
+    entry: PointsEntry = _structure_entry_record(obj, PointsEntry)
+    raw = obj.get("type") if isinstance(obj, Mapping) else None
+    if entry.kind is None and _present(raw):
+        object.__setattr__(entry, "extra", MappingProxyType({**entry.extra, "type": raw}))
+    return entry
+
+
+converter.register_structure_hook(PointsEntry, _structure_entry)
+_LOG_ROW_KEYS: Final = ("list", "rows", "records", "items", "logs")
+
+
+def structure_points_log(data: object, *, page: int, limit: int) -> PointsLogPage:
+    """
+    One page of ``GET /points/logs``: entries under ``list`` (or the batch query's other
+    names, or a bare list), ``total`` when given; a null ``data`` is an empty page.
+    """
+    total: int | None = None
+    rows: object = ()
+    if isinstance(data, list):
+        rows = data
+    elif data is not None:
+        mapping = _as_mapping(data, "the points log's data")
+        rows = next((mapping[k] for k in _LOG_ROW_KEYS if _present(mapping.get(k))), ())
+        if _present(mapping.get("total")):
+            total = max(0, _int(mapping["total"]))
+    if not isinstance(rows, (list, tuple)):
+        msg = f"the points log's entries should be a list, got {type(rows).__name__}"
+        raise WireFormatError(msg)
+    entries: list[PointsEntry] = []
+    try:
+        entries.extend(converter.structure(row, PointsEntry) for row in rows)
+    except (WireFormatError, ValueError, TypeError) as exc:
+        msg = f"entry {len(entries)} of the page: {exc}"
+        raise WireFormatError(msg) from exc
+    return PointsLogPage(entries=tuple(entries), total=total, page=page, limit=limit)

@@ -25,6 +25,7 @@ from ._models import (
     VideoRequest,
     WholeSongRequest,
 )
+from ._sound import SoundRequest
 
 __all__ = ["encode_request"]
 
@@ -66,6 +67,7 @@ _REQUEST_RENAMES: Final[Mapping[type, Mapping[str, str]]] = {
     RemasterRequest: {"model": "model_name", "variation": "variation_category"},
     CropRequest: {"start_s": "crop_start_s", "end_s": "crop_end_s"},
     SpeedRequest: {"multiplier": "speed_multiplier"},
+    SoundRequest: {"model": "mv"},
 }
 
 
@@ -88,5 +90,6 @@ for _request_cls in (
     ConvertWavRequest,
     CropRequest,
     SpeedRequest,
+    SoundRequest,
 ):
     converter.register_unstructure_hook(_request_cls, encode_request)

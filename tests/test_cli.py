@@ -86,7 +86,9 @@ def test_version_is_the_installed_one(capsys: pytest.CaptureFixture[str]) -> Non
     assert capsys.readouterr().out == f"suno-async {version('suno-async')}\n"
 
 
-@pytest.mark.parametrize("name", ["balance", *PAID_COMMANDS, "task", "wait", "bulk", "demo"])
+@pytest.mark.parametrize(
+    "name", ["balance", "points-log", *PAID_COMMANDS, "task", "wait", "bulk", "demo"]
+)
 def test_every_command_has_help_with_an_example(
     name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -258,6 +260,7 @@ def test_follow_up_calls(shared: ThreadedFake, song: dict[str, Any], tmp_path: P
         "align": ["align", clip, "--lyrics", "la la la", "--download", media],
         "video": ["video", task, "--download", media],
         "wav": ["wav", task, "--clip", clip],
+        "sound": ["sound", "--title", "Rain", "--tags", "rain, loop", "--tempo", "90", "--loop"],
     }
     assert set(calls) | {"generate"} == set(PAID_COMMANDS)
     # All at once: each is a process of its own, and the suite stays fast.
@@ -423,3 +426,35 @@ def test_ctrl_c_during_a_paid_call_still_shows_its_ids() -> None:
         assert started["task_ids"] == list(
             slow.sync(lambda: slow.server.accepted_calls[0].task_ids)
         )
+
+
+def test_points_log_prints_the_ledger(fake: ThreadedFake) -> None:
+    """One page as lines, every page as JSON entries with a signed change."""
+    assert run_cli("upload", "https://example.com/a.mp3", fake=fake).code == ExitCode.OK
+    fake.sync(lambda: setattr(fake.server, "points", 5000))
+    plain = run_cli("points-log", "--limit", "2", fake=fake)
+    assert plain.code == ExitCode.OK, plain.stderr
+    lines = plain.stdout.splitlines()
+    assert len(lines) == 2
+    assert "adjust" in lines[0]
+    assert "balance 5000" in lines[0]
+    assert "consume  -1  balance 9999" in lines[1]
+    every = run_cli("points-log", "--all", "--limit", "1", "--json", fake=fake)
+    assert every.code == ExitCode.OK, every.stderr
+    entries = every.of("entry")
+    assert [(e["kind"], e["change"]) for e in entries] == [
+        ("adjust", 5000 - 9999),
+        ("consume", -1),
+        ("recharge", 10_000),
+    ]
+    assert every.of("summary") == [{"event": "summary", "entries": 3, "total": 3}]
+
+
+def test_a_bad_sound_is_refused_before_a_key_is_needed(fake: ThreadedFake) -> None:
+    """A tempo out of range: exit 2, the field named, nothing sent."""
+    env = cli_env(fake)
+    del env["SUNO_API_KEY"]
+    run = run_here("sound", "--title", "t", "--tags", "a bell", "--tempo", "0", env=env)
+    assert run.code == ExitCode.NOTHING_SENT
+    assert run.stderr.strip() == "suno-async: error: tempo: must be at least 1, got 0"
+    assert fake.sync(lambda: fake.server.total_requests) == 0

@@ -56,8 +56,10 @@ from suno_async._convert import (
     peek_row,
     snippet,
     structure_balance,
+    structure_points_log,
     structure_task,
 )
+from suno_async._points import PointsEntry, PointsEntryKind, PointsLogPage
 from suno_async._results import decode_row
 from suno_async._waiting import _result
 from suno_async._watched import take_news
@@ -234,6 +236,29 @@ def test_balance_is_an_int_or_refused(data: object) -> None:
     if balance is not None:
         assert type(balance) is Balance
         assert type(balance.remaining_points) is int
+
+
+#: Ledger entries with any value under the ledger's own names.
+_LEDGER_KEYS = st.sampled_from(["id", "type", "points", "balance", "remark", "created_at"])
+ledger_pages = answers | st.fixed_dictionaries(
+    {"total": maybe_text, "list": st.lists(st.dictionaries(_LEDGER_KEYS | keys, maybe_text))}
+)
+
+
+@given(ledger_pages)
+def test_a_points_log_page_is_typed_or_refused(data: object) -> None:
+    """Any answer to the points log gives a page of typed entries, or WireFormatError."""
+    page = typed_or_wire_error(lambda: structure_points_log(data, page=1, limit=10))
+    if page is not None:
+        assert type(page) is PointsLogPage
+        assert page.total is None or (type(page.total) is int and page.total >= 0)
+        for entry in page.entries:
+            assert type(entry) is PointsEntry
+            assert type(entry.id) is int
+            assert type(entry.change) is int
+            assert entry.kind is None or type(entry.kind) is PointsEntryKind
+            assert entry.balance is None or type(entry.balance) is int
+            assert all(v is None or type(v) is str for v in (entry.remark, entry.created_at))
 
 
 @given(answers)
@@ -576,7 +601,8 @@ async def test_a_deep_answer_over_http_is_a_suno_error(
 #: Values that are valid somewhere, so the fuzzing reaches the rules past the type checks.
 LIKELY = [
     "CLIP", "TASK", "199824", 199824, "chirp-carp", "chirp-v4", "subtle", 0.5, 1, 2, 1.5, "m",
-    "https://example.com/a.mp3", "pop", "", " ", "\ud800", "x" * 6000,
+    "https://example.com/a.mp3", "pop", "", " ", "\ud800", "x" * 6000, "chirp-crow",
+    "C minor", 120, 300, 301,
 ]  # fmt: skip
 hostile = (
     st.none()
@@ -615,6 +641,8 @@ CALLS: dict[str, tuple[dict[str, Any], frozenset[str]]] = {
     "convert_wav": ({"task_id": "TASK", "suno_id": "CLIP"}, frozenset()),
     "crop": ({"clip_id": "CLIP", "start_s": 0, "end_s": 5}, frozenset({"start_s"})),
     "speed": ({"clip_id": "CLIP", "multiplier": 1.5}, frozenset()),
+    "sound": ({"title": "t", "tags": "a bell"}, frozenset()),
+    "points_log": ({"page": 1, "limit": 10}, frozenset()),
     "get_task": ({"task_id": "TASK"}, frozenset()),
     "get_tasks": ({"task_ids": ["TASK"]}, frozenset()),
     "wait": ({"items": ["TASK"], "timeout": 5}, frozenset()),
@@ -627,6 +655,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "cover": ("lyrics", "tags", "audio_weight", "vocal_gender"),
     "remaster": ("variation",),
     "speed": ("keep_pitch", "title"),
+    "sound": ("model", "tempo", "key", "loop"),
     "wait": ("return_exceptions",),
 }  # fmt: skip
 #: Refusals of the fake server about what ids refer to, which no local check can know.

@@ -40,6 +40,7 @@ def _command(name: str) -> Command:
         return _commands.run_paid
     table: dict[str, Command] = {
         "balance": _commands.run_balance,
+        "points-log": _commands.run_points_log,
         "task": _commands.run_task,
         "wait": _commands.run_wait,
         "bulk": _bulk.run_bulk,

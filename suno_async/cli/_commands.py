@@ -39,14 +39,25 @@ from .._models import (
     Wav,
     WholeSongRequest,
 )
+from .._points import DEFAULT_LIMIT, LIMIT_MAX, PointsEntry
+from .._sound import SoundRequest
 from ._exit import CliError, ExitCode
 from ._output import Output, ProgressView, Tally, to_jsonable
 from ._session import open_session
 
-__all__ = ["PaidCall", "prepare_paid", "run_balance", "run_paid", "run_task", "run_wait"]
+__all__ = [
+    "PaidCall",
+    "prepare_paid",
+    "run_balance",
+    "run_paid",
+    "run_points_log",
+    "run_task",
+    "run_wait",
+]
 
 #: Points per call, from the API reference's price list (1 point = 0.01 CNY).
-PRICES: Final = {"generate": 36, "extend": 36, "cover": 36, "remaster": 36}
+#: A sound has no published price: it is counted as the generation it is on Suno's side.
+PRICES: Final = {"generate": 36, "extend": 36, "cover": 36, "remaster": 36, "sound": 36}
 _STATES: Final = ("queued", "generating", "succeeded", "failed")
 
 OnStarted = Callable[[tuple[int, ...]], object]
@@ -112,6 +123,16 @@ def prepare_paid(args: argparse.Namespace) -> PaidCall:
         return PaidCall(
             name, points, lambda suno, told: suno.submit_generate(request, on_started=told)
         )
+    if name == "sound":
+        sound = SoundRequest(
+            title=args.title,
+            tags=args.tags,
+            model=args.model,
+            tempo=args.tempo,
+            key=args.key,
+            loop=args.loop,
+        )
+        return PaidCall(name, points, lambda suno, told: suno.submit_sound(sound, on_started=told))
     if name == "remaster":
         remaster = RemasterRequest(clip_id=args.clip_id, model=args.model, variation=args.variation)
         return PaidCall(
@@ -252,6 +273,42 @@ async def run_balance(args: argparse.Namespace, output: Output) -> ExitCode:
         balance = await suno.balance()
     points = balance.remaining_points
     output.emit("balance", f"{points} points", remaining_points=points)
+    return ExitCode.OK
+
+
+def _entry_line(entry: PointsEntry) -> str:
+    kind = entry.kind.name.lower() if entry.kind is not None else "other"
+    balance = "?" if entry.balance is None else str(entry.balance)
+    when = entry.created_at or "-"
+    return (
+        f"{entry.id}  {when}  {kind:<8} {entry.change:+d}  balance {balance}  {entry.remark or ''}"
+    )
+
+
+async def run_points_log(args: argparse.Namespace, output: Output) -> ExitCode:
+    """One page of the ledger, or (``--all``) every entry; one line or JSON object each."""
+    shown = 0
+
+    def show(entry: PointsEntry) -> None:
+        fields = to_jsonable(entry) | {"kind": None, "change": entry.change}
+        if entry.kind is not None:
+            fields["kind"] = entry.kind.name.lower()
+        output.emit("entry", _entry_line(entry).rstrip(), **fields)
+
+    async with open_session(args) as suno:
+        if args.all:
+            async for entry in suno.points_entries(limit=args.limit or LIMIT_MAX):
+                show(entry)
+                shown += 1
+            total: int | None = shown
+        else:
+            log = await suno.points_log(page=args.page, limit=args.limit or DEFAULT_LIMIT)
+            for entry in log.entries:
+                show(entry)
+            shown, total = len(log.entries), log.total
+    output.emit("summary", None, entries=shown, total=total)
+    if not shown:
+        output.note("no entries on this page")
     return ExitCode.OK
 
 

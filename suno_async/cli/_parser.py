@@ -15,6 +15,8 @@ from typing import Any, Final, TypeAlias
 
 from .._errors import ValidationError
 from .._models import DEFAULT_MODEL, REMASTER_MODELS, SPEED_MULTIPLIERS, VARIATIONS, check_task_id
+from .._points import DEFAULT_LIMIT, LIMIT_MAX
+from .._sound import DEFAULT_SOUND_MODEL, SOUND_MODELS, TEMPO_MAX
 from ._exit import EXIT_CODES_HELP
 
 __all__ = ["PAID_COMMANDS", "build_parser"]
@@ -34,6 +36,7 @@ PAID_COMMANDS: Final = (
     "align",
     "video",
     "wav",
+    "sound",
 )
 
 _DESCRIPTION: Final = """\
@@ -86,6 +89,14 @@ def _count(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
     return value
+
+
+def _whole(text: str) -> int:
+    """A whole number, its range left to the request's own check (which names the field)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
 
 
 def _media(text: str) -> tuple[str, ...]:
@@ -249,11 +260,59 @@ def build_parser() -> argparse.ArgumentParser:
     _common(parser, top=True)
     subs = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _sub(subs, "balance", "show the points left (free)", f"{PROG} balance")
+    _points_log_command(subs)
     _song_commands(subs)
     _clip_commands(subs)
     _task_commands(subs)
     _bulk_commands(subs)
     return parser
+
+
+def _points_log_command(subs: Subparsers) -> None:
+    sub = _sub(
+        subs,
+        "points-log",
+        "show the points ledger, newest first: charges, refunds, top-ups (free)",
+        f"{PROG} points-log --all --json",
+        "One page (--page, --limit) by default; --all walks every page to the end.",
+    )
+    pages = sub.add_mutually_exclusive_group()
+    pages.add_argument("--page", type=_count, default=1, metavar="N", help="the page (from 1)")
+    pages.add_argument("--all", action="store_true", help="every entry, page after page")
+    sub.add_argument(
+        "--limit",
+        type=_count,
+        default=None,
+        metavar="N",
+        help=f"entries per page, at most {LIMIT_MAX} (default: {DEFAULT_LIMIT}, "
+        f"{LIMIT_MAX} with --all)",
+    )
+
+
+def _sound_command(subs: Subparsers) -> None:
+    sub = _sub(
+        subs,
+        "sound",
+        "start a sound effect or a loop from style tags (priced as a generation, 36 points)",
+        f"{PROG} sound --title 'Rain loop' --tags 'rain on a tin roof, lo-fi' --tempo 90 "
+        "--key 'A minor' --loop --wait",
+        "The service publishes no price for sounds: count on the price of a generation.",
+    )
+    group = sub.add_argument_group("the sound")
+    group.add_argument("--title", required=True, help="the sound's title")
+    group.add_argument("--tags", required=True, help="what it sounds like, e.g. 'door slam'")
+    group.add_argument(
+        "--model",
+        default=DEFAULT_SOUND_MODEL,
+        help=", ".join(f"{name} ({version})" for name, version in SOUND_MODELS.items())
+        + f", or a newer chirp-* name (default: {DEFAULT_SOUND_MODEL})",
+    )
+    group.add_argument(
+        "--tempo", type=_whole, metavar="BPM", help=f"beats per minute, 1 to {TEMPO_MAX}"
+    )
+    group.add_argument("--key", help="the musical key, e.g. 'C minor'")
+    group.add_argument("--loop", action="store_true", help="a clip that repeats seamlessly")
+    _waiting(sub)
 
 
 def _song_commands(subs: Subparsers) -> None:
@@ -293,6 +352,7 @@ def _song_commands(subs: Subparsers) -> None:
     sub.add_argument("clip_id", metavar="CLIP_ID", help="the Suno id of the clip to cover")
     _song_options(sub, reference=True)
     _waiting(sub)
+    _sound_command(subs)
 
 
 def _clip_commands(subs: Subparsers) -> None:

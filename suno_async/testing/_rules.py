@@ -19,6 +19,7 @@ __all__ = [
     "NOT_FOUND_CLIP",
     "NOT_FOUND_TASK",
     "PRICES",
+    "SOUND_MODELS",
     "SPEEDS",
     "UPSAMPLE_MODELS",
     "VARIATIONS",
@@ -35,6 +36,7 @@ __all__ = [
     "metadata",
     "number",
     "required",
+    "sound_params",
     "speed_params",
     "text",
     "upload_params",
@@ -48,7 +50,11 @@ UPSAMPLE_MODELS: Final = frozenset(
 _NO_VARIATION: Final = frozenset({"chirp-bass", "chirp-up"})
 VARIATIONS: Final = frozenset({"subtle", "normal", "high"})
 SPEEDS: Final = frozenset({0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0})
-PRICES: Final = {"generate": 36, "upsample": 36}
+#: A sound's price is not published: it is priced here as the generation it is on Suno's
+#: side (two clips, 36 points), the higher of the guesses, so a budget is never short.
+PRICES: Final = {"generate": 36, "upsample": 36, "sound": 36}
+#: The models the guide names for sounds.
+SOUND_MODELS: Final = frozenset({"chirp-crow", "chirp-fenix"})
 NOT_FOUND_TASK: Final = "任务不存在 (task not found)"
 NOT_FOUND_CLIP: Final = "clip not found"
 
@@ -270,4 +276,24 @@ def speed_params(body: dict[str, Any], clip_id: str) -> dict[str, Any]:
         "speed_multiplier": multiplier,
         "keep_pitch": flag(body, "keep_pitch"),
         "title": maybe_text(body, "title"),
+    }
+
+
+def sound_params(body: dict[str, Any]) -> dict[str, Any]:
+    """A sound's parameters: a V5 model of the two named, an optional whole tempo and key."""
+    mv = text(body, "mv")
+    if mv not in SOUND_MODELS:
+        raise bad("mv", "只能是 chirp-crow 或 chirp-fenix", "must be chirp-crow or chirp-fenix")
+    tempo: int | None = None
+    if body.get("tempo") is not None:
+        tempo = integer(body["tempo"], "tempo")
+        if not 0 < tempo <= 300:
+            raise bad("tempo", "必须在 1 到 300 之间", "must be from 1 to 300")
+    return {
+        "mv": mv,
+        "title": text(body, "title", limit=100),
+        "tags": text(body, "tags", limit=1000),
+        "tempo": tempo,
+        "key": maybe_text(body, "key", limit=20),
+        "loop": flag(body, "loop"),
     }

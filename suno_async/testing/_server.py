@@ -2,13 +2,13 @@
 
 The real service cannot be reached from where the project is built and tested, so this
 server follows the API reference closely enough for a client to be developed and
-benchmarked against it: the envelope, the ledger, task lifecycles on a simulated clock,
-batch queries, realistic payload quirks, and injectable transport and protocol faults.
+benchmarked against it: the envelope, the points ledger, task lifecycles on a simulated
+clock, batch queries, realistic payload quirks, and injectable transport and protocol faults.
 
 It is deliberately independent of the SDK: it imports nothing from ``suno_async``
 outside this subpackage, so a bug in the client cannot hide behind a matching bug here.
-The clock, the faults, the reference's rules and the song making live in modules of their
-own; this one holds the HTTP app, the ledger and the endpoint handlers.
+The clock, the faults, the reference's rules, the ledger and the song making live in modules
+of their own; this one holds the HTTP app and the endpoint handlers.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ._admin import admin_routes
 from ._clock import SimClock
 from ._expiry import LinkSigner
 from ._faults import SPOILERS, Fault, drop, fault_response, spoil, take_fault
+from ._ledger import Entry, Ledger
 from ._media import MediaFile, check_size, media_for, serve
 from ._rules import (
     NOT_FOUND_CLIP,
@@ -41,6 +42,7 @@ from ._rules import (
     integer,
     json_object,
     required,
+    sound_params,
     speed_params,
     text,
     upload_params,
@@ -139,6 +141,12 @@ class FakeSunoServer:
     outputs under ``result``, a row id apart from the task id, ``task_ids`` on submit, m4a
     audio), or ``"reference"``, as the reference page shows them. What happened is
     recorded in ``requests``, ``faults_injected``, ``accepted_calls`` and ``media_requests``.
+
+    ``points`` is the balance of a real ledger (``ledger``, paged by ``GET /points/logs``):
+    each paid call books its price, each failed task gets its share back once it fails,
+    and setting ``points`` books the difference as an adjustment. ``POST /music/sound``
+    makes two clips for 36 points: the service publishes no price for sounds, so they are
+    priced as the two-clip generation they are on Suno's side.
     """
 
     def __init__(
@@ -189,7 +197,6 @@ class FakeSunoServer:
         self.dialect = dialect
         check_size(media_bytes)
         self.api_key = api_key
-        self.points: int = points
         self.max_page_size = max_page_size
         self.batch_returns_total = batch_returns_total
         self.errors_as_http_200 = errors_as_http_200
@@ -229,6 +236,7 @@ class FakeSunoServer:
             "avatar_image_url": "https://cdn1.suno.ai/defaultPink.webp",
         }
         self._clock = SimClock(speed)
+        self._ledger = Ledger(points, clock=self._clock.now, wall_text=self._wall_text)
         self._tasks: dict[int, FakeTask] = {}
         self._clips: dict[str, tuple[Call, int]] = {}
         self._songs = SongMaker(
@@ -256,6 +264,8 @@ class FakeSunoServer:
             "POST /music/convert-wav": self._convert_wav,
             "POST /music/crop": self._crop,
             "POST /music/speed": self._speed,
+            "POST /music/sound": self._sound,
+            "GET /points/logs": self._points_log,
         }
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -326,6 +336,28 @@ class FakeSunoServer:
     @property
     def total_requests(self) -> int:
         return sum(self.requests.values())
+
+    # -- the ledger ----------------------------------------------------------------------
+
+    @property
+    def points(self) -> int:
+        """The balance, refunds of tasks failed by now included; setting it books an adjustment."""
+        return self._ledger.balance
+
+    @points.setter
+    def points(self, value: int) -> None:
+        self._ledger.set_balance(value)
+
+    @property
+    def ledger(self) -> Ledger:
+        """Every movement of points, oldest first in ``ledger.entries``."""
+        self._ledger.settle()
+        return self._ledger
+
+    def _wall_text(self, task: FakeTask | None) -> str:
+        """An entry's time as the service writes it: now, or when ``task`` ended."""
+        wall = None if task is None else self.completed_at_wall(task.id)
+        return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(wall or time.time()))
 
     # -- simulated clock ---------------------------------------------------------------
 
@@ -421,6 +453,7 @@ class FakeSunoServer:
             task.errormsg = errormsg or _data.DEFAULT_FAILURE[0]
             task.errormsg_en = errormsg or _data.DEFAULT_FAILURE[1]
         task.call.extend = None
+        self._ledger.watch(task)
         for sibling in task.call.task_ids:
             self._tasks[sibling].row_cache = None
 
@@ -491,12 +524,11 @@ class FakeSunoServer:
 
     # -- ledger and task creation ----------------------------------------------------------
 
-    def _charge(self, kind: str) -> int:
+    def _charge(self, kind: str) -> tuple[int, Entry]:
         cost = PRICES.get(kind, 1)
         if self.points < cost:
             raise ApiError(402, "积分不足 (insufficient points)")
-        self.points -= cost
-        return cost
+        return cost, self._ledger.consume(cost, kind)
 
     def _create(
         self,
@@ -507,7 +539,7 @@ class FakeSunoServer:
         mv: str | None = None,
         custom_id: str | None = None,
     ) -> list[int]:
-        cost = self._charge(kind)
+        cost, charge = self._charge(kind)
         now = self.now()
         wall = time.time()
         mono = time.monotonic()
@@ -549,6 +581,9 @@ class FakeSunoServer:
                 call=call,
                 points_cost=cost // count,
             )
+            self._ledger.watch(self._tasks[task_id])
+        charge.task_ids = tuple(call.task_ids)
+        charge.remark = f"消费: {kind} 任务 {','.join(map(str, call.task_ids))}"
         return call.task_ids
 
     def _clip(self, body: dict[str, Any], field: str) -> tuple[str, FakeTask]:
@@ -684,6 +719,25 @@ class FakeSunoServer:
     def _speed(self, query: MultiMapping[str], body: dict[str, Any]) -> object:
         clip_id, source = self._clip(body, "clip_id")
         return self._create("speed", speed_params(body, clip_id), mv=source.mv)[0]
+
+    def _sound(self, query: MultiMapping[str], body: dict[str, Any]) -> object:
+        params = sound_params(body)
+        return self._create("sound", params, count=2, mv=params["mv"])
+
+    def _points_log(self, query: MultiMapping[str], body: dict[str, Any]) -> object:
+        """Newest first; ``limit`` is capped at ``max_page_size`` as the batch query's size."""
+        page = integer(query.get("page", "1"), "page")
+        limit = integer(query.get("limit", "10"), "limit")
+        if page < 1:
+            raise bad("page", "必须大于 0", "must be at least 1")
+        if limit < 1:
+            raise bad("limit", "必须大于 0", "must be at least 1")
+        limit = min(limit, self.max_page_size)
+        entries, total = self._ledger.page(page, limit)
+        shown = [entry.wire(live=self._live) for entry in entries]
+        if self._live:
+            return {"total": total, "list": shown, "page": page, "limit": limit}
+        return {"total": total, "list": shown}
 
     # -- rows and results --------------------------------------------------------------
 

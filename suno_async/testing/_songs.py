@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 
 __all__ = ["LIVE_ROW_OFFSET", "SONG_KINDS", "Call", "FakeTask", "SongMaker", "TaskPlan"]
 
-SONG_KINDS: Final = frozenset({"generate", "upsample", "upload", "whole-song", "crop", "speed"})
+SONG_KINDS: Final = frozenset(
+    {"generate", "upsample", "upload", "whole-song", "crop", "speed", "sound"}
+)
 #: Live rows number themselves apart from the task: row id = task id + this.
 LIVE_ROW_OFFSET: Final = 2_423_051
 _STATUS_WORDS: Final = {1: "pending", 2: "processing", 3: "completed", 4: "failed"}
@@ -70,6 +72,8 @@ class FakeTask:
     call: Call = attrs.field(repr=False)
     finished_wall: float | None = attrs.field(default=None, repr=False)
     points_cost: int = attrs.field(default=0, repr=False)
+    #: Whether the ledger has given back ``points_cost`` for this failed task.
+    refunded: bool = attrs.field(default=False, repr=False)
     row_cache: str | None = attrs.field(default=None, repr=False)
 
     @property
@@ -265,6 +269,8 @@ class SongMaker:
         kind = call.kind
         if kind == "generate":
             return self._generated_songs(params, rng)
+        if kind == "sound":
+            return [self._sound(params, rng) for _ in range(2)]
         if kind == "upload":
             name = str(params["audio_url"]).rstrip("/").rpartition("/")[2].rpartition(".")[0]
             song = {
@@ -310,6 +316,30 @@ class SongMaker:
             "keep_pitch": params["keep_pitch"],
         }
         return [song]
+
+    @staticmethod
+    def _sound(params: dict[str, Any], rng: random.Random) -> dict[str, Any]:
+        """A sound effect, or a loop of four bars of four beats when a tempo sets its length."""
+        tempo = params["tempo"]
+        if params["loop"] and tempo:
+            duration = round(16 * 60 / tempo, 2)
+        else:
+            duration = round(rng.uniform(2.0, 30.0), 2)
+        return {
+            "title": params["title"],
+            "tags": params["tags"],
+            "prompt": "",
+            "make_instrumental": True,
+            "model_name": params["mv"],
+            "type": "sound",
+            "history": None,
+            "duration": duration,
+            "extra_metadata": {
+                "tempo": tempo,
+                "key": params["key"],
+                "loop": params["loop"],
+            },
+        }
 
     def _generated_songs(self, params: dict[str, Any], rng: random.Random) -> list[dict[str, Any]]:
         inherited: dict[str, Any] = {}

@@ -16,9 +16,13 @@ from suno_async import (
     DownloadError,
     DownloadPolicy,
     LyricsAlignment,
+    PointsEntry,
+    PointsEntryKind,
+    PointsLogPage,
     PollPolicy,
     RetryPolicy,
     Song,
+    SoundRequest,
     StatusChange,
     StatusChanges,
     SunoError,
@@ -56,6 +60,20 @@ async def follow_ups(suno: AsyncSuno, song: Song) -> tuple[LyricsAlignment, Vide
     )
     print(crop, faster, remastered)
     return alignment, video, wav
+
+
+async def sounds_and_points(suno: AsyncSuno) -> list[PointsEntry]:
+    loops: tuple[TaskHandle[Song], ...] = await suno.sound(
+        title="Rain", tags="rain on a tin roof", model="chirp-crow", tempo=90, loop=True
+    )
+    sound: Song = await loops[0].wait()
+    again = await suno.submit_sound(SoundRequest(title="Bell", tags="a bell", key="C minor"))
+    print(sound.audio_url, again)
+    page: PointsLogPage = await suno.points_log(page=2, limit=20)
+    spent = sum(e.change for e in page.entries if e.kind is PointsEntryKind.CONSUME)
+    assert_type(page.total, int | None)
+    print(spent)
+    return [entry async for entry in suno.points_entries(limit=100, max_pages=10)]
 
 
 async def by_id(suno: AsyncSuno) -> list[Task]:
