@@ -252,7 +252,7 @@ def table(results: dict[int, dict[str, dict[str, Any]]], settings: Settings) -> 
 
 
 def checks(results: dict[int, dict[str, dict[str, Any]]], settings: Settings) -> list[str]:
-    """The issue's targets, as ratios measured in this run; INFO lines give context."""
+    """The targets, as ratios measured in this run; INFO lines give context."""
     lines: list[str] = []
     for tasks, rows in results.items():
         for name, row in rows.items():

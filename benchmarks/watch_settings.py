@@ -27,7 +27,7 @@ CREATE_CONCURRENCY: Final = 32
 SAMPLE_EVERY: Final = 0.1  # at most this often a request start samples RSS and CPU
 PAGE_BYTES: Final = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
-# Targets from the issue.
+# The targets the watcher is held to.
 MIN_REQUEST_RATIO: Final = 10.0
 MIN_CPU_RATIO: Final = 5.0
 MAX_KB_PER_TASK: Final = 3.0

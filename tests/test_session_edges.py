@@ -1,7 +1,6 @@
 """
-Issue 9 audit: the faults the first round of regression tests left uncovered, over loopback.
-
-See /work/notes/issue9-audit.md for which test covers which fault of the issue.
+A session's edges, over loopback: a caller's closed or foreign-loop session, a huge streamed
+answer, the key in no public object, downloads after closing, bulk input that is no list.
 """
 
 from __future__ import annotations
