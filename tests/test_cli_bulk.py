@@ -326,3 +326,66 @@ def test_a_changed_file_is_refused_by_its_journal(fake: ThreadedFake, tmp_path: 
     assert f"line 2 of {path} is not what the journal recorded" in line
     assert "'Other'" in line
     assert fake.paid_calls() == 2
+
+
+def test_a_byte_order_mark_is_skipped(fake: ThreadedFake, tmp_path: Path) -> None:
+    """A file saved with a UTF-8 BOM (as some Windows editors do) reads like any other."""
+    path = _songs_file(tmp_path, 2)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "o"), "--dry-run", env=cli_env(fake))
+    assert run.code == ExitCode.OK, run.stderr
+    assert "2 to send now" in run.stdout
+
+
+def test_a_line_that_is_not_utf8_is_named_by_number(fake: ThreadedFake, tmp_path: Path) -> None:
+    """Bad UTF-8 is a bad line like any other: its number is given, nothing is sent."""
+    path = _songs_file(tmp_path, 3)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[1] = b'{"title": "caf\xe9", "description": "latin-1, not UTF-8"}\n'
+    path.write_bytes(b"".join(lines))
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "o"), env=cli_env(fake))
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "line 2: not UTF-8 text" in run.stderr
+    assert fake.paid_calls() == 0
+
+
+def test_a_huge_field_name_is_quoted_as_a_snippet(fake: ThreadedFake, tmp_path: Path) -> None:
+    """A field name of hundreds of kilobytes is cut in the message, which stays one short line."""
+    name = "x" * 300_000
+    path = write_jsonl(tmp_path / "a.jsonl", [{"title": "t", "description": "d", name: 1}])
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "o"), env=cli_env(fake))
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "line 1: unknown field 'xxxx" in run.stderr
+    assert "(300000 characters)" in run.stderr
+    assert len(run.stderr) < 1_000
+
+
+def test_a_line_past_the_cap_is_refused(fake: ThreadedFake, tmp_path: Path) -> None:
+    """A line longer than any prompt (here 2 MB of zero bytes) is refused as the wrong file."""
+    path = tmp_path / "zeros"
+    path.write_bytes(b"\0" * 2_000_000)
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "o"), env=cli_env(fake))
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "line 1 is longer than 1048576 bytes" in run.stderr
+    assert fake.paid_calls() == 0
+
+
+def test_an_endless_file_is_refused(fake: ThreadedFake, tmp_path: Path) -> None:
+    """`bulk /dev/zero` reads a bounded amount and ends with a clear error."""
+    run = run_here("bulk", "/dev/zero", "--out", str(tmp_path / "o"), env=cli_env(fake))
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "is longer than" in run.stderr
+
+
+def test_a_file_past_the_total_cap_is_refused(fake: ThreadedFake, tmp_path: Path) -> None:
+    """Many short lines past the total cap are refused before any is sent."""
+    from suno_async.cli._jsonl import MAX_FILE_BYTES
+
+    path = tmp_path / "big.jsonl"
+    line = b" " * 1023 + b"\n"
+    with path.open("wb") as file:
+        for _ in range(MAX_FILE_BYTES // len(line) + 1):
+            file.write(line)
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "o"), env=cli_env(fake))
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "is larger than 64 MB" in run.stderr
