@@ -13,6 +13,7 @@ from ._bulk import BalanceTooLowError, BulkOutcome, BulkProgress, BulkRun, CostE
 from ._client import DEFAULT_BASE_URL, AsyncSuno
 from ._config import PollPolicy, RetryPolicy, Timeouts
 from ._download import DownloadPolicy
+from ._duplicates import DuplicateRequestsWarning
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -43,6 +44,7 @@ from ._errors import (
     WrongEventLoopError,
 )
 from ._journal import JournalError, JournalLockedError, JournalMismatchError, export_journal
+from ._leftovers import ExistingMediaError
 from ._listen import StatusChanges
 from ._models import (
     DEFAULT_MODEL,
@@ -99,6 +101,8 @@ __all__ = [
     "DownloadError",
     "DownloadPolicy",
     "DownloadTimeoutError",
+    "DuplicateRequestsWarning",
+    "ExistingMediaError",
     "FileInfo",
     "GenerateRequest",
     "GenerationModel",
