@@ -389,3 +389,58 @@ def test_a_file_past_the_total_cap_is_refused(fake: ThreadedFake, tmp_path: Path
     run = run_here("bulk", str(path), "--out", str(tmp_path / "o"), env=cli_env(fake))
     assert run.code == ExitCode.NOTHING_SENT
     assert "is larger than 64 MB" in run.stderr
+
+
+def test_lines_added_at_the_end_are_sent_on_the_next_run(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """A finished file grown by a line: only the new line is sent, named by its number."""
+    path, out = _songs_file(tmp_path, 2), tmp_path / "out"
+    first = run_here("bulk", str(path), "--out", str(out), "--json", env=cli_env(fake))
+    assert first.code == ExitCode.OK, first.stderr
+    with path.open("a", encoding="utf-8") as file:
+        file.write(json.dumps({"title": "Song 2", "description": "an added one"}) + "\n")
+    grown = run_here("bulk", str(path), "--out", str(out), "--json", env=cli_env(fake))
+    assert grown.code == ExitCode.OK, grown.stderr
+    assert [o["line"] for o in grown.of("outcome")] == [3]
+    assert fake.paid_calls() == 3
+
+
+def test_a_lost_journal_beside_the_media_is_refused(fake: ThreadedFake, tmp_path: Path) -> None:
+    """The journal deleted after a finished run: refused (exit 3) with the safe next step."""
+    path, out = _songs_file(tmp_path, 2), tmp_path / "out"
+    first = run_here("bulk", str(path), "--out", str(out), env=cli_env(fake))
+    assert first.code == ExitCode.OK, first.stderr
+    (out / JOURNAL_NAME).write_bytes(b"")
+    again = run_here("bulk", str(path), "--out", str(out), env=cli_env(fake))
+    assert again.code == ExitCode.CONFIG
+    (line,) = again.stderr.strip().splitlines()
+    assert "already holds 4 file(s) of this run's songs" in line
+    assert "pass it with --journal" in line
+    assert "--allow-existing-media" in line
+    assert fake.paid_calls() == 2
+    forced = run_here(
+        "bulk", str(path), "--out", str(out), "--allow-existing-media", env=cli_env(fake)
+    )
+    assert forced.code == ExitCode.OK, forced.stderr
+    assert fake.paid_calls() == 4
+
+
+def test_identical_lines_are_named_before_sending_and_dedupe_pays_once(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """Repeated lines are named on stderr (each paid); --dedupe sends each request once."""
+    song = {"title": "Rain", "description": "lo-fi"}
+    path = write_jsonl(tmp_path / "a.jsonl", [song, {"title": "B", "description": "b"}, song])
+    paid = run_here("bulk", str(path), "--out", str(tmp_path / "a"), env=cli_env(fake))
+    assert paid.code == ExitCode.OK, paid.stderr
+    assert "warning: identical lines (1 = 3): each is sent and paid" in paid.stderr
+    assert fake.paid_calls() == 3
+    once = run_here(
+        "bulk", str(path), "--out", str(tmp_path / "b"), "--dedupe", "--json", env=cli_env(fake)
+    )
+    assert once.code == ExitCode.OK, once.stderr
+    assert "each is sent once (--dedupe)" in once.stderr
+    assert once.of("duplicates")[0]["lines"] == [[1, 3]]
+    assert sorted(o["line"] for o in once.of("outcome")) == [1, 2]
+    assert fake.paid_calls() == 5

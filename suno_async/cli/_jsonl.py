@@ -18,11 +18,12 @@ from typing import Final
 
 import attrs
 
+from .._duplicates import duplicate_groups
 from .._errors import ValidationError
 from .._models import DEFAULT_MODEL, GenerateRequest
 from ._exit import CliError
 
-__all__ = ["MAX_FILE_BYTES", "MAX_LINE_BYTES", "load_requests"]
+__all__ = ["MAX_FILE_BYTES", "MAX_LINE_BYTES", "line_groups", "load_requests"]
 
 _FIELDS: Final = tuple(field.name for field in attrs.fields(GenerateRequest))
 #: How many bad lines one error lists; the rest are counted.
@@ -131,3 +132,8 @@ def load_requests(path: Path) -> tuple[list[GenerateRequest], list[int]]:
         )
         raise CliError(msg)
     return requests, numbers
+
+
+def line_groups(requests: list[GenerateRequest], lines: list[int]) -> list[list[int]]:
+    """The line numbers of identical requests, one list per request given more than once."""
+    return [[lines[i] for i in group] for group in duplicate_groups(requests)]

@@ -442,6 +442,16 @@ def _bulk_commands(subs: Subparsers) -> None:
         help="what to download of each song, comma-separated: audio, cover, video (default: audio)",
     )
     sub.add_argument("--no-download", action="store_true", help="do not download the media")
+    sub.add_argument(
+        "--dedupe",
+        action="store_true",
+        help="send identical lines once (the first); without it each is sent and paid",
+    )
+    sub.add_argument(
+        "--allow-existing-media",
+        action="store_true",
+        help="start a new journal even though DIR holds this run's songs (pays for them again)",
+    )
 
     sub = _sub(
         subs,
