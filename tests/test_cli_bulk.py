@@ -444,3 +444,26 @@ def test_identical_lines_are_named_before_sending_and_dedupe_pays_once(
     assert once.of("duplicates")[0]["lines"] == [[1, 3]]
     assert sorted(o["line"] for o in once.of("outcome")) == [1, 2]
     assert fake.paid_calls() == 5
+
+
+def test_sigterm_mid_post_stops_like_ctrl_c(fake: ThreadedFake, tmp_path: Path) -> None:
+    """
+    SIGTERM (docker stop, systemd) while POSTs are out: sending stops, the calls in flight
+    are answered and journaled (none left unknown), exit 143 with the resume hint.
+    """
+    fake.sync(lambda: setattr(fake.server, "speed", 0.0))
+    fake.sync(lambda: setattr(fake.server, "paid_latency", 0.5))
+    path, out = _songs_file(tmp_path, 8), tmp_path / "out"
+    proc = start_cli("bulk", str(path), "--out", str(out), "--max-in-flight", "2", fake=fake)
+    deadline = time.monotonic() + 30
+    while fake.sync(lambda: fake.server.requests["POST /music/generate"]) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    stopped = finish(proc)
+    assert stopped.code == ExitCode.TERMINATED, stopped.stderr
+    assert "terminated; the journal is saved: run the same command again" in stopped.stderr
+    assert "Traceback" not in stopped.stderr
+    states = [row["state"] for row in read_journal(out / JOURNAL_NAME)]
+    assert "sending" not in states
+    assert len(states) - states.count("planned") == fake.paid_calls() < 8
