@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ._client import DEFAULT_BASE_URL, AsyncSuno
     from ._config import PollPolicy, RetryPolicy, Timeouts
     from ._download import DownloadPolicy
+    from ._duplicates import DuplicateRequestsWarning
     from ._errors import (
         APIError,
         AuthenticationError,
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
         JournalMismatchError,
         export_journal,
     )
+    from ._leftovers import ExistingMediaError
     from ._listen import StatusChanges
     from ._models import (
         DEFAULT_MODEL,
@@ -114,6 +116,8 @@ __all__ = [
     "DownloadError",
     "DownloadPolicy",
     "DownloadTimeoutError",
+    "DuplicateRequestsWarning",
+    "ExistingMediaError",
     "FileInfo",
     "GenerateRequest",
     "GenerationModel",
@@ -186,6 +190,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "RetryPolicy": "_config",
     "Timeouts": "_config",
     "DownloadPolicy": "_download",
+    "DuplicateRequestsWarning": "_duplicates",
     "APIError": "_errors",
     "AuthenticationError": "_errors",
     "ConfigurationError": "_errors",
@@ -218,6 +223,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "JournalLockedError": "_journal",
     "JournalMismatchError": "_journal",
     "export_journal": "_journal",
+    "ExistingMediaError": "_leftovers",
     "StatusChanges": "_listen",
     "DEFAULT_MODEL": "_models",
     "GENERATION_MODELS": "_models",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections import Counter
@@ -24,6 +25,7 @@ import anyio
 import attrs
 
 from ._checks import check_bool, show
+from ._duplicates import warn_duplicates
 from ._errors import (
     AuthenticationError,
     InsufficientPointsError,
@@ -35,6 +37,7 @@ from ._errors import (
     ValidationError,
 )
 from ._journal import Journal, JournalConflictError, JournalRow, State, request_key
+from ._leftovers import refuse_existing_media
 from ._models import GenerateRequest, Song, StatusChange, TaskHandle, TaskKind, TaskStatus
 
 if TYPE_CHECKING:
@@ -168,6 +171,7 @@ class BulkRun:
         max_points: int | None = None,
         dry_run: bool = False,
         resend_unknown: bool = False,
+        allow_existing_media: bool = False,
     ) -> None:
         given: object = requests
         if isinstance(given, (str, bytes, GenerateRequest)) or not isinstance(given, Sequence):
@@ -195,11 +199,14 @@ class BulkRun:
                 raise ValidationError(name, f"must be a path (a str or a Path), got {show(path)}")
         check_bool("dry_run", dry_run)
         check_bool("resend_unknown", resend_unknown)
+        check_bool("allow_existing_media", allow_existing_media)
         budget: object = max_points
         if budget is not None and (
             isinstance(budget, bool) or not isinstance(budget, int) or budget < 0
         ):
             raise ValidationError("max_points", f"must be a whole number >= 0, got {max_points!r}")
+        # Before anything is sent, and at the caller's line (generate_many's caller).
+        warn_duplicates(requests, GENERATE_PRICE, stacklevel=3)
         self._suno = suno
         self._requests = tuple(requests)
         self.journal_path: Path | None = None if journal is None else Path(journal)
@@ -208,6 +215,7 @@ class BulkRun:
         self._max_points = max_points
         self._dry_run = dry_run
         self._resend_unknown = resend_unknown
+        self._allow_existing_media = allow_existing_media
         self._keys = [request_key(i, r) for i, r in enumerate(self._requests)]
         self._states: list[State | Literal["unknown"]] = ["planned"] * len(self._requests)
         self._counts: Counter[str] = Counter(planned=len(self._requests))
@@ -340,7 +348,12 @@ class BulkRun:
         if path is None or (self._dry_run and not path.exists()):
             return [JournalRow(i, k, "planned") for i, k in enumerate(self._keys)]
         journal = Journal(path)
-        rows = await journal.open(self._requests)
+        on_new = None
+        if self._download_to is not None and not (self._allow_existing_media or self._dry_run):
+            # A new journal beside this run's files: its own journal is elsewhere, or lost.
+            titles = [request.title for request in self._requests]
+            on_new = functools.partial(refuse_existing_media, path, self._download_to, titles)
+        rows = await journal.open(self._requests, write=not self._dry_run, on_new=on_new)
         self._journal = journal
         return rows
 

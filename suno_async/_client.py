@@ -641,6 +641,7 @@ class AsyncSuno(Waiting):
         max_points: int | None = None,
         dry_run: bool = False,
         resend_unknown: bool = False,
+        allow_existing_media: bool = False,
     ) -> BulkRun:
         """
         Run many generate requests to the end, each paid for at most once::
@@ -655,6 +656,10 @@ class AsyncSuno(Waiting):
         re-sends the ones a crash cut off mid-call). The cost is checked against the balance
         before the first paid call; ``max_points`` caps the journal's spending; ``dry_run``
         only computes ``run.estimate``. ``run.progress`` counts requests per state.
+        A new journal beside files of these songs in ``download_to`` is refused
+        (:class:`ExistingMediaError`: the earlier run's journal is missing, and starting
+        afresh would pay again) unless ``allow_existing_media=True``. Requests added at the
+        end of the list are taken in by an existing journal; changed ones are refused.
         """
         return BulkRun(
             self,
@@ -665,6 +670,7 @@ class AsyncSuno(Waiting):
             max_points=max_points,
             dry_run=dry_run,
             resend_unknown=resend_unknown,
+            allow_existing_media=allow_existing_media,
         )
 
     # --- plumbing -----------------------------------------------------------------------

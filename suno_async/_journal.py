@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -54,13 +55,14 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any, Final, Literal
 
 import anyio
 import attrs
 
+from ._checks import show
 from ._errors import SunoError
 from ._models import GenerateRequest
 
@@ -123,14 +125,20 @@ class JournalLockedError(JournalError):
 
 
 class JournalMismatchError(JournalError):
-    """The journal was made from another request list: resuming it would send the wrong songs."""
+    """
+    The request list differs from the journal's in a request the journal already holds
+    (changed, moved or removed): resuming would pay for the wrong songs. Requests added at
+    the end of the list are taken in, not refused.
+    """
 
     def __init__(
         self, path: Path, index: int, expected_key: str | None, found_key: str | None, what: str
     ) -> None:
+        # Never "use a new journal": that pays again for every request this one has sent.
         super().__init__(
             f"the journal {path} was made from a different request list: {what}; "
-            "pass the same requests in the same order to resume it, or use a new journal file"
+            "put the requests it holds back as they were, in the same order (export_journal "
+            "lists them), and add new requests only at the end of the list"
         )
         self.path = path
         self.index = index
@@ -310,13 +318,25 @@ class Journal:
 
     # --- opening ------------------------------------------------------------------------
 
-    async def open(self, requests: Sequence[GenerateRequest]) -> list[JournalRow]:
-        """Lock, check and load the journal for ``requests`` (creating it when new)."""
+    async def open(
+        self,
+        requests: Sequence[GenerateRequest],
+        *,
+        write: bool = True,
+        on_new: Callable[[], None] | None = None,
+    ) -> list[JournalRow]:
+        """
+        Lock, check and load the journal for ``requests``: created when new, and requests
+        added at the end of the list are added to it. With ``write=False`` (a dry run) the
+        new rows are returned but not written. ``on_new`` is called, under the lock, before
+        a new journal is written: what it raises refuses the run and leaves the file as new.
+        """
         self._loop = asyncio.get_running_loop()
         keys = [request_key(i, r) for i, r in enumerate(requests)]
         texts = [canonical_request(r) for r in requests]
         try:
-            rows = await anyio.to_thread.run_sync(self._open_sync, keys, texts, requests)
+            load = functools.partial(self._open_sync, write=write, on_new=on_new)
+            rows = await anyio.to_thread.run_sync(load, keys, texts, requests)
         except SunoError:
             raise
         except (OSError, ValueError, sqlite3.Error) as exc:  # a folder or file it cannot open
@@ -332,7 +352,13 @@ class Journal:
         return rows
 
     def _open_sync(
-        self, keys: list[str], texts: list[str], requests: Sequence[GenerateRequest]
+        self,
+        keys: list[str],
+        texts: list[str],
+        requests: Sequence[GenerateRequest],
+        *,
+        write: bool,
+        on_new: Callable[[], None] | None,
     ) -> list[JournalRow]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if not self._lock.acquire():
@@ -341,7 +367,7 @@ class Journal:
             self._conn = conn = _connect(self.path)
             _check_schema(conn, self.path, "resume")
             try:
-                return self._load_or_create(conn, keys, texts, requests)
+                return self._load_or_create(conn, keys, texts, requests, write=write, on_new=on_new)
             except (sqlite3.DatabaseError, ValueError) as exc:  # ValueError: a row not JSON
                 msg = f"{self.path} is not a usable journal ({exc})"
                 raise JournalError(msg) from exc
@@ -355,6 +381,9 @@ class Journal:
         keys: list[str],
         texts: list[str],
         requests: Sequence[GenerateRequest],
+        *,
+        write: bool,
+        on_new: Callable[[], None] | None,
     ) -> list[JournalRow]:
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -363,47 +392,54 @@ class Journal:
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             rows = [_row(v) for v in conn.execute(_SELECT + " ORDER BY idx")]
-            if not rows:
+            self._check(rows, keys, requests)
+            if len(rows) < len(keys):  # a new journal, or requests added at the end
                 now = time.time()
-                conn.executemany(
-                    "INSERT INTO requests (idx, key, request, state, updated_at) "
-                    "VALUES (?, ?, ?, 'planned', ?)",
-                    [(i, k, t, now) for i, (k, t) in enumerate(zip(keys, texts, strict=True))],
-                )
-                conn.executemany(
-                    "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)",
-                    [("created_at", repr(now)), ("count", str(len(keys)))],
-                )
-                rows = [JournalRow(i, k, "planned") for i, k in enumerate(keys)]
+                meta = [("count", str(len(keys)))]
+                if not rows:
+                    if on_new is not None:
+                        on_new()
+                    meta.append(("created_at", repr(now)))
+                if write:
+                    first = len(rows)
+                    conn.executemany(
+                        "INSERT INTO requests (idx, key, request, state, updated_at) "
+                        "VALUES (?, ?, ?, 'planned', ?)",
+                        [(i, keys[i], texts[i], now) for i in range(first, len(keys))],
+                    )
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO meta (name, value) VALUES (?, ?)", meta
+                    )
+                rows += [JournalRow(i, keys[i], "planned") for i in range(len(rows), len(keys))]
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        self._check(rows, keys, requests)
         return rows
 
     def _check(
         self, rows: list[JournalRow], keys: list[str], requests: Sequence[GenerateRequest]
     ) -> None:
+        """Every request the journal holds is the list's at the same place; more may follow."""
         for index, (row, key) in enumerate(zip(rows, keys, strict=False)):
             if row.index != index or row.key != key:
+                title = show(requests[index].title)
                 raise JournalMismatchError(
                     self.path,
                     index,
                     key,
                     row.key,
-                    f"request {index} (title {requests[index].title!r}) is not the journal's "
-                    f"request {index}",
+                    f"request {index} (title {title}) is not the journal's request {index}",
                 )
-        if len(rows) != len(keys):
-            index = min(len(rows), len(keys))
+        if len(rows) > len(keys):
+            index = len(keys)
             raise JournalMismatchError(
                 self.path,
                 index,
-                keys[index] if index < len(keys) else None,
-                rows[index].key if index < len(rows) else None,
-                f"the journal holds {len(rows)} requests, the list has {len(keys)} "
-                f"(the first difference is request {index})",
+                None,
+                rows[index].key,
+                f"the journal holds {len(rows)} requests, the list only {len(keys)} (requests "
+                f"from {index} on are missing: the journal needs them so as not to pay twice)",
             )
 
     # --- writing ------------------------------------------------------------------------

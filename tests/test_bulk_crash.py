@@ -9,7 +9,9 @@ kill leaves the server and its counters standing.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -21,10 +23,11 @@ from typing import Any
 import anyio
 import anyio.abc
 import pytest
+from anyio.streams.buffered import BufferedByteReceiveStream
 
 from bulk_child import bulk_requests
 from helpers import DIALECT, FAST_POLL, FAST_RETRY, GENERATE, until
-from suno_async import AsyncSuno, BulkOutcome
+from suno_async import AsyncSuno, BulkOutcome, TaskKind
 from suno_async._journal import STATES, read_journal
 from suno_async.testing import FakeSunoServer, Fault
 
@@ -246,3 +249,121 @@ async def test_killed_mid_download(tmp_path: Path) -> None:
             assert path.read_bytes() == fake.media_file(song.audio_url).content()
         # The cut files were resumed where they stopped, not fetched again from the start.
         assert any("Range" in r.headers for r in fake.media_requests)
+
+
+#: The signals the command meets in the wild: kill -9, docker stop / systemd, a closed terminal.
+STOPS = (signal.SIGKILL, signal.SIGTERM, signal.SIGHUP)
+
+
+def drop_side_files(*names: Path) -> None:
+    """Delete what SQLite may keep beside a journal, as a careless copy or cleanup would."""
+    for name in names:
+        for suffix in ("-journal", "-wal", "-shm"):
+            Path(f"{name}{suffix}").unlink(missing_ok=True)
+
+
+async def run_command(
+    fake: FakeSunoServer,
+    prompts: Path,
+    out: Path,
+    journal: Path,
+    stop: tuple[signal.Signals, float] | None,
+) -> tuple[int, bool]:
+    """
+    `suno-async bulk` once (with ``stop``, that signal is sent that many seconds after its
+    estimate is out); its exit code, and whether it printed its summary first.
+    """
+    argv = [sys.executable, "-m", "suno_async", "--poll-interval", str(FAST_POLL.interval)]
+    argv += ["bulk", str(prompts), "--out", str(out), "--journal", str(journal)]
+    argv += ["--json", "--max-in-flight", "3"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SUNO_")}
+    env |= {"SUNO_API_KEY": fake.api_key, "SUNO_BASE_URL": fake.url}
+    async with await anyio.open_process(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as process:
+        assert process.stdout is not None
+        stdout = BufferedByteReceiveStream(process.stdout)
+        if stop is not None:
+            with anyio.fail_after(20):  # the estimate is out: the signal handlers are set
+                await stdout.receive_until(b"\n", 1 << 20)
+            await anyio.sleep(stop[1])
+            with contextlib.suppress(ProcessLookupError):  # it may have ended on its own
+                process.send_signal(stop[0])
+        with anyio.fail_after(30):
+            stderr = await read_all(process.stderr)
+            chunks = [stdout.buffer]
+            with contextlib.suppress(anyio.EndOfStream, anyio.IncompleteRead):
+                while True:  # read to the end, so the child never blocks on a full pipe
+                    chunks.append(await stdout.receive())
+            code = await process.wait()
+    assert "Traceback" not in stderr, stderr
+    # SIGTERM and SIGHUP stop it gracefully (143, 129); it may have ended first (0, or 1
+    # with unknowns); a signal after its work is done ends it by the default action.
+    assert code in {0, 1, 143, 129, -signal.SIGKILL, -signal.SIGTERM, -signal.SIGHUP}, (
+        stop,
+        code,
+        stderr,
+    )
+    return code, b'"event": "summary"' in b"".join(chunks)
+
+
+@pytest.mark.slow
+async def test_the_command_stopped_by_any_signal_at_random_never_pays_twice(
+    tmp_path: Path,
+) -> None:
+    """
+    `suno-async bulk` stopped by SIGKILL, SIGTERM or SIGHUP at random moments (mid-POST,
+    mid-download, mid-commit when the timing falls there), its journal reached by its name,
+    a symlink or a hard link, the journal's side files deleted after each stop: no request
+    is paid twice, and after one more run every song of a finished request is on disk,
+    byte for byte.
+    """
+    rng = random.Random(20261208)
+    prompts = tmp_path / "prompts.jsonl"
+    rows = [{"title": f"Crash {n}", "description": f"song {n}"} for n in range(24)]
+    prompts.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    out, real = tmp_path / "out", tmp_path / "journal.sqlite"
+    symlink, hard = tmp_path / "symlink.sqlite", tmp_path / "hard.sqlite"
+    symlink.symlink_to(real)
+    async with FakeSunoServer(
+        dialect=DIALECT,
+        speed=100.0,
+        queued_s=(0.0, 10.0),
+        generating_s=(30.0, 60.0),
+        media_bytes=150_000,
+        paid_latency=0.25,
+    ) as fake:
+        codes: list[int] = []
+        for round_ in range(7):
+            names = [real, symlink] + ([hard] if hard.exists() else [])
+            if real.exists() and not hard.exists():
+                os.link(real, hard)
+            journal = names[round_ % len(names)]
+            stop = (STOPS[round_ % len(STOPS)], rng.uniform(0.0, 0.8))
+            code, summed_up = await run_command(fake, prompts, out, journal, stop)
+            if code in (-signal.SIGTERM, -signal.SIGHUP):
+                # Only after its work is done (in the interpreter's exit) does the default
+                # action of SIGTERM or SIGHUP end it: nothing is in flight by then.
+                assert summed_up, (round_, code)
+            codes.append(code)
+            drop_side_files(real, symlink, hard)
+        final, _ = await run_command(fake, prompts, out, hard if hard.exists() else real, None)
+        assert final in (0, 1), codes  # 1: some requests were left unknown by a SIGKILL
+        assert {143, 129} & set(codes), codes
+
+        assert max(accepted_titles(fake).values()) == 1
+        journal_rows = check_journal(real, fake)
+        states = Counter(row["state"] for row in journal_rows)
+        assert set(states) <= {"downloaded", "sending"}, [
+            (r["state"], r["error"], r["paths"]) for r in journal_rows if r["state"] == "done"
+        ]
+        ids = [i for row in journal_rows if row["state"] == "downloaded" for i in row["task_ids"]]
+        async with AsyncSuno(
+            fake.api_key, base_url=fake.url, poll=FAST_POLL, retry=FAST_RETRY
+        ) as suno:
+            songs = await suno.wait([suno.handle(i, TaskKind.SONG) for i in ids])
+        for song in songs:
+            assert song.audio_url is not None
+            (path,) = out.glob(f"{song.task_id}-*")
+            assert path.read_bytes() == fake.media_file(song.audio_url).content()
+        assert not list(out.glob(".*.part"))

@@ -458,3 +458,30 @@ def test_a_bad_sound_is_refused_before_a_key_is_needed(fake: ThreadedFake) -> No
     assert run.code == ExitCode.NOTHING_SENT
     assert run.stderr.strip() == "suno-async: error: tempo: must be at least 1, got 0"
     assert fake.sync(lambda: fake.server.total_requests) == 0
+
+
+@pytest.mark.parametrize(
+    ("signum", "code"),
+    [(signal.SIGTERM, ExitCode.TERMINATED), (signal.SIGHUP, ExitCode.HUNG_UP)],
+    ids=["SIGTERM", "SIGHUP"],
+)
+def test_a_stop_signal_during_a_paid_call_still_shows_its_ids(
+    signum: signal.Signals, code: ExitCode
+) -> None:
+    """`generate --wait` hit by SIGTERM or SIGHUP mid-POST prints the charged ids, exits 128+N."""
+    with ThreadedFake(paid_latency=1.0) as slow:
+        args = ("--json", "generate", "--title", "t", "--description", "d", "--wait")
+        proc = start_cli(*args, fake=slow)
+        deadline = time.monotonic() + 20
+        while not slow.sync(lambda: slow.server.requests["POST /music/generate"]):
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        proc.send_signal(signum)
+        run = finish(proc)
+        assert run.code == code, run.stderr
+        assert code == 128 + signum
+        (started,) = [e for e in run.events() if e["event"] == "started"]
+        assert started["task_ids"] == list(
+            slow.sync(lambda: slow.server.accepted_calls[0].task_ids)
+        )
+        assert "Traceback" not in run.stderr

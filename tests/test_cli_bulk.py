@@ -326,3 +326,144 @@ def test_a_changed_file_is_refused_by_its_journal(fake: ThreadedFake, tmp_path: 
     assert f"line 2 of {path} is not what the journal recorded" in line
     assert "'Other'" in line
     assert fake.paid_calls() == 2
+
+
+def test_a_byte_order_mark_is_skipped(fake: ThreadedFake, tmp_path: Path) -> None:
+    """A file saved with a UTF-8 BOM (as some Windows editors do) reads like any other."""
+    path = _songs_file(tmp_path, 2)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "o"), "--dry-run", env=cli_env(fake))
+    assert run.code == ExitCode.OK, run.stderr
+    assert "2 to send now" in run.stdout
+
+
+def test_a_line_that_is_not_utf8_is_named_by_number(fake: ThreadedFake, tmp_path: Path) -> None:
+    """Bad UTF-8 is a bad line like any other: its number is given, nothing is sent."""
+    path = _songs_file(tmp_path, 3)
+    lines = path.read_bytes().splitlines(keepends=True)
+    lines[1] = b'{"title": "caf\xe9", "description": "latin-1, not UTF-8"}\n'
+    path.write_bytes(b"".join(lines))
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "o"), env=cli_env(fake))
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "line 2: not UTF-8 text" in run.stderr
+    assert fake.paid_calls() == 0
+
+
+def test_a_huge_field_name_is_quoted_as_a_snippet(fake: ThreadedFake, tmp_path: Path) -> None:
+    """A field name of hundreds of kilobytes is cut in the message, which stays one short line."""
+    name = "x" * 300_000
+    path = write_jsonl(tmp_path / "a.jsonl", [{"title": "t", "description": "d", name: 1}])
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "o"), env=cli_env(fake))
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "line 1: unknown field 'xxxx" in run.stderr
+    assert "(300000 characters)" in run.stderr
+    assert len(run.stderr) < 1_000
+
+
+def test_a_line_past_the_cap_is_refused(fake: ThreadedFake, tmp_path: Path) -> None:
+    """A line longer than any prompt (here 2 MB of zero bytes) is refused as the wrong file."""
+    path = tmp_path / "zeros"
+    path.write_bytes(b"\0" * 2_000_000)
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "o"), env=cli_env(fake))
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "line 1 is longer than 1048576 bytes" in run.stderr
+    assert fake.paid_calls() == 0
+
+
+def test_an_endless_file_is_refused(fake: ThreadedFake, tmp_path: Path) -> None:
+    """`bulk /dev/zero` reads a bounded amount and ends with a clear error."""
+    run = run_here("bulk", "/dev/zero", "--out", str(tmp_path / "o"), env=cli_env(fake))
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "is longer than" in run.stderr
+
+
+def test_a_file_past_the_total_cap_is_refused(fake: ThreadedFake, tmp_path: Path) -> None:
+    """Many short lines past the total cap are refused before any is sent."""
+    from suno_async.cli._jsonl import MAX_FILE_BYTES
+
+    path = tmp_path / "big.jsonl"
+    line = b" " * 1023 + b"\n"
+    with path.open("wb") as file:
+        for _ in range(MAX_FILE_BYTES // len(line) + 1):
+            file.write(line)
+    run = run_here("bulk", str(path), "--out", str(tmp_path / "o"), env=cli_env(fake))
+    assert run.code == ExitCode.NOTHING_SENT
+    assert "is larger than 64 MB" in run.stderr
+
+
+def test_lines_added_at_the_end_are_sent_on_the_next_run(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """A finished file grown by a line: only the new line is sent, named by its number."""
+    path, out = _songs_file(tmp_path, 2), tmp_path / "out"
+    first = run_here("bulk", str(path), "--out", str(out), "--json", env=cli_env(fake))
+    assert first.code == ExitCode.OK, first.stderr
+    with path.open("a", encoding="utf-8") as file:
+        file.write(json.dumps({"title": "Song 2", "description": "an added one"}) + "\n")
+    grown = run_here("bulk", str(path), "--out", str(out), "--json", env=cli_env(fake))
+    assert grown.code == ExitCode.OK, grown.stderr
+    assert [o["line"] for o in grown.of("outcome")] == [3]
+    assert fake.paid_calls() == 3
+
+
+def test_a_lost_journal_beside_the_media_is_refused(fake: ThreadedFake, tmp_path: Path) -> None:
+    """The journal deleted after a finished run: refused (exit 3) with the safe next step."""
+    path, out = _songs_file(tmp_path, 2), tmp_path / "out"
+    first = run_here("bulk", str(path), "--out", str(out), env=cli_env(fake))
+    assert first.code == ExitCode.OK, first.stderr
+    (out / JOURNAL_NAME).write_bytes(b"")
+    again = run_here("bulk", str(path), "--out", str(out), env=cli_env(fake))
+    assert again.code == ExitCode.CONFIG
+    (line,) = again.stderr.strip().splitlines()
+    assert "already holds 4 file(s) of this run's songs" in line
+    assert "pass it with --journal" in line
+    assert "--allow-existing-media" in line
+    assert fake.paid_calls() == 2
+    forced = run_here(
+        "bulk", str(path), "--out", str(out), "--allow-existing-media", env=cli_env(fake)
+    )
+    assert forced.code == ExitCode.OK, forced.stderr
+    assert fake.paid_calls() == 4
+
+
+def test_identical_lines_are_named_before_sending_and_dedupe_pays_once(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """Repeated lines are named on stderr (each paid); --dedupe sends each request once."""
+    song = {"title": "Rain", "description": "lo-fi"}
+    path = write_jsonl(tmp_path / "a.jsonl", [song, {"title": "B", "description": "b"}, song])
+    paid = run_here("bulk", str(path), "--out", str(tmp_path / "a"), env=cli_env(fake))
+    assert paid.code == ExitCode.OK, paid.stderr
+    assert "warning: identical lines (1 = 3): each is sent and paid" in paid.stderr
+    assert fake.paid_calls() == 3
+    once = run_here(
+        "bulk", str(path), "--out", str(tmp_path / "b"), "--dedupe", "--json", env=cli_env(fake)
+    )
+    assert once.code == ExitCode.OK, once.stderr
+    assert "each is sent once (--dedupe)" in once.stderr
+    assert once.of("duplicates")[0]["lines"] == [[1, 3]]
+    assert sorted(o["line"] for o in once.of("outcome")) == [1, 2]
+    assert fake.paid_calls() == 5
+
+
+def test_sigterm_mid_post_stops_like_ctrl_c(fake: ThreadedFake, tmp_path: Path) -> None:
+    """
+    SIGTERM (docker stop, systemd) while POSTs are out: sending stops, the calls in flight
+    are answered and journaled (none left unknown), exit 143 with the resume hint.
+    """
+    fake.sync(lambda: setattr(fake.server, "speed", 0.0))
+    fake.sync(lambda: setattr(fake.server, "paid_latency", 0.5))
+    path, out = _songs_file(tmp_path, 8), tmp_path / "out"
+    proc = start_cli("bulk", str(path), "--out", str(out), "--max-in-flight", "2", fake=fake)
+    deadline = time.monotonic() + 30
+    while fake.sync(lambda: fake.server.requests["POST /music/generate"]) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    stopped = finish(proc)
+    assert stopped.code == ExitCode.TERMINATED, stopped.stderr
+    assert "terminated; the journal is saved: run the same command again" in stopped.stderr
+    assert "Traceback" not in stopped.stderr
+    states = [row["state"] for row in read_journal(out / JOURNAL_NAME)]
+    assert "sending" not in states
+    assert len(states) - states.count("planned") == fake.paid_calls() < 8

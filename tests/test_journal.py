@@ -90,11 +90,11 @@ def _with_another_third() -> list[GenerateRequest]:
             id="a-request-changed",
         ),
         pytest.param(
-            song_requests(5),
+            song_requests(3),
             False,
-            "holds 4 requests, the list has 5",
-            4,
-            id="a-request-added",
+            "holds 4 requests, the list only 3",
+            3,
+            id="a-request-removed",
         ),
         pytest.param(
             song_requests(4),

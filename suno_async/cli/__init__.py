@@ -18,6 +18,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Final
 
 from .._errors import AuthenticationError, SunoError
 from ._exit import EXIT_CODES_HELP, ExitCode, exit_code_for
@@ -30,7 +31,21 @@ Command = Callable[[argparse.Namespace, Output], Awaitable[ExitCode]]
 
 
 class _StoppedByUserError(Exception):
-    """Ctrl-C arrived; the command was cancelled and cleaned up after itself."""
+    """A stop signal arrived; the command was cancelled and cleaned up after itself."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+#: The signals that stop a command gracefully, the exit code each ends with (128 + its
+#: number, as a shell reports a process killed by it) and the word for it. SIGTERM is what
+#: docker stop, systemd, Kubernetes and CI cancellations send; SIGHUP, a closed terminal.
+_STOPS: Final = {
+    signal.SIGINT: (ExitCode.INTERRUPTED, "interrupted"),
+    signal.SIGTERM: (ExitCode.TERMINATED, "terminated"),
+    **({signal.SIGHUP: (ExitCode.HUNG_UP, "hung up")} if hasattr(signal, "SIGHUP") else {}),
+}
 
 
 def _command(name: str) -> Command:
@@ -50,37 +65,50 @@ def _command(name: str) -> Command:
 
 
 async def _run(command: Command, args: argparse.Namespace, output: Output) -> ExitCode:
-    """Run a command; the first Ctrl-C cancels it cleanly, a second one is the default."""
+    """
+    Run a command; the first stop signal (Ctrl-C, SIGTERM, SIGHUP) cancels it cleanly: no
+    more paid calls are sent, one already sent is answered and its ids recorded (printed,
+    or journaled) first. A second one quits at once.
+    """
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
-    interrupted = False
+    stopped_by: int | None = None
 
-    def quit_now() -> None:
-        output.note("interrupted again: quitting at once")
-        os._exit(ExitCode.INTERRUPTED)
+    def say(text: str) -> None:
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            output.note(text)
 
-    def on_sigint() -> None:
-        nonlocal interrupted
-        interrupted = True
-        loop.add_signal_handler(signal.SIGINT, quit_now)
-        output.note("interrupted: stopping (Ctrl-C again to quit at once)")
+    def quit_now(signum: int) -> None:
+        say("stopped again: quitting at once")
+        os._exit(_STOPS[signal.Signals(signum)][0])
+
+    def on_stop(signum: int) -> None:
+        nonlocal stopped_by
+        stopped_by = signum
+        for other in installed:
+            loop.add_signal_handler(other, quit_now, other)
+        word = _STOPS[signal.Signals(signum)][1]
+        how = "Ctrl-C" if signum == signal.SIGINT else "the same signal"
+        say(f"{word}: stopping ({how} again to quit at once)")
         if task is not None:
             task.cancel()
 
-    installed = False
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
-        installed = True
+    installed: list[int] = []
+    for signum in _STOPS:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signum, on_stop, signum)
+            installed.append(signum)
     try:
         return await command(args, output)
     except asyncio.CancelledError:
-        if interrupted:
-            raise _StoppedByUserError from None
+        if stopped_by is not None:
+            raise _StoppedByUserError(stopped_by) from None
         raise
     finally:
-        # Once interrupted, quit_now stays until the loop closes, through its shutdown.
-        if installed and not interrupted:
-            loop.remove_signal_handler(signal.SIGINT)
+        # Once stopped, quit_now stays until the loop closes, through its shutdown.
+        if stopped_by is None:
+            for installed_signal in installed:
+                loop.remove_signal_handler(installed_signal)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,13 +146,15 @@ def _main(args: argparse.Namespace, output: Output) -> int:
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
         return ExitCode.PIPE_CLOSED
-    except (_StoppedByUserError, KeyboardInterrupt):
-        code = ExitCode.INTERRUPTED
+    except (_StoppedByUserError, KeyboardInterrupt) as stop:
+        signum = stop.signum if isinstance(stop, _StoppedByUserError) else signal.SIGINT
+        code, word = _STOPS[signal.Signals(signum)]
         if args.command in ("bulk", "demo"):
-            message = "interrupted; the journal is saved: run the same command again to resume"
+            message = f"{word}; the journal is saved: run the same command again to resume"
         else:
-            message = "interrupted; tasks already started keep running on the service"
-        output.error(message, code=code, kind="Interrupted")
+            message = f"{word}; tasks already started keep running on the service"
+        with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+            output.error(message, code=code, kind="Interrupted")
         return code
     except Exception as exc:  # every error ends as one line and an exit code
         return _fail(exc, output, args)

@@ -14,20 +14,23 @@ import asyncio
 import contextlib
 import secrets
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import attrs
 
-from .._bulk import BulkOutcome, BulkProgress, BulkRun, Media
+from .._bulk import GENERATE_PRICE, BulkOutcome, BulkProgress, BulkRun, Media
 from .._client import AsyncSuno
+from .._duplicates import DuplicateRequestsWarning
 from .._errors import RateLimitError, SessionClosedError, TransportError
 from .._journal import JournalMismatchError
+from .._leftovers import ExistingMediaError
 from .._models import GenerateRequest
 from ._commands import ensure_folder
 from ._exit import CliError, ExitCode
-from ._jsonl import load_requests
+from ._jsonl import line_groups, load_requests
 from ._output import Output, ProgressView, Tally, to_jsonable
 from ._session import fast_poll, open_session
 
@@ -62,6 +65,7 @@ class _Job:
     max_points: int | None = None
     dry_run: bool = False
     resend_unknown: bool = False
+    allow_existing_media: bool = False
 
 
 def _tally(progress: BulkProgress, baseline: Tally | None = None) -> Tally:
@@ -122,15 +126,19 @@ async def _watch(run: BulkRun, view: ProgressView, baseline: Tally) -> None:
 
 
 async def _run_job(suno: AsyncSuno, job: _Job, output: Output) -> ExitCode:
-    run = suno.generate_many(
-        job.requests,
-        journal=job.journal,
-        download_to=job.out if job.download else None,
-        media=job.media,
-        max_points=job.max_points,
-        dry_run=job.dry_run,
-        resend_unknown=job.resend_unknown,
-    )
+    with warnings.catch_warnings():
+        # The command has named the repeated lines by number already (see run_bulk).
+        warnings.simplefilter("ignore", DuplicateRequestsWarning)
+        run = suno.generate_many(
+            job.requests,
+            journal=job.journal,
+            download_to=job.out if job.download else None,
+            media=job.media,
+            max_points=job.max_points,
+            dry_run=job.dry_run,
+            resend_unknown=job.resend_unknown,
+            allow_existing_media=job.allow_existing_media,
+        )
     async with run:
         estimate = run.estimate
         balance = "?" if estimate.balance is None else str(estimate.balance)
@@ -202,8 +210,34 @@ def _session_options(args: argparse.Namespace) -> dict[str, Any]:
     return {"max_paid_in_flight": args.max_in_flight}
 
 
+def _repeats(
+    requests: list[GenerateRequest], lines: list[int], *, dedupe: bool, output: Output
+) -> tuple[list[GenerateRequest], list[int]]:
+    """Name the repeated lines before anything is sent; with --dedupe, keep each once."""
+    groups = line_groups(requests, lines)
+    if not groups:
+        return requests, lines
+    shown = "; ".join(" = ".join(map(str, group)) for group in groups[:10])
+    more = f"; and {len(groups) - 10} more" if len(groups) > 10 else ""
+    extra = sum(len(group) - 1 for group in groups)
+    if dedupe:
+        text = f"identical lines ({shown}{more}): each is sent once (--dedupe)"
+    else:
+        text = (
+            f"identical lines ({shown}{more}): each is sent and paid, {extra} extra "
+            f"request(s) for {extra * GENERATE_PRICE} points; --dedupe sends each once"
+        )
+    output.warn(text, "duplicates", lines=groups, dedupe=dedupe)
+    if not dedupe:
+        return requests, lines
+    repeated = {line for group in groups for line in group[1:]}
+    kept = [(r, n) for r, n in zip(requests, lines, strict=True) if n not in repeated]
+    return [r for r, _ in kept], [n for _, n in kept]
+
+
 async def run_bulk(args: argparse.Namespace, output: Output) -> ExitCode:
     requests, lines = load_requests(args.file)
+    requests, lines = _repeats(requests, lines, dedupe=args.dedupe, output=output)
     out: Path = args.out
     options = _session_options(args)
     if not args.dry_run:
@@ -218,6 +252,7 @@ async def run_bulk(args: argparse.Namespace, output: Output) -> ExitCode:
         max_points=args.max_points,
         dry_run=args.dry_run,
         resend_unknown=args.resend_unknown,
+        allow_existing_media=args.allow_existing_media,
     )
     async with open_session(args, **options) as suno:
         try:
@@ -227,6 +262,10 @@ async def run_bulk(args: argparse.Namespace, output: Output) -> ExitCode:
             where = f"line {lines[exc.index]} of {args.file}" if known else str(args.file)
             msg = f"{where} is not what the journal recorded ({exc}). Nothing was sent"
             raise CliError(msg) from exc
+        except ExistingMediaError as exc:
+            flags = ("--journal", "--allow-existing-media")
+            again = ExistingMediaError(exc.journal, exc.folder, exc.found, options=flags)
+            raise CliError(str(again), ExitCode.CONFIG) from exc
 
 
 def demo_requests() -> list[GenerateRequest]:

@@ -42,6 +42,10 @@ class ExitCode(enum.IntEnum):
     PIPE_CLOSED = 141
     #: Ctrl-C: a bulk run resumes when run again; other commands list the tasks started.
     INTERRUPTED = 130
+    #: SIGHUP (the terminal closed), handled as Ctrl-C is: 128 + the signal's number.
+    HUNG_UP = 129
+    #: SIGTERM (``docker stop``, systemd, Kubernetes, a CI cancel), handled as Ctrl-C is.
+    TERMINATED = 143
 
 
 EXIT_CODES_HELP: Final = """\
@@ -54,6 +58,7 @@ exit codes:
   4    service or network error, or a wait timed out (work may still be running)
   70   internal error (a bug: rerun with --debug and report it)
   130  interrupted (Ctrl-C): a bulk run resumes when run again; started tasks are listed
+  143  terminated (SIGTERM), 129 hung up (SIGHUP): stopped as for Ctrl-C
   141  stdout closed early (e.g. piped into head)"""
 
 

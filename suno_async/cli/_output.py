@@ -211,6 +211,12 @@ class Output:
         if not self.json:
             self._write("err", text)
 
+    def warn(self, text: str, event: str, **fields: Any) -> None:
+        """Something to act on before money is spent: on stderr even with --json (and as JSON)."""
+        if self.json:
+            self.emit(event, **fields)
+        self._write("err", f"suno-async: warning: {text}")
+
     def result(self, result: object) -> None:
         text, fields = describe(result)
         self.emit("result", text, **fields)

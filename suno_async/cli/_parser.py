@@ -482,7 +482,10 @@ def _bulk_commands(subs: Subparsers) -> None:
         "The whole file is checked before the first paid call: a bad line is reported with\n"
         "its number and nothing is sent. A journal beside the output (or --journal) records\n"
         "every request: run the same command again after Ctrl-C or a crash to resume, and\n"
-        "nothing that may have reached the service is sent twice.",
+        "nothing that may have reached the service is sent twice. Lines added at the end of\n"
+        "the file are sent by the next run; edited or removed lines are refused by number.\n"
+        "Ctrl-C, SIGTERM and SIGHUP stop it the same way: the calls in flight are answered\n"
+        "and journaled first (exit 130, 143, 129).",
     )
     sub.add_argument("file", type=Path, metavar="FILE.jsonl", help="the requests, one per line")
     sub.add_argument("--out", type=Path, required=True, metavar="DIR", help="the media folder")
@@ -514,6 +517,16 @@ def _bulk_commands(subs: Subparsers) -> None:
         help="what to download of each song, comma-separated: audio, cover, video (default: audio)",
     )
     sub.add_argument("--no-download", action="store_true", help="do not download the media")
+    sub.add_argument(
+        "--dedupe",
+        action="store_true",
+        help="send identical lines once (the first); without it each is sent and paid",
+    )
+    sub.add_argument(
+        "--allow-existing-media",
+        action="store_true",
+        help="start a new journal even though DIR holds this run's songs (pays for them again)",
+    )
 
     sub = _sub(
         subs,
