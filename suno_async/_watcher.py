@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import (
     AsyncGenerator,
     Awaitable,
@@ -74,6 +74,9 @@ logger: Final = logging.getLogger("suno_async.watcher")
 _MIN_TICK_WAIT: Final = 1.0
 #: Failed polls in a row before one WARNING says so; each failure alone is logged at INFO.
 _WARN_STREAK: Final = 5
+#: Final outcomes kept for a later wait on the same id: a bulk run's worth, each a raw row
+#: of a few KB, so the memory stays bounded in a session that lives for days.
+_KNOWN_OUTCOMES: Final = 10_000
 
 
 class TaskWatcher:
@@ -94,6 +97,9 @@ class TaskWatcher:
         #: hand here before the first wait.
         self.clock: Clock = SystemClock()
         self._places = Places()
+        # The final outcomes seen lately, oldest first: a task's final state never changes,
+        # so a wait on it (after status_changes() saw it end, say) needs no request.
+        self._known: OrderedDict[int, Finished] = OrderedDict()
         # The queries of the ticks, run by at most ``concurrency`` workers.
         self._jobs: deque[Callable[[], Awaitable[None]]] = deque()
         self._workers = 0
@@ -253,7 +259,10 @@ class TaskWatcher:
         polls = first_polls(handles, self.policy, self.clock.wall())
         for task_id, first_poll in zip(ids, polls, strict=True):
             entry = entries.get(task_id)
-            if entry is None:
+            if entry is None and task_id in self._known:
+                entry = Entry(task_id, now)
+                entry.finish(self._known[task_id])
+            elif entry is None:
                 not_before = now + first_poll if now + first_poll > floor else floor
                 entry = Entry(task_id, not_before)
                 places.add(entry, due=not_before <= now)
@@ -686,6 +695,12 @@ class TaskWatcher:
         self._places.forget(entry)
         if entry.finish(outcome):
             self._resolved += 1
+            if not isinstance(outcome, SunoError):
+                # Errors are not kept: a stall, a closed session or an outage may mend.
+                known = self._known
+                known[entry.task_id] = outcome
+                if len(known) > _KNOWN_OUTCOMES:
+                    known.popitem(last=False)
 
     def _fail_all(self, exc: SunoError) -> None:
         for entry in self._places:
