@@ -11,7 +11,7 @@ from typing import Any
 
 from ._bulk import BalanceTooLowError, BulkOutcome, BulkProgress, BulkRun, CostEstimate
 from ._client import DEFAULT_BASE_URL, AsyncSuno
-from ._config import PollPolicy, RetryPolicy, Timeouts
+from ._config import PollPolicy, RateLimit, RetryPolicy, Timeouts
 from ._download import DownloadPolicy
 from ._errors import (
     APIError,
@@ -118,6 +118,7 @@ __all__ = [
     "NetworkError",
     "NotFoundError",
     "PollPolicy",
+    "RateLimit",
     "RateLimitError",
     "RawResponse",
     "RedirectError",

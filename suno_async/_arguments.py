@@ -13,6 +13,7 @@ from typing import Any, Final
 import aiohttp
 
 from ._checks import check_bool, check_count, check_seconds, is_number, misconfigured, show
+from ._config import RateLimit
 from ._download import DownloadPolicy
 from ._errors import ValidationError
 from ._models import TaskHandle, check_task_id
@@ -89,7 +90,12 @@ def check_settings(
 
 
 def check_transport_settings(
-    *, ssl: object, max_response_bytes: object, max_paid_in_flight: object, paid_rate: object
+    *,
+    ssl: object,
+    max_response_bytes: object,
+    max_paid_in_flight: object,
+    paid_rate: object,
+    rate_limit: object = None,
 ) -> None:
     """The transport's own settings of :class:`AsyncSuno`, before anything is built."""
     if ssl is not None and not isinstance(ssl, _ssl.SSLContext):
@@ -101,6 +107,12 @@ def check_transport_settings(
     ):
         raise misconfigured(
             "paid_rate", f"must be a positive number of calls per second, got {show(paid_rate)}"
+        )
+    if rate_limit is not None and not isinstance(rate_limit, RateLimit):
+        raise misconfigured(
+            "rate_limit",
+            "must be a RateLimit (e.g. RateLimit(per_minute=100)) or None for no budget, "
+            f"got {show(rate_limit)}",
         )
 
 

@@ -24,6 +24,7 @@ from ._arguments import (
 from ._batch import BatchQuery
 from ._bulk import BulkRun, Media
 from ._checks import show
+from ._config import RateLimit
 from ._convert import (
     WireFormatError,
     parse_task_ids,
@@ -82,6 +83,8 @@ from ._watcher import PollPolicy, TaskWatcher, WatcherStats
 __all__ = ["DEFAULT_BASE_URL", "AsyncSuno"]
 
 DEFAULT_BASE_URL: Final = "https://open.suno.cn/api/v1"
+#: 100 requests a minute: under the live service's 120 per key, with room for drift.
+DEFAULT_RATE_LIMIT: Final = RateLimit()
 #: How a media host refuses a link that has expired or a file it no longer keeps.
 _GONE: Final = frozenset({403, 404, 410})
 _KINDS: Final[dict[type[Video | Wav], TaskKind]] = {Video: TaskKind.VIDEO, Wav: TaskKind.WAV}
@@ -122,7 +125,11 @@ class AsyncSuno(Waiting):
     ``ssl`` is the TLS context for the service (certificates are verified by default; pass
     one for a private CA). ``max_response_bytes`` caps any answer's size. At most
     ``max_paid_in_flight`` paid POSTs are in flight at once, and no more than ``paid_rate``
-    start per second when it is given. To follow progress, iterate ``status_changes()``
+    start per second when it is given. ``rate_limit`` is the key's request budget, which
+    every request draws from (polls, free and paid calls, retries): by default 100 a
+    minute, under the live service's 120 per key; ``RateLimit(per_minute=...)`` sets
+    another, None sends as fast as the other limits let. It is per session: sessions
+    sharing a key should each get a share of it. To follow progress, iterate ``status_changes()``
     (or ``handle.status_changes()``); ``on_status_change`` is a plain callback, called in
     the poll loop, that tools like the command line use.
     """
@@ -143,6 +150,7 @@ class AsyncSuno(Waiting):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_paid_in_flight: int = 4,
         paid_rate: float | None = None,
+        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
     ) -> None:
         # Held in a Secret at once: should a later check raise, no frame's locals show the key.
         key = Secret(api_key if api_key is not None else os.environ.get("SUNO_API_KEY"))
@@ -164,6 +172,7 @@ class AsyncSuno(Waiting):
             max_response_bytes=max_response_bytes,
             max_paid_in_flight=max_paid_in_flight,
             paid_rate=paid_rate,
+            rate_limit=rate_limit,
         )
         if key.reveal() is not None:
             check_key(key_field, key)
@@ -192,6 +201,7 @@ class AsyncSuno(Waiting):
             max_response_bytes=max_response_bytes,
             max_paid_in_flight=max_paid_in_flight,
             paid_rate=paid_rate,
+            rate_limit=rate_limit,
         )
         self._batch = BatchQuery(self._transport)
         self._watcher = TaskWatcher(

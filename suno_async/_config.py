@@ -9,13 +9,14 @@ of every setting; ``attrs.evolve(policy, field=...)`` makes a changed copy.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Final
 
 import aiohttp
 import attrs
 
-from ._checks import check_count, check_seconds, misconfigured
+from ._checks import check_count, check_seconds, is_number, misconfigured, show
 from ._models import TaskKind
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "NO_RETRY",
     "FirstPoll",
     "PollPolicy",
+    "RateLimit",
     "RetryPolicy",
     "Timeouts",
 ]
@@ -210,3 +212,50 @@ class PollPolicy:
             check_seconds(
                 f"PollPolicy.{name}", getattr(self, name), positive=True, error=misconfigured
             )
+
+
+@attrs.frozen
+class RateLimit:
+    """
+    The session's request budget: every request it sends (polls, free calls, paid POSTs,
+    retries) draws one token from it, as the service counts all calls against one key.
+
+    ``per_minute`` defaults to 100, under the live service's 120 a minute per key, leaving
+    room for a clock that drifts or a request from elsewhere. ``burst`` requests may leave
+    at once after a quiet spell; with the defaults no minute holds more than
+    ``burst + per_minute`` (110) of them, still under 120.
+
+    Sharing: while paid calls wait for a token, ``paid_share`` of the tokens go to them and
+    the rest to polls and free calls, so a bulk run keeps sending while its results keep
+    arriving; when only one kind waits, it gets every token.
+
+    A 429 halves the rate in use (at most once per second, as answers in flight together
+    count as one refusal; never below a sixteenth of ``per_minute``), and each
+    ``recover_after`` seconds without one gives back a tenth of ``per_minute``, up to all of
+    it: additive increase, multiplicative decrease. A 429's Retry-After (capped by
+    ``RetryPolicy.max_retry_after``) holds every request until it passes.
+    ``max_paid_in_flight`` and ``paid_rate`` still apply on top, to paid calls alone.
+    """
+
+    per_minute: float = 100.0
+    burst: int = 10
+    paid_share: float = 0.5
+    recover_after: float = 30.0
+
+    def __attrs_post_init__(self) -> None:
+        rate: object = self.per_minute
+        if not is_number(rate) or not 0 < rate < math.inf:  # type: ignore[operator]
+            raise misconfigured(
+                "RateLimit.per_minute",
+                f"must be a positive number of requests a minute, got {show(rate)}",
+            )
+        check_count("RateLimit.burst", self.burst, error=misconfigured)
+        share: object = self.paid_share
+        if not is_number(share) or not 0 < share <= 1:  # type: ignore[operator]
+            raise misconfigured(
+                "RateLimit.paid_share",
+                f"must be a fraction above 0 and at most 1, got {show(share)}",
+            )
+        check_seconds(
+            "RateLimit.recover_after", self.recover_after, positive=True, error=misconfigured
+        )

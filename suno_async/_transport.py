@@ -38,7 +38,8 @@ import stamina
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._config import DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy, Timeouts
+from ._budget import Budget
+from ._config import DEFAULT_MAX_RESPONSE_BYTES, RateLimit, RetryPolicy, Timeouts
 from ._errors import (
     ConfigurationError,
     RateLimitError,
@@ -160,6 +161,7 @@ class Transport:
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_paid_in_flight: int = 4,
         paid_rate: float | None = None,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self._headers = Secret({"Authorization": f"Bearer {api_key}", "Accept": "application/json"})
         self._base_url = base_url
@@ -178,11 +180,15 @@ class Transport:
         self._paid_rate = paid_rate
         self._limiter: aiolimiter.AsyncLimiter | None = None
         self._paid_in_flight: set[asyncio.Future[Any]] = set()
+        #: Every attempt draws a token from it, retries and polls included; None: no budget.
+        self.budget = None if rate_limit is None else Budget(rate_limit)
         self._loop: weakref.ReferenceType[asyncio.AbstractEventLoop] | None = None
         self.last_response: contextvars.ContextVar[RawResponse | None] = contextvars.ContextVar(
             "suno_async_last_response", default=None
         )
         self.requests_sent: int = 0
+        #: Answers that were a 429, budget or not.
+        self.rate_limited: int = 0
         self._closed = False
 
     def __repr__(self) -> str:
@@ -269,6 +275,8 @@ class Transport:
     async def aclose(self) -> None:
         """Let paid POSTs in flight finish (their ids matter), then close what we opened."""
         self._closed = True
+        if self.budget is not None:
+            self.budget.close()
         if self._paid_in_flight:
             await asyncio.wait(set(self._paid_in_flight))
         if self._owns_session:
@@ -371,6 +379,8 @@ class Transport:
         answered: list[RawResponse] = []
         try:
             if not request.paid:
+                if self.budget is not None:
+                    await self.budget.acquire(paid=False)
                 data = await self._once(
                     request, params, json_body, started, answered, until=until, deadline=deadline
                 )
@@ -378,6 +388,9 @@ class Transport:
             async with self._paid_slots:
                 if self._paid_rate is not None:
                     await self._rate_limiter().acquire()
+                if self.budget is not None:
+                    # Within the paid slot: the budget's paid share goes to calls ready to leave.
+                    await self.budget.acquire(paid=True)
                 if on_send is not None:
                     on_send()
                 return await self._shielded(
@@ -507,9 +520,15 @@ class Transport:
             request.attempts,
             elapsed,
         )
-        data = read_answer(
-            request, status, response_headers, body, max_retry_after=self.retry.max_retry_after
-        )
+        try:
+            data = read_answer(
+                request, status, response_headers, body, max_retry_after=self.retry.max_retry_after
+            )
+        except RateLimitError as exc:
+            self.rate_limited += 1
+            if self.budget is not None:
+                self.budget.refusal(exc.retry_after)
+            raise
         return data if deliver is None else deliver(data)
 
     async def _read_body(self, request: RequestInfo, response: aiohttp.ClientResponse) -> bytes:

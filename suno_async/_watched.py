@@ -49,7 +49,15 @@ Finished = tuple[TaskStatus, Any]
 
 @attrs.frozen
 class WatcherStats:
-    """Counters for logs and benchmarks; a snapshot, so reading it costs nothing later."""
+    """
+    Counters for logs and benchmarks; a snapshot, so reading it costs nothing later.
+
+    ``budget_per_minute`` is the request budget in use now (lower than the session's
+    ``RateLimit`` for a while after a 429; None without one), ``rate_limited`` counts the
+    requests of the session the service refused with 429, and ``poll_period`` is about how
+    many seconds pass between two polls of the same task: the poll interval, or longer
+    when the budget cannot ask about every outstanding task each interval.
+    """
 
     requests: int
     batch_requests: int
@@ -60,6 +68,9 @@ class WatcherStats:
     poll_errors: int
     outstanding: int
     batch_size: int
+    budget_per_minute: float | None = None
+    rate_limited: int = 0
+    poll_period: float = 0.0
 
 
 class Watched(Protocol):

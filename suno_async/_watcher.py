@@ -134,7 +134,11 @@ class TaskWatcher:
 
     @property
     def stats(self) -> WatcherStats:
+        budget = self._transport.budget
         return WatcherStats(
+            budget_per_minute=None if budget is None else budget.per_minute,
+            rate_limited=self._transport.rate_limited,
+            poll_period=self._poll_period(),
             requests=self._query.requests + self._single_requests,
             batch_requests=self._query.requests,
             single_requests=self._single_requests,
@@ -145,6 +149,10 @@ class TaskWatcher:
             outstanding=len(self._places),
             batch_size=self.batch_size,
         )
+
+    def _poll_period(self) -> float:
+        """About how long between two polls of one task: an interval, or what the budget allows."""
+        return self.policy.interval
 
     def outstanding(self) -> list[int]:
         """The task ids being polled now."""

@@ -156,7 +156,7 @@ async def test_leaving_the_context_fails_pending_awaiters(fake: FakeSunoServer) 
     with anyio.fail_after(5):
         async with (
             anyio.create_task_group() as group,
-            AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL) as suno,
+            AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL, rate_limit=None) as suno,
         ):
             handles = await start_songs(suno, 2)
             for handle in handles:
