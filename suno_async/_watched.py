@@ -10,6 +10,7 @@ the errors a wait can end with.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -135,7 +136,9 @@ class Entry:
 
     __slots__ = (
         "alone",
+        "asked_at",
         "awaiters",
+        "deadline",
         "done",
         "failures",
         "misses",
@@ -176,6 +179,10 @@ class Entry:
         # The dict this entry is in (a batch, waiting or single); None once gone.
         self.place: dict[int, Entry] | None = None
         self.sinks: list[Sink] = []
+        # When a batch query last asked about it, and the earliest timeout of a wait on it:
+        # what the poll schedule orders by when the budget cannot ask about every id a tick.
+        self.asked_at = -math.inf
+        self.deadline = math.inf
 
     def remove_sink(self, sink: Sink) -> None:
         if sink in self.sinks:

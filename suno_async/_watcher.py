@@ -124,6 +124,8 @@ class TaskWatcher:
         self._resolved = 0
         self._poll_errors = 0
         self._stalled = 0
+        # Seconds between two polls of one id, as the last tick's schedule had it.
+        self._period = 0.0
 
     # --- public surface -----------------------------------------------------------------
 
@@ -152,7 +154,7 @@ class TaskWatcher:
 
     def _poll_period(self) -> float:
         """About how long between two polls of one task: an interval, or what the budget allows."""
-        return self.policy.interval
+        return max(self._period, self.policy.interval)
 
     def outstanding(self) -> list[int]:
         """The task ids being polled now."""
@@ -345,6 +347,9 @@ class TaskWatcher:
         clock = self.clock
         expiry = None if timeout is None or not pending else clock.now() + timeout
         timer = None if expiry is None else clock.call_at(expiry, partial(ring, all_done))
+        if expiry is not None:
+            for entry in pending:
+                entry.deadline = min(entry.deadline, expiry)
         try:
             if pending:
                 await all_done
@@ -393,6 +398,10 @@ class TaskWatcher:
         timer = None if timeout is None else clock.call_at(clock.now() + timeout, expire)
         try:
             positions = self._places_of(handles, one_done, ready)
+            if timeout is not None:
+                expiry = clock.now() + timeout
+                for entry in positions:
+                    entry.deadline = min(entry.deadline, expiry)
             while positions:
                 if not ready:
                     if expired:
@@ -471,11 +480,14 @@ class TaskWatcher:
         before = self._query.requests + self._single_requests
         # Each query asks about its batch as it stands now, even if an id is let go before
         # the query leaves: the tick's queries are decided when it starts.
+        singles = self._places.take_single()
+        batches = self._within_budget(
+            self._places.take_batches(self.batch_size), started, len(singles)
+        )
         jobs: list[Callable[[], Awaitable[None]]] = [
-            partial(self._poll, batch, dict(batch))
-            for batch in self._places.take_batches(self.batch_size)
+            partial(self._poll, batch, dict(batch)) for batch in batches
         ]
-        jobs.extend(partial(self._check_one, entry) for entry in self._places.take_single())
+        jobs.extend(partial(self._check_one, entry) for entry in singles)
         if not jobs:  # its batches emptied since they came back: no query to wait a second for
             return
         remaining = len(jobs)
@@ -503,6 +515,56 @@ class TaskWatcher:
             await done
         finally:
             timer.cancel()
+
+    def _pages_per_tick(self, singles: int) -> float:
+        """
+        The queries the budget lets polls send in an interval: its rate, less the paid
+        calls' share while they wait, less the tick's single checks; at least one page.
+        """
+        budget = self._transport.budget
+        if budget is None:
+            return math.inf
+        rate = budget.per_minute / 60.0
+        if budget.paid_waiting:
+            rate *= 1.0 - budget.limit.paid_share
+        return max(1, math.floor(rate * self.policy.interval) - singles)
+
+    def _within_budget(
+        self, batches: list[dict[int, Entry]], now: float, singles: int
+    ) -> list[dict[int, Entry]]:
+        """
+        The batches to ask about this tick: all of them when the budget allows, else the
+        pages asked about least recently; the others wait, untouched, for a later tick.
+
+        Full pages rotate, so every id is asked about about once per ``pages / allowed``
+        intervals and none starves. An id someone waits on with a timeout counts as asked a
+        rotation earlier than it was: it comes sooner, and still takes its turn.
+        """
+        allowed = self._pages_per_tick(singles)
+        interval = self.policy.interval
+        if allowed == math.inf:  # no budget: no schedule to keep
+            self._period = interval
+            return batches
+        if len(batches) <= allowed:
+            self._period = interval
+        else:
+            period = self._period = interval * len(batches) / allowed
+            cut = int(allowed)
+
+            def age(batch: dict[int, Entry]) -> float:
+                return min(
+                    e.asked_at - period if e.deadline < math.inf else e.asked_at
+                    for e in batch.values()
+                )
+
+            batches.sort(key=age)
+            for batch in batches[cut:]:
+                self._places.give_back(batch)
+            del batches[cut:]
+        for batch in batches:
+            for entry in batch.values():
+                entry.asked_at = now
+        return batches
 
     def _start_workers(self) -> None:
         group = self._group
