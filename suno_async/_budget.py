@@ -44,6 +44,9 @@ class Budget:
         self.limit = limit
         self._now = now
         self._factor = 1.0
+        #: The part of ``per_minute`` this process may use alone: 1, or its share of a
+        #: budget shared through Redis while Redis is out of reach.
+        self.share = 1.0
         self._tokens = float(limit.burst)
         self._stamp = now()
         self._paused_until = -math.inf
@@ -64,7 +67,7 @@ class Budget:
     def per_minute(self) -> float:
         """The rate in use now: ``per_minute``, or less for a while after a 429."""
         self._recover(self._now())
-        return self.limit.per_minute * self._factor
+        return self.limit.per_minute * self._factor * self.share
 
     @property
     def waiting(self) -> int:
@@ -110,7 +113,7 @@ class Budget:
                 logger.info(
                     "the service refused a request with 429: sending at most %.3g a minute "
                     "for now (the budget is %.3g)",
-                    self.limit.per_minute * self._factor,
+                    self.limit.per_minute * self._factor * self.share,
                     self.limit.per_minute,
                 )
         if retry_after is not None:
@@ -146,7 +149,7 @@ class Budget:
         self._recover(now)
         start = max(self._stamp, self._paused_until)
         if now > start:
-            rate = self.limit.per_minute * self._factor / 60.0
+            rate = self.limit.per_minute * self._factor * self.share / 60.0
             self._tokens = min(float(self.limit.burst), self._tokens + (now - start) * rate)
         self._stamp = max(now, self._stamp)
 
@@ -183,6 +186,6 @@ class Budget:
             waiter.set_result(None)
         if not any(not f.done() for f in self._paid) and not any(not f.done() for f in self._free):
             return
-        rate = self.limit.per_minute * self._factor / 60.0
+        rate = self.limit.per_minute * self._factor * self.share / 60.0
         wait = max((1.0 - self._tokens) / rate, self._paused_until - now, 0.0)
         self._timer = asyncio.get_running_loop().call_later(wait, self._dispatch)

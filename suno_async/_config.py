@@ -235,12 +235,20 @@ class RateLimit:
     it: additive increase, multiplicative decrease. A 429's Retry-After (capped by
     ``RetryPolicy.max_retry_after``) holds every request until it passes.
     ``max_paid_in_flight`` and ``paid_rate`` still apply on top, to paid calls alone.
+
+    ``redis_url`` (``pip install 'suno-async[redis]'``) shares the budget with every process
+    and host using the same key and Redis: each request also takes a turn there, so
+    together they stay within ``per_minute``. Should Redis be out of reach, each process
+    keeps to ``per_minute / processes`` and says so once in a WARNING; work never stops.
+    The paid share and the slow-down after a 429 stay each process's own.
     """
 
     per_minute: float = 100.0
     burst: int = 10
     paid_share: float = 0.5
     recover_after: float = 30.0
+    redis_url: str | None = None
+    processes: int = 1
 
     def __attrs_post_init__(self) -> None:
         rate: object = self.per_minute
@@ -259,3 +267,10 @@ class RateLimit:
         check_seconds(
             "RateLimit.recover_after", self.recover_after, positive=True, error=misconfigured
         )
+        url: object = self.redis_url
+        if url is not None and (not isinstance(url, str) or "://" not in url):
+            raise misconfigured(
+                "RateLimit.redis_url",
+                f"must be a Redis URL such as 'redis://127.0.0.1:6379/0', got {show(url)}",
+            )
+        check_count("RateLimit.processes", self.processes, error=misconfigured)

@@ -28,7 +28,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import aiohttp
 import aiolimiter
@@ -55,6 +55,9 @@ from ._errors import (
     WrongEventLoopError,
 )
 from ._outcome import connection_error, read_answer, redirect_error, too_large
+
+if TYPE_CHECKING:
+    from ._shared import SharedBudget
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -182,6 +185,11 @@ class Transport:
         self._paid_in_flight: set[asyncio.Future[Any]] = set()
         #: Every attempt draws a token from it, retries and polls included; None: no budget.
         self.budget = None if rate_limit is None else Budget(rate_limit)
+        self._shared: SharedBudget | None = None
+        if rate_limit is not None and rate_limit.redis_url is not None:
+            from ._shared import SharedBudget  # noqa: PLC0415  (redis only when asked for)
+
+            self._shared = SharedBudget(rate_limit, api_key=api_key)
         self._loop: weakref.ReferenceType[asyncio.AbstractEventLoop] | None = None
         self.last_response: contextvars.ContextVar[RawResponse | None] = contextvars.ContextVar(
             "suno_async_last_response", default=None
@@ -279,6 +287,8 @@ class Transport:
             self.budget.close()
         if self._paid_in_flight:
             await asyncio.wait(set(self._paid_in_flight))
+        if self._shared is not None:
+            await self._shared.aclose()
         if self._owns_session:
             for session in (self._session, self._paid_session):
                 if session is not None:
@@ -379,8 +389,7 @@ class Transport:
         answered: list[RawResponse] = []
         try:
             if not request.paid:
-                if self.budget is not None:
-                    await self.budget.acquire(paid=False)
+                await self._draw(paid=False)
                 data = await self._once(
                     request, params, json_body, started, answered, until=until, deadline=deadline
                 )
@@ -388,9 +397,8 @@ class Transport:
             async with self._paid_slots:
                 if self._paid_rate is not None:
                     await self._rate_limiter().acquire()
-                if self.budget is not None:
-                    # Within the paid slot: the budget's paid share goes to calls ready to leave.
-                    await self.budget.acquire(paid=True)
+                # Within the paid slot: the budget's paid share goes to calls ready to leave.
+                await self._draw(paid=True)
                 if on_send is not None:
                     on_send()
                 return await self._shielded(
@@ -408,6 +416,17 @@ class Transport:
         finally:
             if remember and answered:
                 self.last_response.set(answered[0])
+
+    async def _draw(self, *, paid: bool) -> None:
+        """A token of the budget, then a turn of the key's shared budget when there is one."""
+        budget = self.budget
+        if budget is None:
+            return
+        await budget.acquire(paid=paid)
+        shared = self._shared
+        if shared is not None and not self._closed:
+            await shared.take()
+            budget.share = 1 / budget.limit.processes if shared.fallen_back else 1.0
 
     def _rate_limiter(self) -> aiolimiter.AsyncLimiter:
         if self._limiter is None:
