@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -18,7 +19,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from helpers import BALANCE, OpenSuno
+from helpers import BALANCE, ROOT, OpenSuno
 from suno_async import ConfigurationError, RateLimit
 from suno_async.testing import FakeSunoServer
 
@@ -111,6 +112,30 @@ async def test_redis_out_of_reach_falls_back_to_a_local_share_said_once(
     warnings = [r for r in caplog.records if "out of reach" in r.getMessage()]
     assert len(warnings) == 1
     assert suno.stats.budget_per_minute == 1500
+
+
+async def test_processes_on_one_key_share_one_budget_in_redis(
+    fake: FakeSunoServer, redis_url: str
+) -> None:
+    """Three worker processes, each allowed 10 a second alone, send about 10 a second."""
+    child = str(Path(__file__).with_name("budget_child.py"))
+    # The checkout under test, whatever else the interpreter has installed.
+    env = {**os.environ, "SUNO_API_KEY": fake.api_key, "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, child, fake.url, redis_url, "2.0"]
+    results = []
+    async with anyio.create_task_group() as group:
+
+        async def run() -> None:
+            results.append(await anyio.run_process(command, env=env, check=True))
+
+        for _ in range(3):
+            group.start_soon(run)
+    calls = [int(result.stdout) for result in results]
+    assert sum(calls) == fake.requests[BALANCE]
+    # Alone, each would send 2 + 20 (66 in all); together the shared cell lets about 2 + 20
+    # through in the seconds they overlap, and a few more while the later ones start.
+    assert 10 <= fake.requests[BALANCE] <= 40, calls
+    assert all(count > 0 for count in calls)  # none starved
 
 
 def test_a_bad_redis_url_is_refused() -> None:
