@@ -46,7 +46,7 @@ class Budget:
         self._factor = 1.0
         #: The part of ``per_minute`` this process may use alone: 1, or its share of a
         #: budget shared through Redis while Redis is out of reach.
-        self.share = 1.0
+        self.share: float = 1.0
         self._tokens = float(limit.burst)
         self._stamp = now()
         self._paused_until = -math.inf
@@ -59,9 +59,9 @@ class Budget:
         self._timer: asyncio.TimerHandle | None = None
         self._closed = False
         #: Requests the service refused with 429.
-        self.refused = 0
+        self.refused: int = 0
         #: Tokens handed out.
-        self.granted = 0
+        self.granted: int = 0
 
     @property
     def per_minute(self) -> float:

@@ -128,10 +128,10 @@ class AsyncSuno(Waiting):
     start per second when it is given. ``rate_limit`` is the key's request budget, which
     every request draws from (polls, free and paid calls, retries): by default 100 a
     minute, under the live service's 120 per key; ``RateLimit(per_minute=...)`` sets
-    another, None sends as fast as the other limits let. It is per session: sessions
-    sharing a key should each get a share of it. To follow progress, iterate ``status_changes()``
-    (or ``handle.status_changes()``); ``on_status_change`` is a plain callback, called in
-    the poll loop, that tools like the command line use.
+    another, None sends as fast as the other limits let. It is per session, unless its
+    ``redis_url`` shares it with every process and host on the key. To follow progress,
+    iterate ``status_changes()`` (or ``handle.status_changes()``); ``on_status_change`` is
+    a plain callback, called in the poll loop, that tools like the command line use.
     """
 
     def __init__(

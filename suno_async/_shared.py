@@ -74,7 +74,7 @@ class SharedBudget:
         self._tolerance = self._interval * (limit.burst - 1)
         self._script: Any = self._redis.register_script(_GCRA)
         #: Whether this process runs on its local share, Redis being out of reach.
-        self.fallen_back = False
+        self.fallen_back: bool = False
         self._retry_at = 0.0
         self._warned = False
 

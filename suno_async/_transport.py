@@ -184,7 +184,7 @@ class Transport:
         self._limiter: aiolimiter.AsyncLimiter | None = None
         self._paid_in_flight: set[asyncio.Future[Any]] = set()
         #: Every attempt draws a token from it, retries and polls included; None: no budget.
-        self.budget = None if rate_limit is None else Budget(rate_limit)
+        self.budget: Budget | None = None if rate_limit is None else Budget(rate_limit)
         self._shared: SharedBudget | None = None
         if rate_limit is not None and rate_limit.redis_url is not None:
             from ._shared import SharedBudget  # noqa: PLC0415  (redis only when asked for)
