@@ -68,3 +68,24 @@ async def test_a_wait_with_a_timeout_is_asked_about_before_its_turn(
             group.cancel_scope.cancel()
     soon = [task_id for query in fake.batch_ids[seen : seen + 2 * PER_TICK] for task_id in query]
     assert just_asked in soon
+
+
+async def test_ids_never_asked_about_come_before_the_rotation(
+    fake: FakeSunoServer, open_suno: OpenSuno
+) -> None:
+    """Songs started while 50 others rotate are asked about within a tick of being due."""
+    fake.points = 1_000_000
+    suno = await open_suno(poll=POLICY, rate_limit=BUDGET)
+    fake.speed = 0.0
+    handles = await start_songs(suno, 50)
+    with anyio.fail_after(30):
+        async with anyio.create_task_group() as group:
+            group.start_soon(suno.wait, handles)
+            await until(lambda: len(fake.batch_ids) >= 2 * PAGES, timeout=30)
+            newcomers = await start_songs(suno, 4)
+            seen = len(fake.batch_ids)
+            group.start_soon(suno.wait, newcomers)
+            await until(lambda: len(fake.batch_ids) >= seen + 2 * PER_TICK, timeout=30)
+            group.cancel_scope.cancel()
+    soon = {task_id for query in fake.batch_ids[seen : seen + 2 * PER_TICK] for task_id in query}
+    assert {str(h.task_id) for h in newcomers} <= soon
