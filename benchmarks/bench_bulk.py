@@ -216,7 +216,7 @@ async def sdk_client(
         for title in titles(args.mode, args.n)
     ]
     failed = 0
-    async with AsyncSuno(API_KEY, base_url=args.url, poll=poll, **options) as suno:
+    async with AsyncSuno(API_KEY, base_url=args.url, poll=poll, rate_limit=None, **options) as suno:
         download = suno.download
 
         async def timed(*a: Any, **kw: Any) -> Path:

@@ -158,7 +158,9 @@ class WatcherStrategy:
             first_poll=dict.fromkeys(TaskKind, 0.0),
             concurrency=settings.concurrency,
         )
-        self.suno: AsyncSuno = AsyncSuno(key, base_url=url, session=session, poll=policy)
+        self.suno: AsyncSuno = AsyncSuno(
+            key, base_url=url, session=session, poll=policy, rate_limit=None
+        )
         self.timeout = settings.timeout
 
     async def wait(self, ids: list[int]) -> Waited:

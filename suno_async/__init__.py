@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from ._bulk import BalanceTooLowError, BulkOutcome, BulkProgress, BulkRun, CostEstimate
     from ._client import DEFAULT_BASE_URL, AsyncSuno
-    from ._config import PollPolicy, RetryPolicy, Timeouts
+    from ._config import PollPolicy, RateLimit, RetryPolicy, Timeouts
     from ._download import DownloadPolicy
     from ._duplicates import DuplicateRequestsWarning
     from ._errors import (
@@ -134,6 +134,7 @@ __all__ = [
     "PointsEntryKind",
     "PointsLogPage",
     "PollPolicy",
+    "RateLimit",
     "RateLimitError",
     "RawResponse",
     "RedirectError",
@@ -187,6 +188,7 @@ _EXPORTS: Final[dict[str, str]] = {
     "DEFAULT_BASE_URL": "_client",
     "AsyncSuno": "_client",
     "PollPolicy": "_config",
+    "RateLimit": "_config",
     "RetryPolicy": "_config",
     "Timeouts": "_config",
     "DownloadPolicy": "_download",

@@ -13,6 +13,7 @@ from typing import Any, Final
 import aiohttp
 
 from ._checks import check_bool, check_count, check_seconds, is_number, misconfigured, show
+from ._config import RateLimit
 from ._download import DownloadPolicy
 from ._errors import ValidationError
 from ._models import TaskHandle, check_task_id
@@ -95,6 +96,7 @@ def check_transport_settings(
     max_paid_in_flight: object,
     paid_rate: object,
     trust_env: object = True,
+    rate_limit: object = None,
 ) -> None:
     """The transport's own settings of :class:`AsyncSuno`, before anything is built."""
     if not isinstance(trust_env, bool):
@@ -108,6 +110,12 @@ def check_transport_settings(
     ):
         raise misconfigured(
             "paid_rate", f"must be a positive number of calls per second, got {show(paid_rate)}"
+        )
+    if rate_limit is not None and not isinstance(rate_limit, RateLimit):
+        raise misconfigured(
+            "rate_limit",
+            "must be a RateLimit (e.g. RateLimit(per_minute=100)) or None for no budget, "
+            f"got {show(rate_limit)}",
         )
 
 

@@ -24,6 +24,7 @@ from ._arguments import (
 from ._batch import BatchQuery
 from ._bulk import BulkRun, Media
 from ._checks import show
+from ._config import RateLimit
 from ._convert import (
     WireFormatError,
     parse_task_ids,
@@ -94,6 +95,8 @@ from ._watcher import PollPolicy, TaskWatcher, WatcherStats
 __all__ = ["DEFAULT_BASE_URL", "AsyncSuno"]
 
 DEFAULT_BASE_URL: Final = "https://open.suno.cn/api/v1"
+#: 100 requests a minute: under the live service's 120 per key, with room for drift.
+DEFAULT_RATE_LIMIT: Final = RateLimit()
 #: How a media host refuses a link that has expired or a file it no longer keeps.
 _GONE: Final = frozenset({403, 404, 410})
 _KINDS: Final[dict[type[Video | Wav], TaskKind]] = {Video: TaskKind.VIDEO, Wav: TaskKind.WAV}
@@ -134,9 +137,13 @@ class AsyncSuno(Waiting):
     ``ssl`` is the TLS context for the service (certificates are verified by default; pass
     one for a private CA). ``max_response_bytes`` caps any answer's size. At most
     ``max_paid_in_flight`` paid POSTs are in flight at once, and no more than ``paid_rate``
-    start per second when it is given. To follow progress, iterate ``status_changes()``
-    (or ``handle.status_changes()``); ``on_status_change`` is a plain callback, called in
-    the poll loop, that tools like the command line use.
+    start per second when it is given. ``rate_limit`` is the key's request budget, which
+    every request draws from (polls, free and paid calls, retries): by default 100 a
+    minute, under the live service's 120 per key; ``RateLimit(per_minute=...)`` sets
+    another, None sends as fast as the other limits let. It is per session, unless its
+    ``redis_url`` shares it with every process and host on the key. To follow progress,
+    iterate ``status_changes()`` (or ``handle.status_changes()``); ``on_status_change`` is
+    a plain callback, called in the poll loop, that tools like the command line use.
     """
 
     def __init__(
@@ -157,6 +164,7 @@ class AsyncSuno(Waiting):
         paid_rate: float | None = None,
         proxy: str | URL | None = None,
         trust_env: bool = True,
+        rate_limit: RateLimit | None = DEFAULT_RATE_LIMIT,
     ) -> None:
         # Held in a Secret at once: should a later check raise, no frame's locals show the key.
         key = Secret(api_key if api_key is not None else os.environ.get("SUNO_API_KEY"))
@@ -179,6 +187,7 @@ class AsyncSuno(Waiting):
             max_paid_in_flight=max_paid_in_flight,
             paid_rate=paid_rate,
             trust_env=trust_env,
+            rate_limit=rate_limit,
         )
         proxies = ProxyChoice(check_proxy(proxy), trust_env=trust_env)
         if key.reveal() is not None:
@@ -209,6 +218,7 @@ class AsyncSuno(Waiting):
             max_paid_in_flight=max_paid_in_flight,
             paid_rate=paid_rate,
             proxies=proxies,
+            rate_limit=rate_limit,
         )
         self._batch = BatchQuery(self._transport)
         self._watcher = TaskWatcher(

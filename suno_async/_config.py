@@ -9,13 +9,14 @@ of every setting; ``attrs.evolve(policy, field=...)`` makes a changed copy.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from typing import Final
 
 import aiohttp
 import attrs
 
-from ._checks import check_count, check_seconds, misconfigured
+from ._checks import check_count, check_seconds, is_number, misconfigured, show
 from ._models import TaskKind
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "NO_RETRY",
     "FirstPoll",
     "PollPolicy",
+    "RateLimit",
     "RetryPolicy",
     "Timeouts",
 ]
@@ -211,3 +213,65 @@ class PollPolicy:
             check_seconds(
                 f"PollPolicy.{name}", getattr(self, name), positive=True, error=misconfigured
             )
+
+
+@attrs.frozen
+class RateLimit:
+    """
+    The session's request budget: every request it sends (polls, free calls, paid POSTs,
+    retries) draws one token from it, as the service counts all calls against one key.
+
+    ``per_minute`` defaults to 100, under the live service's 120 a minute per key, leaving
+    room for a clock that drifts or a request from elsewhere. ``burst`` requests may leave
+    at once after a quiet spell; with the defaults no minute holds more than
+    ``burst + per_minute`` (110) of them, still under 120.
+
+    Sharing: while paid calls wait for a token, ``paid_share`` of the tokens go to them and
+    the rest to polls and free calls, so a bulk run keeps sending while its results keep
+    arriving; when only one kind waits, it gets every token.
+
+    A 429 halves the rate in use (at most once per second, as answers in flight together
+    count as one refusal; never below a sixteenth of ``per_minute``), and each
+    ``recover_after`` seconds without one gives back a tenth of ``per_minute``, up to all of
+    it: additive increase, multiplicative decrease. A 429's Retry-After (capped by
+    ``RetryPolicy.max_retry_after``) holds every request until it passes.
+    ``max_paid_in_flight`` and ``paid_rate`` still apply on top, to paid calls alone.
+
+    ``redis_url`` (``pip install 'suno-async[redis]'``) shares the budget with every process
+    and host using the same key and Redis: each request also takes a turn there, so
+    together they stay within ``per_minute``. Should Redis be out of reach, each process
+    keeps to ``per_minute / processes`` and says so once in a WARNING; work never stops.
+    The paid share and the slow-down after a 429 stay each process's own.
+    """
+
+    per_minute: float = 100.0
+    burst: int = 10
+    paid_share: float = 0.5
+    recover_after: float = 30.0
+    redis_url: str | None = None
+    processes: int = 1
+
+    def __attrs_post_init__(self) -> None:
+        rate: object = self.per_minute
+        if not is_number(rate) or not 0 < rate < math.inf:  # type: ignore[operator]
+            raise misconfigured(
+                "RateLimit.per_minute",
+                f"must be a positive number of requests a minute, got {show(rate)}",
+            )
+        check_count("RateLimit.burst", self.burst, error=misconfigured)
+        share: object = self.paid_share
+        if not is_number(share) or not 0 < share <= 1:  # type: ignore[operator]
+            raise misconfigured(
+                "RateLimit.paid_share",
+                f"must be a fraction above 0 and at most 1, got {show(share)}",
+            )
+        check_seconds(
+            "RateLimit.recover_after", self.recover_after, positive=True, error=misconfigured
+        )
+        url: object = self.redis_url
+        if url is not None and (not isinstance(url, str) or "://" not in url):
+            raise misconfigured(
+                "RateLimit.redis_url",
+                f"must be a Redis URL such as 'redis://127.0.0.1:6379/0', got {show(url)}",
+            )
+        check_count("RateLimit.processes", self.processes, error=misconfigured)

@@ -28,7 +28,7 @@ import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import aiohttp
 import aiolimiter
@@ -38,7 +38,8 @@ import stamina
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from ._config import DEFAULT_MAX_RESPONSE_BYTES, RetryPolicy, Timeouts
+from ._budget import Budget
+from ._config import DEFAULT_MAX_RESPONSE_BYTES, RateLimit, RetryPolicy, Timeouts
 from ._errors import (
     ConfigurationError,
     RateLimitError,
@@ -55,6 +56,9 @@ from ._errors import (
 )
 from ._outcome import connection_error, read_answer, redirect_error, too_large
 from ._proxy import ProxyChoice
+
+if TYPE_CHECKING:
+    from ._shared import SharedBudget
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -162,6 +166,7 @@ class Transport:
         max_paid_in_flight: int = 4,
         paid_rate: float | None = None,
         proxies: ProxyChoice | None = None,
+        rate_limit: RateLimit | None = None,
     ) -> None:
         self._headers = Secret({"Authorization": f"Bearer {api_key}", "Accept": "application/json"})
         self._base_url = base_url
@@ -181,11 +186,20 @@ class Transport:
         self._paid_rate = paid_rate
         self._limiter: aiolimiter.AsyncLimiter | None = None
         self._paid_in_flight: set[asyncio.Future[Any]] = set()
+        #: Every attempt draws a token from it, retries and polls included; None: no budget.
+        self.budget: Budget | None = None if rate_limit is None else Budget(rate_limit)
+        self._shared: SharedBudget | None = None
+        if rate_limit is not None and rate_limit.redis_url is not None:
+            from ._shared import SharedBudget  # noqa: PLC0415  (redis only when asked for)
+
+            self._shared = SharedBudget(rate_limit, api_key=api_key)
         self._loop: weakref.ReferenceType[asyncio.AbstractEventLoop] | None = None
         self.last_response: contextvars.ContextVar[RawResponse | None] = contextvars.ContextVar(
             "suno_async_last_response", default=None
         )
         self.requests_sent: int = 0
+        #: Answers that were a 429, budget or not.
+        self.rate_limited: int = 0
         self._closed = False
 
     def __repr__(self) -> str:
@@ -272,8 +286,12 @@ class Transport:
     async def aclose(self) -> None:
         """Let paid POSTs in flight finish (their ids matter), then close what we opened."""
         self._closed = True
+        if self.budget is not None:
+            self.budget.close()
         if self._paid_in_flight:
             await asyncio.wait(set(self._paid_in_flight))
+        if self._shared is not None:
+            await self._shared.aclose()
         if self._owns_session:
             for session in (self._session, self._paid_session):
                 if session is not None:
@@ -374,6 +392,7 @@ class Transport:
         answered: list[RawResponse] = []
         try:
             if not request.paid:
+                await self._draw(paid=False)
                 data = await self._once(
                     request, params, json_body, started, answered, until=until, deadline=deadline
                 )
@@ -381,6 +400,8 @@ class Transport:
             async with self._paid_slots:
                 if self._paid_rate is not None:
                     await self._rate_limiter().acquire()
+                # Within the paid slot: the budget's paid share goes to calls ready to leave.
+                await self._draw(paid=True)
                 if on_send is not None:
                     on_send()
                 return await self._shielded(
@@ -398,6 +419,17 @@ class Transport:
         finally:
             if remember and answered:
                 self.last_response.set(answered[0])
+
+    async def _draw(self, *, paid: bool) -> None:
+        """A token of the budget, then a turn of the key's shared budget when there is one."""
+        budget = self.budget
+        if budget is None:
+            return
+        await budget.acquire(paid=paid)
+        shared = self._shared
+        if shared is not None and not self._closed:
+            await shared.take()
+            budget.share = 1 / budget.limit.processes if shared.fallen_back else 1.0
 
     def _rate_limiter(self) -> aiolimiter.AsyncLimiter:
         if self._limiter is None:
@@ -511,9 +543,15 @@ class Transport:
             request.attempts,
             elapsed,
         )
-        data = read_answer(
-            request, status, response_headers, body, max_retry_after=self.retry.max_retry_after
-        )
+        try:
+            data = read_answer(
+                request, status, response_headers, body, max_retry_after=self.retry.max_retry_after
+            )
+        except RateLimitError as exc:
+            self.rate_limited += 1
+            if self.budget is not None:
+                self.budget.refusal(exc.retry_after)
+            raise
         return data if deliver is None else deliver(data)
 
     async def _read_body(self, request: RequestInfo, response: aiohttp.ClientResponse) -> bytes:

@@ -10,6 +10,7 @@ the errors a wait can end with.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, Literal, Protocol, TypeVar
 
@@ -51,7 +52,15 @@ Finished = tuple[TaskStatus, Any]
 
 @attrs.frozen
 class WatcherStats:
-    """Counters for logs and benchmarks; a snapshot, so reading it costs nothing later."""
+    """
+    Counters for logs and benchmarks; a snapshot, so reading it costs nothing later.
+
+    ``budget_per_minute`` is the request budget in use now (lower than the session's
+    ``RateLimit`` for a while after a 429; None without one), ``rate_limited`` counts the
+    requests of the session the service refused with 429, and ``poll_period`` is about how
+    many seconds pass between two polls of the same task: the poll interval, or longer
+    when the budget cannot ask about every outstanding task each interval.
+    """
 
     requests: int
     batch_requests: int
@@ -62,6 +71,9 @@ class WatcherStats:
     poll_errors: int
     outstanding: int
     batch_size: int
+    budget_per_minute: float | None = None
+    rate_limited: int = 0
+    poll_period: float = 0.0
 
 
 class Watched(Protocol):
@@ -144,7 +156,9 @@ class Entry:
 
     __slots__ = (
         "alone",
+        "asked_at",
         "awaiters",
+        "deadline",
         "done",
         "failures",
         "misses",
@@ -188,6 +202,10 @@ class Entry:
         # The dict this entry is in (a batch, waiting or single); None once gone.
         self.place: dict[int, Entry] | None = None
         self.sinks: list[Sink] = []
+        # When a batch query last asked about it, and the earliest timeout of a wait on it:
+        # what the poll schedule orders by when the budget cannot ask about every id a tick.
+        self.asked_at = -math.inf
+        self.deadline = math.inf
 
     def remove_sink(self, sink: Sink) -> None:
         if sink in self.sinks:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import (
     AsyncGenerator,
     Awaitable,
@@ -77,6 +77,9 @@ logger: Final = logging.getLogger("suno_async.watcher")
 _MIN_TICK_WAIT: Final = 1.0
 #: Failed polls in a row before one WARNING says so; each failure alone is logged at INFO.
 _WARN_STREAK: Final = 5
+#: Final outcomes kept for a later wait on the same id: a bulk run's worth, each a raw row
+#: of a few KB, so the memory stays bounded in a session that lives for days.
+_KNOWN_OUTCOMES: Final = 10_000
 
 
 class TaskWatcher:
@@ -97,6 +100,9 @@ class TaskWatcher:
         #: hand here before the first wait.
         self.clock: Clock = SystemClock()
         self._places = Places()
+        # The final outcomes seen lately, oldest first: a task's final state never changes,
+        # so a wait on it (after status_changes() saw it end, say) needs no request.
+        self._known: OrderedDict[int, Finished] = OrderedDict()
         # The queries of the ticks, run by at most ``concurrency`` workers.
         self._jobs: deque[Callable[[], Awaitable[None]]] = deque()
         self._workers = 0
@@ -122,6 +128,8 @@ class TaskWatcher:
         self._resolved = 0
         self._poll_errors = 0
         self._stalled = 0
+        # Seconds between two polls of one id, as the last tick's schedule had it.
+        self._period = 0.0
 
     # --- public surface -----------------------------------------------------------------
 
@@ -132,7 +140,11 @@ class TaskWatcher:
 
     @property
     def stats(self) -> WatcherStats:
+        budget = self._transport.budget
         return WatcherStats(
+            budget_per_minute=None if budget is None else budget.per_minute,
+            rate_limited=self._transport.rate_limited,
+            poll_period=self._poll_period(),
             requests=self._query.requests + self._single_requests,
             batch_requests=self._query.requests,
             single_requests=self._single_requests,
@@ -143,6 +155,10 @@ class TaskWatcher:
             outstanding=len(self._places),
             batch_size=self.batch_size,
         )
+
+    def _poll_period(self) -> float:
+        """About how long between two polls of one task: an interval, or what the budget allows."""
+        return max(self._period, self.policy.interval)
 
     def outstanding(self) -> list[int]:
         """The task ids being polled now."""
@@ -257,7 +273,10 @@ class TaskWatcher:
         polls = first_polls(handles, self.policy, self.clock.wall())
         for task_id, first_poll in zip(ids, polls, strict=True):
             entry = entries.get(task_id)
-            if entry is None:
+            if entry is None and task_id in self._known:
+                entry = Entry(task_id, now)
+                entry.finish(self._known[task_id])
+            elif entry is None:
                 not_before = now + first_poll if now + first_poll > floor else floor
                 entry = Entry(task_id, not_before)
                 places.add(entry, due=not_before <= now)
@@ -332,6 +351,9 @@ class TaskWatcher:
         clock = self.clock
         expiry = None if timeout is None or not pending else clock.now() + timeout
         timer = None if expiry is None else clock.call_at(expiry, partial(ring, all_done))
+        if expiry is not None:
+            for entry in pending:
+                entry.deadline = min(entry.deadline, expiry)
         try:
             if pending:
                 await all_done
@@ -380,6 +402,10 @@ class TaskWatcher:
         timer = None if timeout is None else clock.call_at(clock.now() + timeout, expire)
         try:
             positions = self._places_of(handles, one_done, ready)
+            if timeout is not None:
+                expiry = clock.now() + timeout
+                for entry in positions:
+                    entry.deadline = min(entry.deadline, expiry)
             while positions:
                 if not ready:
                     if expired:
@@ -458,11 +484,14 @@ class TaskWatcher:
         before = self._query.requests + self._single_requests
         # Each query asks about its batch as it stands now, even if an id is let go before
         # the query leaves: the tick's queries are decided when it starts.
+        singles = self._places.take_single()
+        batches = self._within_budget(
+            self._places.take_batches(self.batch_size), started, len(singles)
+        )
         jobs: list[Callable[[], Awaitable[None]]] = [
-            partial(self._poll, batch, dict(batch))
-            for batch in self._places.take_batches(self.batch_size)
+            partial(self._poll, batch, dict(batch)) for batch in batches
         ]
-        jobs.extend(partial(self._check_one, entry) for entry in self._places.take_single())
+        jobs.extend(partial(self._check_one, entry) for entry in singles)
         if not jobs:  # its batches emptied since they came back: no query to wait a second for
             return
         remaining = len(jobs)
@@ -490,6 +519,56 @@ class TaskWatcher:
             await done
         finally:
             timer.cancel()
+
+    def _pages_per_tick(self, singles: int) -> float:
+        """
+        The queries the budget lets polls send in an interval: its rate, less the paid
+        calls' share while they wait, less the tick's single checks; at least one page.
+        """
+        budget = self._transport.budget
+        if budget is None:
+            return math.inf
+        rate = budget.per_minute / 60.0
+        if budget.paid_waiting:
+            rate *= 1.0 - budget.limit.paid_share
+        return max(1, math.floor(rate * self.policy.interval) - singles)
+
+    def _within_budget(
+        self, batches: list[dict[int, Entry]], now: float, singles: int
+    ) -> list[dict[int, Entry]]:
+        """
+        The batches to ask about this tick: all of them when the budget allows, else the
+        pages asked about least recently; the others wait, untouched, for a later tick.
+
+        Full pages rotate, so every id is asked about about once per ``pages / allowed``
+        intervals and none starves. An id someone waits on with a timeout counts as asked a
+        rotation earlier than it was: it comes sooner, and still takes its turn.
+        """
+        allowed = self._pages_per_tick(singles)
+        interval = self.policy.interval
+        if allowed == math.inf:  # no budget: no schedule to keep
+            self._period = interval
+            return batches
+        if len(batches) <= allowed:
+            self._period = interval
+        else:
+            period = self._period = interval * len(batches) / allowed
+            cut = int(allowed)
+
+            def age(batch: dict[int, Entry]) -> float:
+                return min(
+                    e.asked_at - period if e.deadline < math.inf else e.asked_at
+                    for e in batch.values()
+                )
+
+            batches.sort(key=age)
+            for batch in batches[cut:]:
+                self._places.give_back(batch)
+            del batches[cut:]
+        for batch in batches:
+            for entry in batch.values():
+                entry.asked_at = now
+        return batches
 
     def _start_workers(self) -> None:
         group = self._group
@@ -752,6 +831,12 @@ class TaskWatcher:
         self._places.forget(entry)
         if entry.finish(outcome):
             self._resolved += 1
+            if not isinstance(outcome, SunoError):
+                # Errors are not kept: a stall, a closed session or an outage may mend.
+                known = self._known
+                known[entry.task_id] = outcome
+                if len(known) > _KNOWN_OUTCOMES:
+                    known.popitem(last=False)
 
     def _fail_all(self, exc: SunoError) -> None:
         for entry in self._places:

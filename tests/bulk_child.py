@@ -27,7 +27,7 @@ async def main(argv: list[str]) -> None:
     base_url, journal, count = args[0], args[1], int(args[2])
     out = args[3] if len(args) > 3 else None
     async with (
-        AsyncSuno(base_url=base_url, poll=FAST_POLL, retry=FAST_RETRY) as suno,
+        AsyncSuno(base_url=base_url, poll=FAST_POLL, rate_limit=None, retry=FAST_RETRY) as suno,
         suno.generate_many(
             bulk_requests(count), journal=journal, download_to=out, resend_unknown=resend
         ) as run,

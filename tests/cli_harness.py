@@ -102,7 +102,7 @@ def cli_env(fake: ThreadedFake | None, **extra: str) -> dict[str, str]:
 
 
 def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "suno_async", "--poll-interval", POLL, *args]
+    return [sys.executable, "-m", "suno_async", "--poll-interval", POLL, "--rate-limit", "0", *args]
 
 
 def check_no_key(*texts: str) -> None:
@@ -226,7 +226,7 @@ def run_here(*args: str, env: dict[str, str]) -> Run:
         os.environ.clear()
         os.environ.update(env)
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = main(["--poll-interval", POLL, *args])
+            code = main(["--poll-interval", POLL, "--rate-limit", "0", *args])
     finally:
         os.environ.clear()
         os.environ.update(saved)

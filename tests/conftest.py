@@ -41,9 +41,9 @@ async def fake(dialect: str) -> AsyncIterator[FakeSunoServer]:
 
 @pytest.fixture
 async def suno(fake: FakeSunoServer) -> AsyncIterator[AsyncSuno]:
-    """A session on the fake server, polling fast and retrying fast."""
+    """A session on the fake server, polling fast and retrying fast, with no request budget."""
     async with AsyncSuno(
-        fake.api_key, base_url=fake.url, poll=FAST_POLL, retry=FAST_RETRY
+        fake.api_key, base_url=fake.url, poll=FAST_POLL, retry=FAST_RETRY, rate_limit=None
     ) as client:
         yield client
 
@@ -57,6 +57,8 @@ async def open_suno(fake: FakeSunoServer) -> AsyncIterator[OpenSuno]:
             *, api_key: str | None = None, poll: PollPolicy = FAST_POLL, **kwargs: Any
         ) -> AsyncSuno:
             kwargs.setdefault("retry", FAST_RETRY)
+            # Tests poll every 20 ms; a test of the budget passes one.
+            kwargs.setdefault("rate_limit", None)
             client = AsyncSuno(api_key or fake.api_key, base_url=fake.url, poll=poll, **kwargs)
             return await stack.enter_async_context(client)
 

@@ -248,7 +248,12 @@ async def test_a_rate_limit_past_the_retries_stops_sending_and_a_rerun_sends_the
     path = tmp_path / "run.db"
     fake.faults.append(Fault("429", "/music/generate", retry_after="0", times=FAST_RETRY.attempts))
     async with AsyncSuno(
-        fake.api_key, base_url=fake.url, poll=FAST_POLL, retry=FAST_RETRY, max_paid_in_flight=1
+        fake.api_key,
+        base_url=fake.url,
+        poll=FAST_POLL,
+        retry=FAST_RETRY,
+        max_paid_in_flight=1,
+        rate_limit=None,  # the budget's slow-down after 429s is test_budget's business
     ) as suno:
         async with suno.generate_many(song_requests(3), journal=path) as run:
             outcomes = [o async for o in run]
@@ -267,7 +272,9 @@ async def test_cancelled_while_waiting_for_the_paid_rate_nothing_more_is_sent(
 ) -> None:
     """A Ctrl-C waits for the POST in flight, not for those still waiting for their turn."""
     path = tmp_path / "run.db"
-    async with AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL, paid_rate=2.0) as suno:
+    async with AsyncSuno(
+        fake.api_key, base_url=fake.url, poll=FAST_POLL, rate_limit=None, paid_rate=2.0
+    ) as suno:
         with anyio.move_on_after(5) as scope:
             async with suno.generate_many(song_requests(6), journal=path):
                 await until(lambda: fake.paid_calls[GENERATE] == 1)
@@ -285,7 +292,9 @@ async def test_a_session_closed_mid_run_leaves_what_was_not_sent_planned(
 ) -> None:
     """Requests refused by a closed session never left: a re-run sends them."""
     path = tmp_path / "run.db"
-    async with AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL, paid_rate=4.0) as suno:
+    async with AsyncSuno(
+        fake.api_key, base_url=fake.url, poll=FAST_POLL, rate_limit=None, paid_rate=4.0
+    ) as suno:
         with anyio.fail_after(10):
             async with suno.generate_many(song_requests(4), journal=path) as run:
                 await until(lambda: fake.paid_calls[GENERATE] == 1)
@@ -297,7 +306,7 @@ async def test_a_session_closed_mid_run_leaves_what_was_not_sent_planned(
     assert "failed" not in states(path)
     sent = fake.paid_calls[GENERATE]
     assert states(path).count("planned") == 4 - sent
-    async with AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL) as suno:
+    async with AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL, rate_limit=None) as suno:
         rest = await run_all(suno, song_requests(4), journal=path)
     assert sorted((o.index, o.state) for o in rest) == [(i, "done") for i in range(4)]
     assert fake.paid_calls[GENERATE] == 4

@@ -233,7 +233,7 @@ async def test_killed_mid_download(tmp_path: Path) -> None:
         )
         fake.faults.clear()
         async with AsyncSuno(
-            fake.api_key, base_url=fake.url, poll=FAST_POLL, retry=FAST_RETRY
+            fake.api_key, base_url=fake.url, poll=FAST_POLL, retry=FAST_RETRY, rate_limit=None
         ) as suno:
             outcomes = await resume(suno, journal, 4, out)
         assert sorted(o.index for o in outcomes) == [0, 1, 2, 3]

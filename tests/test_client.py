@@ -398,7 +398,7 @@ async def test_get_tasks_raises_a_refusal_that_does_not_say_the_id_is_unknown(
 async def test_get_tasks_with_more_ids_than_the_batch_size(fake: FakeSunoServer) -> None:
     """Ids beyond the policy's batch size are split over several queries."""
     policy = PollPolicy(interval=0.02, batch_size=4)
-    async with AsyncSuno(fake.api_key, base_url=fake.url, poll=policy) as suno:
+    async with AsyncSuno(fake.api_key, base_url=fake.url, poll=policy, rate_limit=None) as suno:
         ids: list[int] = []
         for _ in range(5):
             ids.extend(h.task_id for h in await suno.generate(title="t", description="d"))
@@ -509,7 +509,9 @@ async def test_caller_session_is_used_and_left_open(fake: FakeSunoServer) -> Non
 
     trace.on_request_start.append(on_start)
     async with aiohttp.ClientSession(trace_configs=[trace]) as session:
-        suno = AsyncSuno(fake.api_key, base_url=fake.url, session=session, poll=FAST_POLL)
+        suno = AsyncSuno(
+            fake.api_key, base_url=fake.url, session=session, poll=FAST_POLL, rate_limit=None
+        )
         await suno.balance()
         await suno.wait(await suno.generate(title="t", description="d"))
         await suno.aclose()
@@ -595,7 +597,9 @@ async def test_last_response_shows_get_tasks_but_not_the_watchers_polls(
 async def test_sessions_open_and_close_cleanly(fake: FakeSunoServer) -> None:
     """Sessions that waited on tasks close without leaking anything warnings would report."""
     for _ in range(3):
-        async with AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL) as suno:
+        async with AsyncSuno(
+            fake.api_key, base_url=fake.url, poll=FAST_POLL, rate_limit=None
+        ) as suno:
             await suno.wait(await suno.generate(title="t", description="d"))
             assert suno.watcher.running
         assert suno.closed
@@ -618,7 +622,7 @@ async def test_aclose_is_idempotent(fake: FakeSunoServer) -> None:
 
 async def test_closed_session_refuses_to_wait_or_call(fake: FakeSunoServer) -> None:
     """Waiting or calling on a closed session raises a clear error and sends nothing."""
-    suno = AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL)
+    suno = AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL, rate_limit=None)
     handles = await suno.generate(title="t", description="d")
     await suno.aclose()
     sent = fake.total_requests

@@ -232,7 +232,9 @@ async def test_a_cut_fake_download_resumes_on_a_media_origin(tmp_path: Path) -> 
             media_bytes=3_000_000,
             seed=3,
         ) as fake,
-        AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL, downloads=FAST) as suno,
+        AsyncSuno(
+            fake.api_key, base_url=fake.url, poll=FAST_POLL, rate_limit=None, downloads=FAST
+        ) as suno,
     ):
         first, _ = await suno.wait(await suno.generate(title="Cut", description="pop"))
         assert first.audio_url is not None
@@ -938,7 +940,7 @@ async def test_a_refusal_other_than_gone_is_not_retried(dialect: str, tmp_path: 
     """A 500 from the media host is not an expired link: no task query is spent on it."""
     async with (
         FakeSunoServer(speed=1000.0, seed=7, dialect=dialect, media_link_ttl=1e9) as fake,
-        AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL) as suno,
+        AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL, rate_limit=None) as suno,
     ):
         fake.plans.extend([TaskPlan(), TaskPlan()])
         first, _ = await suno.wait(await suno.generate(title="t", description="pop"))

@@ -76,7 +76,9 @@ PRICE = {GENERATE: 36, "POST /music/upload": 1}
 async def keyed(fake: FakeSunoServer) -> AsyncIterator[AsyncSuno]:
     """A session with a realistic-looking key on the fake, polling and retrying fast."""
     fake.api_key = KEY
-    async with AsyncSuno(KEY, base_url=fake.url, poll=FAST_POLL, retry=FAST_RETRY) as suno:
+    async with AsyncSuno(
+        KEY, base_url=fake.url, poll=FAST_POLL, rate_limit=None, retry=FAST_RETRY
+    ) as suno:
         yield suno
 
 
@@ -320,7 +322,8 @@ async def test_max_retry_after_caps_the_wait(fake: FakeSunoServer) -> None:
         attempts=2, wait_initial=0.01, wait_max=0.01, wait_jitter=0, max_retry_after=0.1
     )
     future = email.utils.formatdate(time.time() + 120, usegmt=True)
-    async with AsyncSuno(KEY, base_url=fake.url, retry=policy) as suno:
+    # No budget: its own slow-down after a 429 is test_budget's business.
+    async with AsyncSuno(KEY, base_url=fake.url, retry=policy, rate_limit=None) as suno:
         fake.faults.append(Fault("429", endpoint=BALANCE, retry_after="30"))
         started = time.monotonic()
         await suno.balance()

@@ -405,7 +405,9 @@ async def test_the_readme_example_finishes_in_about_a_second() -> None:
 
     async with (
         FakeSunoServer(dialect="reference", speed=100.0, seed=2) as fake,
-        AsyncSuno(fake.api_key, base_url=fake.url, poll=fake.poll_policy()) as suno,
+        AsyncSuno(
+            fake.api_key, base_url=fake.url, poll=fake.poll_policy(), rate_limit=None
+        ) as suno,
     ):
         started = time.monotonic()
         songs = await suno.wait(await suno.generate(title="Demo", description="a song"), timeout=9)

@@ -40,7 +40,9 @@ async def test_a_callers_closed_session_is_a_suno_error_that_hides_the_key(
 ) -> None:
     """aiohttp's bare RuntimeError (its frames hold the headers) never reaches the caller."""
     http = aiohttp.ClientSession()
-    async with AsyncSuno(KEY, base_url=fake.url, session=http, poll=FAST_POLL) as suno:
+    async with AsyncSuno(
+        KEY, base_url=fake.url, session=http, poll=FAST_POLL, rate_limit=None
+    ) as suno:
         await http.close()
         errors = []
         for call in (suno.balance, lambda: suno.wait([1])):
@@ -67,7 +69,9 @@ async def test_a_callers_session_from_another_loop_is_refused_without_a_hang() -
     try:
         async with (
             FakeSunoServer(dialect=DIALECT) as fake,
-            AsyncSuno(KEY, base_url=fake.url, session=http, poll=FAST_POLL) as suno,
+            AsyncSuno(
+                KEY, base_url=fake.url, session=http, poll=FAST_POLL, rate_limit=None
+            ) as suno,
         ):
             errors = []
             for call in (suno.balance, lambda: suno.wait([1])):
@@ -164,7 +168,7 @@ async def test_no_public_object_shows_the_key(
     caplog.set_level(logging.DEBUG)
     request = GenerateRequest(model="chirp-v4", title="t", description="d")
     fake.api_key = KEY
-    async with AsyncSuno(KEY, base_url=fake.url, poll=FAST_POLL) as suno:
+    async with AsyncSuno(KEY, base_url=fake.url, poll=FAST_POLL, rate_limit=None) as suno:
         handles = await suno.generate(title="t", description="d")
         await suno.wait(handles)
         run = suno.generate_many([request], journal=tmp_path / "j.db", dry_run=True)
@@ -210,7 +214,7 @@ async def test_a_closed_session_refuses_downloads_with_a_suno_error(tmp_path: Pa
 
 async def test_a_download_from_another_loop_says_so(fake: FakeSunoServer) -> None:
     """A download under another event loop is a WrongEventLoopError, sent nowhere."""
-    async with AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL) as suno:
+    async with AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL, rate_limit=None) as suno:
         await suno.balance()  # binds the session to this loop
         errors: list[BaseException] = []
 

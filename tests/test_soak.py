@@ -226,7 +226,9 @@ async def test_soak(caplog: pytest.LogCaptureFixture) -> None:
             unknown_batch="fail",
             faults=[*poll_faults(), *paid_faults()],
         ) as fake:
-            async with AsyncSuno(fake.api_key, base_url=fake.url, poll=policy, retry=retry) as suno:
+            async with AsyncSuno(
+                fake.api_key, base_url=fake.url, poll=policy, rate_limit=None, retry=retry
+            ) as suno:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
                     for round_ in range(plan.rounds):

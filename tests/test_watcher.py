@@ -56,7 +56,10 @@ async def poll_for_ticks(suno: AsyncSuno, items: Sequence[Any], ticks: int) -> N
 
 
 async def finished_task(suno: AsyncSuno, fake: FakeSunoServer) -> int:
-    """A task that has already succeeded: waiting on it once more costs one tick of its own."""
+    """
+    A task that has already succeeded, never waited on: the first wait on it costs one tick
+    of its own (later ones none, as the session then knows its end).
+    """
     fake.plans.append(TaskPlan(queued_s=0.0, generating_s=0.0))
     first, _ = await suno.generate(title="Sentinel", description="a short jingle")
     return first.task_id
@@ -153,7 +156,7 @@ async def test_leaving_the_context_fails_pending_awaiters(fake: FakeSunoServer) 
     with anyio.fail_after(5):
         async with (
             anyio.create_task_group() as group,
-            AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL) as suno,
+            AsyncSuno(fake.api_key, base_url=fake.url, poll=FAST_POLL, rate_limit=None) as suno,
         ):
             handles = await start_songs(suno, 2)
             for handle in handles:
@@ -383,6 +386,7 @@ async def test_each_tick_sends_ceil_due_over_batch_size(
     fake.max_page_size = page_size
     suno = await open_suno(poll=fast(batch_size=batch_size))
     sentinel = await finished_task(suno, fake)
+    second_sentinel = await finished_task(suno, fake)
     fake.speed = 0.0
     handles = await start_songs(suno, count)
 
@@ -396,7 +400,7 @@ async def test_each_tick_sends_ceil_due_over_batch_size(
     fake.requests.clear()
     before = suno.stats
     await poll_for_ticks(suno, handles, 3)
-    await suno.watch(sentinel, timeout=5)
+    await suno.watch(second_sentinel, timeout=5)
     after = suno.stats
     assert fake.batch_sizes.pop() == 1  # the sentinel's own tick, the last one
     ticks = after.ticks - before.ticks - 1

@@ -108,7 +108,9 @@ async def rows_of_known(known: set[int], ids: list[int], status: int = 3) -> web
 @contextlib.asynccontextmanager
 async def session(server: OddServer, poll: PollPolicy) -> AsyncIterator[AsyncSuno]:
     """A session on ``server`` that polls by ``poll`` and retries nothing itself."""
-    async with AsyncSuno("k", base_url=server.url, poll=poll, retry=NO_RETRY) as suno:
+    async with AsyncSuno(
+        "k", base_url=server.url, poll=poll, rate_limit=None, retry=NO_RETRY
+    ) as suno:
         yield suno
 
 
@@ -358,7 +360,9 @@ def test_a_session_used_under_a_second_event_loop_says_so_instead_of_hanging() -
         await server.__aenter__()
         holder["server"] = server
         http = aiohttp.ClientSession()
-        suno = AsyncSuno("k", base_url=server.url, poll=fast(), retry=NO_RETRY, session=http)
+        suno = AsyncSuno(
+            "k", base_url=server.url, poll=fast(), rate_limit=None, retry=NO_RETRY, session=http
+        )
         holder["suno"] = suno
         assert [task.id for task in await suno.wait([1])] == [1]
         await http.close()

@@ -313,7 +313,9 @@ async def run_demo(args: argparse.Namespace, output: Output) -> ExitCode:
             journal=out / JOURNAL_NAME,
             download=True,
         )
-        async with open_session(args, key=key, base_url=fake.url, poll=fast_poll(0.2)) as suno:
+        async with open_session(
+            args, key=key, base_url=fake.url, poll=fast_poll(0.2), rate_limit=None
+        ) as suno:
             code = await _run_job(suno, job, output)
     output.emit("demo", f"demo media folder: {out}", folder=str(out), exit_code=int(code))
     output.note(

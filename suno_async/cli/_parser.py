@@ -81,6 +81,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -145,6 +155,14 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         action="store_true",
         default=default(False),
         help="show the traceback of an error, and the library's logs",
+    )
+    group.add_argument(
+        "--rate-limit",
+        type=_rate,
+        default=default(None),
+        metavar="PER_MINUTE",
+        help="requests a minute this process may send, all calls together (default 100, "
+        "under the service's 120 per key; 0 for no limit, e.g. against the fake server)",
     )
     # For tests and the fake server: a real service must not be polled this often.
     group.add_argument(

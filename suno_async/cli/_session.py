@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._client import AsyncSuno
-from .._config import PollPolicy
+from .._config import PollPolicy, RateLimit
 from .._models import StatusChange, TaskKind
 from ._exit import CliError, ExitCode
 
@@ -60,6 +60,9 @@ def open_session(
     """A session as the options ask; ``key`` and ``base_url`` override them (the demo)."""
     if poll is None and args.poll_interval is not None:
         poll = fast_poll(args.poll_interval)
+    rate = getattr(args, "rate_limit", None)
+    if rate is not None:
+        options.setdefault("rate_limit", RateLimit(per_minute=rate) if rate > 0 else None)
     return AsyncSuno(
         key if key is not None else read_key(args),
         base_url=base_url if base_url is not None else args.base_url,

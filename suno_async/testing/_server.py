@@ -149,6 +149,10 @@ class FakeSunoServer:
     priced as the two-clip generation they are on Suno's side.
     """
 
+    #: The ids of each batch query as sent, and their count: what poll tests read.
+    batch_ids: list[tuple[str, ...]]
+    batch_sizes: list[int]
+
     def __init__(
         self,
         *,
@@ -218,7 +222,7 @@ class FakeSunoServer:
         self.host = host
         self.port: int = port
         self.requests: collections.Counter[str] = collections.Counter()
-        self.batch_sizes: list[int] = []
+        self.batch_sizes, self.batch_ids = [], []
         self.faults: list[Fault] = list(faults)
         self.faults_injected: collections.Counter[str] = collections.Counter()
         self.plans: list[TaskPlan] = []
@@ -428,6 +432,7 @@ class FakeSunoServer:
         """Forget requests, batch sizes, faults injected and media requests (not paid calls)."""
         self.requests.clear()
         self.batch_sizes.clear()
+        self.batch_ids.clear()
         self.faults_injected.clear()
         self.media_requests.clear()
 
@@ -644,6 +649,7 @@ class FakeSunoServer:
         pieces = [piece.strip() for piece in query.get("ids", "").split(",")]
         pieces = [piece for piece in pieces if piece]
         self.batch_sizes.append(len(pieces))
+        self.batch_ids.append(tuple(pieces))
         if not pieces:
             raise ApiError(400, "缺少参数 ids") if self._live else required("ids")
         if self._live and len(pieces) > BATCH_LIMIT:

@@ -20,6 +20,7 @@ from suno_async import (
     PointsEntryKind,
     PointsLogPage,
     PollPolicy,
+    RateLimit,
     RetryPolicy,
     Song,
     SoundRequest,
@@ -106,6 +107,15 @@ async def offline() -> int:
     ):
         balance = await suno.balance()
         return balance.remaining_points
+
+
+async def budgeted(redis_url: str) -> float | None:
+    shared = RateLimit(per_minute=100, redis_url=redis_url, processes=4)
+    async with AsyncSuno("key", rate_limit=shared) as suno, AsyncSuno("key", rate_limit=None):
+        stats = suno.stats
+        assert_type(stats.poll_period, float)
+        assert_type(stats.rate_limited, int)
+        return stats.budget_per_minute
 
 
 async def downloads(song: Song, video: Video, wav: Wav) -> bytes:
