@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._bulk import BalanceTooLowError, BulkOutcome, BulkProgress, BulkRun, CostEstimate
+from ._bulk import (
+    BalanceTooLowError,
+    BudgetReachedError,
+    BulkOutcome,
+    BulkProgress,
+    BulkRun,
+    CostEstimate,
+)
 from ._client import DEFAULT_BASE_URL, AsyncSuno
 from ._config import PollPolicy, RetryPolicy, Timeouts
 from ._download import DownloadPolicy
@@ -88,6 +95,7 @@ __all__ = [
     "AuthenticationError",
     "Balance",
     "BalanceTooLowError",
+    "BudgetReachedError",
     "BulkOutcome",
     "BulkProgress",
     "BulkRun",

@@ -21,7 +21,7 @@ from ._arguments import (
     task_ids_of,
 )
 from ._batch import BatchQuery
-from ._bulk import BulkRun, Media
+from ._bulk import DEFAULT_MAX_DOWNLOAD_BYTES, BulkRun, Media
 from ._checks import show
 from ._convert import (
     WireFormatError,
@@ -557,6 +557,7 @@ class AsyncSuno(Waiting):
         max_points: int | None = None,
         dry_run: bool = False,
         resend_unknown: bool = False,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> BulkRun:
         """
         Run many generate requests to the end, each paid for at most once::
@@ -571,6 +572,9 @@ class AsyncSuno(Waiting):
         re-sends the ones a crash cut off mid-call). The cost is checked against the balance
         before the first paid call; ``max_points`` caps the journal's spending; ``dry_run``
         only computes ``run.estimate``. ``run.progress`` counts requests per state.
+        ``max_download_bytes`` caps each downloaded file (200 MB by default, several times
+        the largest real song or video), so a host that sends without end cannot fill the
+        disk; a file past it is refused with :class:`MediaTooLargeError` and not kept.
         """
         return BulkRun(
             self,
@@ -581,6 +585,7 @@ class AsyncSuno(Waiting):
             max_points=max_points,
             dry_run=dry_run,
             resend_unknown=resend_unknown,
+            max_download_bytes=max_download_bytes,
         )
 
     # --- plumbing -----------------------------------------------------------------------

@@ -442,6 +442,14 @@ def _bulk_commands(subs: Subparsers) -> None:
         help="what to download of each song, comma-separated: audio, cover, video (default: audio)",
     )
     sub.add_argument("--no-download", action="store_true", help="do not download the media")
+    sub.add_argument(
+        "--max-download-mb",
+        type=_count,
+        default=200,
+        metavar="MB",
+        help="refuse a downloaded file larger than MB megabytes (default: 200, several times "
+        "the largest real song or video)",
+    )
 
     sub = _sub(
         subs,
