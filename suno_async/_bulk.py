@@ -533,8 +533,14 @@ class BulkRun:
 
     async def _send(self, index: int) -> list[TaskHandle[Song]] | None:
         was = self._states[index]
-        # Only planned and unknown requests are sent; unknown ones were left in `sending`.
-        was_on_disk: State = "sending" if was == "unknown" or was == "pending" else was
+        # What the journal holds: unknown ones were left in `sending`, pending in `started`.
+        was_on_disk: State
+        if was == "unknown":
+            was_on_disk = "sending"
+        elif was == "pending":
+            was_on_disk = "started"
+        else:
+            was_on_disk = was
         self._move(index, "sending")
         try:
             await self._commit(index, "sending", only_from=was_on_disk)
