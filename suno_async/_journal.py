@@ -34,7 +34,8 @@ disk; writes queued together are committed together. A write the disk refuses (f
 file size limit) is kept and tried again with every later one and at close: a run whose disk
 fills up goes on collecting what it started, and its states reach the file once there is
 room. ``synchronous=FULL`` puts every commit on disk before it returns, so the ``sending``
-written before a paid POST survives a power cut too: a lost one would send that request again on resume. The journal runs in SQLite's
+written before a paid POST survives a power cut too: a lost one would send that request again
+on resume. The journal runs in SQLite's
 ``DELETE`` mode, not WAL: every commit lands in the main file, so the main file alone is the
 whole journal once no run holds it (a ``-journal`` side file exists only during a commit and
 is rolled back when a crash leaves it). Copying or moving the main file never loses a state.
