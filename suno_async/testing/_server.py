@@ -723,7 +723,7 @@ class FakeSunoServer:
             return drop(request)
         elif fault.kind == "oversized":
             # Filler up to the announced size: a runaway host, bounded by that size.
-            mib = fault.code if fault.code != 500 else 2048  # noqa: PLR2004 (the default code)
+            mib = fault.code if fault.code != 500 else 2048
             return await serve(request, attrs.evolve(found, size=mib * 2**20))
         else:
             return await fault_response(request, fault, self._error)
