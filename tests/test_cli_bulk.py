@@ -326,3 +326,92 @@ def test_a_changed_file_is_refused_by_its_journal(fake: ThreadedFake, tmp_path: 
     assert f"line 2 of {path} is not what the journal recorded" in line
     assert "'Other'" in line
     assert fake.paid_calls() == 2
+
+
+def _audio(out: Path) -> list[Path]:
+    """The songs on disk, whatever the dialect names them (mp3, or the live m4a)."""
+    return sorted(p for p in out.iterdir() if p.suffix in {".mp3", ".m4a"})
+
+
+def test_downloads_that_failed_are_exit_4_and_a_rerun_fetches_them(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """Every song done, no file on disk: exit 4 saying how many are missing, not "all done"."""
+    path, out = _songs_file(tmp_path, 4), tmp_path / "out"
+    outage = Fault("503", "GET /media", retry_after=None, times=100_000)
+    fake.sync(lambda: fake.server.faults.append(outage))
+    run = run_cli("bulk", str(path), "--out", str(out), fake=fake)
+    assert run.code == ExitCode.SERVICE, run.stderr
+    assert "8 file(s) are missing" in run.stderr
+    assert "run the same command again to fetch them" in run.stderr
+    assert "4 done, 0 failed, 0 pending" in run.stdout
+    assert _audio(out) == []
+    fake.sync(fake.server.faults.clear)
+    again = run_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    assert again.code == ExitCode.OK, again.stderr
+    assert len(_audio(out)) == 8
+    assert fake.paid_calls() == 4
+
+
+def test_a_key_refused_mid_wait_and_a_media_outage_end_collected_by_the_next_run(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """
+    401s on task queries and a media outage in the middle of a run: nothing is failed, the
+    run exits 4 naming what is pending, and the next run collects every song, paying nothing.
+    """
+    path, out = _songs_file(tmp_path, 6), tmp_path / "out"
+    fake.sync(lambda: setattr(fake.server, "speed", 0.0))
+    proc = start_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    journal = out / JOURNAL_NAME
+    deadline = time.monotonic() + 30
+    while _started(journal) < 6:
+        assert time.monotonic() < deadline, fake.paid_calls()
+        time.sleep(0.05)
+    refused = "access_key 无效或已被禁用"
+    burst = [
+        Fault("401", "/music/tasks", times=3, message=refused),
+        Fault("401", "/music/task", times=3, message=refused),
+    ]
+    outage = Fault("503", "GET /media", retry_after=None, times=100_000)
+
+    def strike() -> None:
+        fake.server.faults.extend([*burst, outage])
+        fake.server.advance(300)  # some songs finish now, their files meet the outage
+        fake.server.speed = 1000.0
+
+    fake.sync(strike)
+    first = finish(proc)
+    assert first.code == ExitCode.SERVICE, first.stderr
+    states = [o["state"] for o in first.of("outcome")]
+    assert "failed" not in states
+    assert "pending" in states
+    (summary,) = first.of("summary")
+    assert summary["pending"] == states.count("pending")
+    assert summary["failed"] == 0
+    assert "Traceback" not in first.stderr
+    assert fake.paid_calls() == 6
+    fake.sync(fake.server.faults.clear)
+    second = run_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    assert second.code == ExitCode.OK, second.stderr
+    assert [row["state"] for row in read_journal(journal)] == ["downloaded"] * 6
+    assert len(_audio(out)) == 12
+    assert fake.paid_calls() == 6
+
+
+def test_the_budget_is_told_in_options_and_line_numbers(fake: ThreadedFake, tmp_path: Path) -> None:
+    """--max-points and 1-based lines, and a balance hint that counts the journal's spending."""
+    path, out = _songs_file(tmp_path, 4), tmp_path / "out"
+    capped = run_here("bulk", str(path), "--out", str(out), "--max-points", "72", env=cli_env(fake))
+    assert capped.code == ExitCode.CONFIG
+    assert "--max-points 72 is reached: line 3" in capped.stdout + capped.stderr
+    assert "max_points=" not in capped.stdout + capped.stderr
+    fake.sync(lambda: setattr(fake.server, "points", 40))
+    poor = run_here("bulk", str(path), "--out", str(out), env=cli_env(fake))
+    assert poor.code == ExitCode.CONFIG
+    assert "pass --max-points 112" in poor.stderr
+    fitting = run_here(
+        "bulk", str(path), "--out", str(out), "--max-points", "112", env=cli_env(fake)
+    )
+    assert fitting.code == ExitCode.CONFIG  # the budget stops the last request again
+    assert fake.paid_calls() == 3
