@@ -121,7 +121,7 @@ def test_the_readme_demo_runs_offline_with_journal_and_songs(
     assert sorted(row["state"] for row in rows) == ["downloaded"] * 10 + ["failed"] * 2
     assert len({task_id for row in rows for task_id in row["task_ids"]}) == 24
     paths = sorted(Path(path) for row in rows for path in row["paths"])
-    assert paths == sorted(out.glob("*.mp3"))
+    assert paths == _audio(out)
     assert len(paths) == 22
     assert all(path.stat().st_size > 0 for path in paths)
 
@@ -140,7 +140,7 @@ def test_bulk_runs_to_the_end_and_a_rerun_sends_nothing(fake: ThreadedFake, tmp_
     outcomes = run.of("outcome")
     assert sorted(o["line"] for o in outcomes) == [1, 2, 3, 4]
     assert all(o["state"] == "done" and len(o["paths"]) == 2 for o in outcomes)
-    assert len(list(out.glob("*.mp3"))) == 8
+    assert len(_audio(out)) == 8
     assert (out / "suno-journal.sqlite").exists()
     (summary,) = run.of("summary")
     assert (summary["done"], summary["points_spent"]) == (4, 144)
@@ -159,7 +159,7 @@ def test_media_kinds_and_no_download(fake: ThreadedFake, tmp_path: Path) -> None
         "bulk", str(path), "--out", str(tmp_path / "a"), "--media", "audio,cover", fake=fake
     )
     assert both.code == ExitCode.OK, both.stderr
-    assert len(list((tmp_path / "a").glob("*.mp3"))) == 2
+    assert len(_audio(tmp_path / "a")) == 2
     assert (
         len(
             [
@@ -174,7 +174,7 @@ def test_media_kinds_and_no_download(fake: ThreadedFake, tmp_path: Path) -> None
         "bulk", str(path), "--out", str(tmp_path / "b"), "--no-download", env=cli_env(fake)
     )
     assert none.code == ExitCode.OK, none.stderr
-    assert not list((tmp_path / "b").glob("*.mp3"))
+    assert not _audio(tmp_path / "b")
     bad = run_here(
         "bulk", str(path), "--out", str(tmp_path / "c"), "--media", "lyrics", env=cli_env(fake)
     )
@@ -235,7 +235,7 @@ def test_a_failed_song_makes_exit_1(fake: ThreadedFake, tmp_path: Path) -> None:
     run = run_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
     assert run.code == ExitCode.TASKS_FAILED
     assert sorted(o["state"] for o in run.of("outcome")) == ["done", "failed"]
-    assert len(list(out.glob("*.mp3"))) == 3
+    assert len(_audio(out)) == 3
 
 
 def _started(journal: Path) -> int:
@@ -275,7 +275,7 @@ def test_sigint_then_resume_pays_each_request_once(fake: ThreadedFake, tmp_path:
     assert fake.paid_calls() == 6
     titles = fake.sync(lambda: [c.body["title"] for c in fake.server.accepted_calls])
     assert sorted(titles) == [f"Song {n}" for n in range(6)]
-    assert len(list(out.glob("*.mp3"))) == 12
+    assert len(_audio(out)) == 12
 
 
 def test_a_second_ctrl_c_quits_at_once_without_a_traceback(
