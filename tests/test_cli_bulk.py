@@ -415,3 +415,66 @@ def test_the_budget_is_told_in_options_and_line_numbers(fake: ThreadedFake, tmp_
     )
     assert fitting.code == ExitCode.CONFIG  # the budget stops the last request again
     assert fake.paid_calls() == 3
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+def test_a_journal_that_cannot_be_written_mid_run_collects_and_lists_the_ids(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """
+    The journal's file stops growing mid-run (a file size limit, as a full disk): sending
+    stops, what was started is still awaited and downloaded, the ids the journal lacks are
+    printed by line, and the run exits 3 without a traceback.
+    """
+    fake.sync(lambda: setattr(fake.server, "speed", 0.0))
+    fake.sync(lambda: setattr(fake.server, "paid_latency", 0.3))
+    path, out = _songs_file(tmp_path, 6), tmp_path / "out"
+    child = str(Path(__file__).with_name("cli_child.py"))
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, child, "--poll-interval", "0.02", "bulk", str(path)),
+            *("--out", str(out), "--json", "--max-in-flight", "2"),
+        ],
+        env=cli_env(fake, PYTHONPATH=str(ROOT)),  # this checkout, not an installed copy
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    journal = out / JOURNAL_NAME
+    deadline = time.monotonic() + 30
+    # Two started, and a POST the fake holds for 0.3 s out: its answer meets the limit.
+    while (started := _started(journal)) < 2 or fake.paid_calls() <= started:
+        assert time.monotonic() < deadline, fake.paid_calls()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGUSR1)
+    time.sleep(0.5)  # the POSTs in flight are answered; their ids cannot be written
+
+    def finish_songs() -> None:
+        fake.server.paid_latency = 0.0
+        fake.server.speed = 1000.0
+        fake.server.advance(600)
+
+    fake.sync(finish_songs)
+    run = finish(proc)
+    assert run.code == ExitCode.CONFIG, run.stderr
+    assert "Traceback" not in run.stderr
+    (summary,) = run.of("summary")
+    assert "could not be written" in summary["stop_reason"]
+    accepted = fake.sync(
+        lambda: {c.body["title"]: list(c.task_ids) for c in fake.server.accepted_calls}
+    )
+    assert 2 <= len(accepted) < 6
+    rows = read_journal(journal)
+    for row in rows:
+        line = str(row["index"] + 1)
+        ids = accepted.get(row["request"]["title"])
+        if row["state"] == "sending":  # charged, its ids not on disk: they are printed
+            assert summary["unsaved"][line] == ids
+        elif row["state"] != "planned":
+            assert row["task_ids"] == ids
+    assert any(row["state"] == "sending" for row in rows)
+    assert sorted(summary["unsaved"]) == sorted(
+        str(r["index"] + 1) for r in rows if r["state"] != "planned"
+    )
+    # Every song paid for was still awaited and downloaded.
+    assert len(_audio(out)) == 2 * len(accepted)
