@@ -181,7 +181,7 @@ def test_command_line_help_explains_every_option(capsys: pytest.CaptureFixture[s
     assert all(f"  {kind} " in shown for kind in FAULT_KINDS)
     with pytest.raises(SystemExit):
         main(["--fault-rate", "5xx=0.1"])
-    assert "the kinds are: 403, 404, 410, 429, 500" in capsys.readouterr().err
+    assert "the kinds are: 401, 403, 404, 410, 429, 500" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -234,7 +234,7 @@ def test_the_server_refuses_a_setting_it_would_fail_on_later(
 def test_a_mistyped_fault_kind_lists_the_kinds() -> None:
     """A fault kind that does not exist is refused with every kind named."""
     with pytest.raises(
-        ValueError, match="unknown fault kind '5xx'; the kinds are: 403, 404, 410, 429, 500"
+        ValueError, match="unknown fault kind '5xx'; the kinds are: 401, 403, 404, 410, 429, 500"
     ):
         Fault("5xx")
     with pytest.raises(ValueError, match="between 0 and 1"):
