@@ -14,7 +14,14 @@ import importlib
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from ._bulk import BalanceTooLowError, BulkOutcome, BulkProgress, BulkRun, CostEstimate
+    from ._bulk import (
+        BalanceTooLowError,
+        BudgetReachedError,
+        BulkOutcome,
+        BulkProgress,
+        BulkRun,
+        CostEstimate,
+    )
     from ._client import DEFAULT_BASE_URL, AsyncSuno
     from ._config import PollPolicy, RateLimit, RetryPolicy, Timeouts
     from ._download import DownloadPolicy
@@ -105,6 +112,7 @@ __all__ = [
     "AuthenticationError",
     "Balance",
     "BalanceTooLowError",
+    "BudgetReachedError",
     "BulkOutcome",
     "BulkProgress",
     "BulkRun",
@@ -181,6 +189,7 @@ __all__ = [
 #: Where each public name lives: the names above, loaded on first use.
 _EXPORTS: Final[dict[str, str]] = {
     "BalanceTooLowError": "_bulk",
+    "BudgetReachedError": "_bulk",
     "BulkOutcome": "_bulk",
     "BulkProgress": "_bulk",
     "BulkRun": "_bulk",

@@ -24,26 +24,43 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import anyio
 import attrs
 
-from ._checks import check_bool, show
+from ._checks import check_bool, check_count, show
 from ._duplicates import warn_duplicates
 from ._errors import (
     AuthenticationError,
     InsufficientPointsError,
+    MediaTooLargeError,
     RateLimitError,
     SessionClosedError,
     SunoError,
+    TaskFailedError,
     TransportError,
     UsageError,
     ValidationError,
 )
-from ._journal import Journal, JournalConflictError, JournalRow, State, request_key
+from ._journal import (
+    Journal,
+    JournalConflictError,
+    JournalError,
+    JournalRow,
+    State,
+    request_key,
+)
 from ._leftovers import refuse_existing_media
 from ._models import GenerateRequest, Song, StatusChange, TaskHandle, TaskKind, TaskStatus
 
 if TYPE_CHECKING:
     from ._client import AsyncSuno
 
-__all__ = ["BalanceTooLowError", "BulkOutcome", "BulkProgress", "BulkRun", "CostEstimate"]
+__all__ = [
+    "DEFAULT_MAX_DOWNLOAD_BYTES",
+    "BalanceTooLowError",
+    "BudgetReachedError",
+    "BulkOutcome",
+    "BulkProgress",
+    "BulkRun",
+    "CostEstimate",
+]
 
 logger: Final = logging.getLogger("suno_async.bulk")
 
@@ -51,7 +68,12 @@ logger: Final = logging.getLogger("suno_async.bulk")
 GENERATE_PRICE: Final = 36
 Media = Literal["audio", "video", "cover"]
 MEDIA: Final[tuple[Media, ...]] = ("audio", "video", "cover")
-OutcomeState = Literal["done", "failed", "unknown", "not_sent"]
+OutcomeState = Literal["done", "failed", "pending", "unknown", "not_sent"]
+#: The cap on one downloaded file of a bulk run. Real songs are far below it: a 4-minute
+#: m4a is 4-8 MB, an mp3 about 10 MB, a WAV about 50 MB and a song's video 30-60 MB, so
+#: 200 MB leaves room for long songs and high-bitrate videos, while a host announcing
+#: gigabytes or sending without end costs 200 MB of disk per file at most, not the disk.
+DEFAULT_MAX_DOWNLOAD_BYTES: Final = 200 * 10**6
 #: Refusals that charged nothing and would meet the next request too: sending stops, the
 #: request stays planned, and a re-run sends it once the key, the points, the rate limit,
 #: the network or the session is back.
@@ -65,16 +87,41 @@ _STOPPERS: Final = (
 
 
 class BalanceTooLowError(SunoError):
-    """The run costs more points than the account holds; nothing was sent."""
+    """
+    The run costs more points than the account holds; nothing was sent.
 
-    def __init__(self, needed: int, balance: int, requests: int) -> None:
-        super().__init__(
-            f"this run needs {needed} points ({requests} requests x {GENERATE_PRICE}) but the "
-            f"balance is {balance}: top up, or pass max_points={balance} to send only what "
-            "fits (the rest is reported as not sent, and a later run resumes it)"
-        )
+    ``max_points`` is the budget that sends what the balance pays for: the budget counts
+    the whole journal, so it is the balance plus the ``spent`` points of earlier runs (a
+    budget of just the balance would send nothing after a resume).
+    """
+
+    def __init__(self, needed: int, balance: int, requests: int, spent: int = 0) -> None:
         self.needed = needed
         self.balance = balance
+        self.requests = requests
+        self.spent = spent
+        self.max_points = spent + balance
+        earlier = f" (the journal's {spent} points spent so far count toward it)" if spent else ""
+        super().__init__(
+            f"this run needs {needed} points ({requests} requests x {GENERATE_PRICE}) but the "
+            f"balance is {balance}: top up, or pass max_points={self.max_points}{earlier} to "
+            "send only what fits (the rest is reported as not sent, and a later run resumes it)"
+        )
+
+
+class BudgetReachedError(SunoError):
+    """
+    ``max_points`` is reached: the request at ``first_index`` (0-based) and the ones after
+    it were not sent. Attributes keep the figures so a front end can say it its own way.
+    """
+
+    def __init__(self, max_points: int, first_index: int) -> None:
+        self.max_points = max_points
+        self.first_index = first_index
+        super().__init__(
+            f"max_points={max_points} is reached: request(s) from {first_index} on were "
+            "not sent; raise max_points and run again to send them"
+        )
 
 
 @attrs.frozen
@@ -82,10 +129,16 @@ class BulkOutcome:
     """
     What became of one request (one paid call, two songs).
 
-    ``state`` is ``done`` (every song finished), ``failed`` (a song failed, or the service
-    refused the request: see ``errors``), ``unknown`` (an earlier run was cut off while
-    sending it: it may have been charged, so it is not sent again unless asked) or
-    ``not_sent`` (sending stopped first: ``errors`` says why; a later run sends it).
+    ``state`` is ``done`` (every song finished), ``failed`` (the service reported a song
+    failed, or refused the request: see ``errors``), ``pending`` (started, but the wait
+    ended without the service's verdict: a refused key, a timeout, an outage, an id not
+    found; the journal keeps it started and a re-run awaits it again), ``unknown`` (an
+    earlier run was cut off while sending it: it may have been charged, so it is not sent
+    again unless asked) or ``not_sent`` (sending stopped first: ``errors`` says why; a
+    later run sends it).
+
+    ``files_missing`` counts the files asked for, of the songs that finished, that are not
+    on disk (a download failed: see ``errors``); a re-run fetches them without paying.
     """
 
     index: int
@@ -96,6 +149,7 @@ class BulkOutcome:
     songs: tuple[Song, ...] = ()
     errors: tuple[SunoError, ...] = ()
     paths: tuple[Path, ...] = ()
+    files_missing: int = 0
 
     @property
     def ok(self) -> bool:
@@ -107,7 +161,10 @@ class BulkProgress:
     """
     Counts of requests over the whole journal (earlier runs included), read without any
     request: ``queued`` and ``generating`` split the started ones by what the watcher saw;
-    ``downloaded`` is the finished ones with every file on disk.
+    ``pending`` is the started ones this run stopped awaiting (a re-run awaits them);
+    ``downloaded`` is the finished ones with every file on disk. ``points_spent`` is what
+    the service surely charged, ``points_possibly_spent`` what the ``unknown`` requests
+    may have cost on top of it.
     """
 
     total: int
@@ -122,6 +179,8 @@ class BulkProgress:
     not_sent: int
     points_spent: int
     requests_sent: int
+    pending: int = 0
+    points_possibly_spent: int = 0
 
     @property
     def finished(self) -> int:
@@ -145,8 +204,10 @@ class CostEstimate:
         return self.balance is None or self.points <= self.balance
 
 
-_FINISHED: Final = frozenset({"done", "failed", "downloaded"})
-_SPENT: Final = frozenset({"started", "done", "failed", "downloaded"})
+_SPENT: Final = frozenset({"started", "pending", "done", "failed", "downloaded"})
+#: In-memory states: the journal's, plus ``unknown`` (left in ``sending``) and ``pending``
+#: (left in ``started``).
+_RunState = State | Literal["unknown", "pending"]
 
 
 class _NotAListError(ValidationError, TypeError):
@@ -172,6 +233,7 @@ class BulkRun:
         dry_run: bool = False,
         resend_unknown: bool = False,
         allow_existing_media: bool = False,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> None:
         given: object = requests
         if isinstance(given, (str, bytes, GenerateRequest)) or not isinstance(given, Sequence):
@@ -207,6 +269,7 @@ class BulkRun:
             raise ValidationError("max_points", f"must be a whole number >= 0, got {max_points!r}")
         # Before anything is sent, and at the caller's line (generate_many's caller).
         warn_duplicates(requests, GENERATE_PRICE, stacklevel=3)
+        self._max_download_bytes = check_count("max_download_bytes", max_download_bytes)
         self._suno = suno
         self._requests = tuple(requests)
         self.journal_path: Path | None = None if journal is None else Path(journal)
@@ -217,7 +280,7 @@ class BulkRun:
         self._resend_unknown = resend_unknown
         self._allow_existing_media = allow_existing_media
         self._keys = [request_key(i, r) for i, r in enumerate(self._requests)]
-        self._states: list[State | Literal["unknown"]] = ["planned"] * len(self._requests)
+        self._states: list[_RunState] = ["planned"] * len(self._requests)
         self._counts: Counter[str] = Counter(planned=len(self._requests))
         self._generating: set[int] = set()
         self._task_index: dict[int, int] = {}
@@ -234,6 +297,12 @@ class BulkRun:
         self._entered = False
         self._estimate: CostEstimate | None = None
         self.stop_reason: SunoError | None = None
+        #: Why the journal could not be written, if it could not at some point of the run.
+        self.journal_error: JournalError | None = None
+        #: Started requests whose last state is not in the journal (it could not be
+        #: written), with their task ids: known once the iteration has ended.
+        self.unsaved: dict[int, tuple[int, ...]] = {}
+        self._task_ids: dict[int, tuple[int, ...]] = {}
         #: CPU seconds the journal's writer thread spent, known once the run is left.
         self.journal_cpu_seconds: float = 0.0
 
@@ -266,6 +335,8 @@ class BulkRun:
             points_spent=GENERATE_PRICE
             * (sum(counts[s] for s in _SPENT) - len(self._unpaid_failures)),
             requests_sent=self._suno.requests_sent,
+            pending=counts["pending"],
+            points_possibly_spent=GENERATE_PRICE * counts["unknown"],
         )
 
     # --- entering and leaving -----------------------------------------------------------
@@ -279,7 +350,7 @@ class BulkRun:
         try:
             lost = await anyio.to_thread.run_sync(self._rows_missing_files, rows)
             for row in rows:
-                state: State | Literal["unknown"] = row.state
+                state: _RunState = row.state
                 if state == "sending":
                     state = "unknown"
                 elif row.index in lost:
@@ -289,6 +360,8 @@ class BulkRun:
                     self._unpaid_failures.add(row.index)
                 for task_id in row.task_ids:
                     self._task_index[task_id] = row.index
+                if row.task_ids:
+                    self._task_ids[row.index] = row.task_ids
             to_send, to_collect = self._plan(rows, lost)
             self._estimate = await self._estimate_cost(to_send, rows)
             if not self._dry_run:
@@ -414,18 +487,16 @@ class BulkRun:
             skipped_budget=len(to_send) - sendable,
         )
 
-    @staticmethod
-    def _check_balance(estimate: CostEstimate) -> None:
+    def _check_balance(self, estimate: CostEstimate) -> None:
         if not estimate.fits and estimate.balance is not None:
-            raise BalanceTooLowError(estimate.points, estimate.balance, estimate.to_send)
+            raise BalanceTooLowError(
+                estimate.points, estimate.balance, estimate.to_send, self._committed_points
+            )
 
     def _skip(self, indexes: list[int]) -> None:
         """Requests past the budget: reported as not sent, never sent."""
-        if indexes:
-            reason = SunoError(
-                f"max_points={self._max_points} is reached: request(s) from {indexes[0]} on "
-                "were not sent; raise max_points and run again to send them"
-            )
+        if indexes and self._max_points is not None:
+            reason = BudgetReachedError(self._max_points, indexes[0])
             self._stop(reason)
             for index in indexes:
                 self._not_sent[index] = reason
@@ -442,8 +513,7 @@ class BulkRun:
                 slots = self._suno.max_paid_in_flight
                 for _ in range(min(slots, len(to_send))):
                     group.start_soon(self._sender, pending, group)
-            if self._journal is not None:
-                await self._journal.flush()
+            await self._settle_journal()
         except Exception as exc:  # a bug or a dead journal: end the iteration with it
             inner = getattr(exc, "exceptions", None)
             error = inner[0] if inner and len(inner) == 1 else exc
@@ -472,12 +542,29 @@ class BulkRun:
 
     async def _send(self, index: int) -> list[TaskHandle[Song]] | None:
         was = self._states[index]
-        was_on_disk: State = "sending" if was == "unknown" else was  # unknown: left in sending
+        # What the journal holds: unknown ones were left in `sending`, pending in `started`.
+        was_on_disk: State
+        if was == "unknown":
+            was_on_disk = "sending"
+        elif was == "pending":
+            was_on_disk = "started"
+        else:
+            was_on_disk = was
         self._move(index, "sending")
         try:
             await self._commit(index, "sending", only_from=was_on_disk)
         except JournalConflictError:  # another writer moved the row: leave it as it is
             raise
+        except JournalError as exc:
+            # `sending` is not on disk, so the POST must not leave: a crash after it would
+            # leave no trace of a charged request. What was started is still collected.
+            self._move(index, "planned")
+            self._journal_failed(exc)
+            if self._halted_by is None:
+                logger.error("bulk run: sending stopped: %s", exc)
+                self.stop_reason = self._halted_by = exc
+            self._not_sent[index] = exc
+            return None
         except BaseException:  # cancelled (or a dead journal) before the POST: it never left
             self._unsend(index)
             raise
@@ -522,10 +609,8 @@ class BulkRun:
         self._move(index, "started")
         for task_id in task_ids:
             self._task_index[task_id] = index
-        try:
-            self._record(index, "started", task_ids=task_ids)
-        except SunoError:  # a dead journal: the next send fails with its error
-            logger.exception("task ids %s of request %d are not in the journal", task_ids, index)
+        self._task_ids[index] = task_ids
+        self._record(index, "started", task_ids=task_ids)
 
     def _refused(self, index: int, exc: SunoError) -> None:
         if getattr(exc, "may_have_charged", True):
@@ -559,31 +644,48 @@ class BulkRun:
         if any(isinstance(r, SessionClosedError) for r in results):
             return  # the session is closing: the journal still says started; resume later
         songs = tuple(r for r in results if isinstance(r, Song))
-        errors: list[SunoError] = [r for r in results if isinstance(r, SunoError)]
+        # Only the service's own verdict fails a request. A refused key, a timeout, an
+        # outage or an id not found end this run's wait, not the task: it may well finish
+        # on the service, and it was paid for, so the next run awaits it again.
+        failures = [r for r in results if isinstance(r, TaskFailedError)]
+        unanswered = [
+            r for r in results if isinstance(r, SunoError) and not isinstance(r, TaskFailedError)
+        ]
+        errors: list[SunoError] = [*failures, *unanswered]
         paths: list[Path] = []
+        missing = 0
         if self._download_to is not None:
             paths, download_errors = await self._fetch(self._download_to, songs)
             errors.extend(download_errors)
+            missing = len(songs) * len(self._media) - len(paths)
         task_ids = tuple(h.task_id for h in handles)
-        failed = len(songs) < len(results)
-        if failed:
-            state: State = "failed"
-        elif self._download_to is not None and len(paths) == len(songs) * len(self._media):
-            state = "downloaded"
+        outcome: OutcomeState
+        now: _RunState
+        # `started` on disk means "more to collect": a request whose songs are not all
+        # answered, or whose good songs are not all on disk, is collected by the next run.
+        state: State
+        if unanswered:
+            outcome, state, now = "pending", "started", "pending"
+        elif failures:
+            outcome = now = "failed"
+            state = "started" if missing else "failed"
+        elif self._download_to is not None and not missing:
+            outcome, state, now = "done", "downloaded", "downloaded"
         else:
-            state = "done"
+            outcome, state, now = "done", "done", "done"
         self._generating.discard(index)
-        self._move(index, state)
+        self._move(index, now)
         message = "; ".join(str(e) for e in errors) or None
-        self._record(index, state, paths=[str(p) for p in paths], error=message)
+        self._record(index, state, task_ids=task_ids, paths=[str(p) for p in paths], error=message)
         self._emit(
             self._outcome(
                 index,
-                "failed" if failed else "done",
+                outcome,
                 task_ids=task_ids,
                 songs=songs,
                 errors=tuple(errors),
                 paths=tuple(paths),
+                files_missing=missing,
             )
         )
 
@@ -593,10 +695,13 @@ class BulkRun:
         """Every asked-for file of the songs (a complete file on disk is kept as it is)."""
         paths: list[Path] = []
         errors: list[SunoError] = []
+        cap = self._max_download_bytes
 
         async def one(song: Song, media: Media) -> None:
             try:
-                paths.append(await self._suno.download(song, folder, media=media))
+                paths.append(await self._suno.download(song, folder, media=media, max_bytes=cap))
+            except MediaTooLargeError as exc:
+                errors.append(_over_the_cap(exc, cap))
             except SunoError as exc:
                 errors.append(exc)
 
@@ -607,9 +712,42 @@ class BulkRun:
         paths.sort()
         return paths, errors
 
+    async def _settle_journal(self) -> None:
+        """
+        Wait until every change is on disk, or known not to be: a journal that could not be
+        written ends the run with its error as the reason, and ``unsaved`` lists the started
+        requests whose task ids or states it lacks, so a front end can print them.
+        """
+        journal = self._journal
+        if journal is None:
+            return
+        try:
+            await journal.flush()
+        except JournalError as exc:
+            self._journal_failed(exc)
+        unsaved = journal.unsaved()
+        if unsaved:
+            self._journal_failed(journal.failure())
+        self.unsaved = {i: self._task_ids[i] for i in sorted(unsaved) if i in self._task_ids}
+        if self.journal_error is not None:
+            self._stop(self.journal_error)
+            if self.unsaved:
+                logger.error(
+                    "the journal lacks the last state of these started requests: %s",
+                    "; ".join(
+                        f"request {i}: task ids {' '.join(map(str, ids))}"
+                        for i, ids in self.unsaved.items()
+                    ),
+                )
+
+    def _journal_failed(self, exc: JournalError | None) -> None:
+        if exc is not None and self.journal_error is None:
+            logger.error("%s", exc)
+            self.journal_error = exc
+
     # --- bookkeeping --------------------------------------------------------------------
 
-    def _move(self, index: int, state: State | Literal["unknown"]) -> None:
+    def _move(self, index: int, state: _RunState) -> None:
         counts = self._counts
         counts[self._states[index]] -= 1
         counts[state] += 1
@@ -640,6 +778,20 @@ class BulkRun:
 
     def _emit_error(self, exc: BaseException) -> None:
         self._outcomes.put_nowait(exc)
+
+
+def _over_the_cap(exc: MediaTooLargeError, cap: int) -> MediaTooLargeError:
+    """The downloader's error, saying how a bulk run's cap is raised."""
+    told = f"announced {exc.size} bytes" if exc.size is not None else "sent more"
+    what = str(exc).partition(":")[0]
+    msg = (
+        f"{what}: the host {told}, past the bulk download cap of {cap} bytes; nothing of it "
+        "was kept: raise the cap (generate_many(..., max_download_bytes=N), or "
+        "--max-download-mb) if you expect a file this large, then run again"
+    )
+    error = MediaTooLargeError(msg, url=exc.url, path=exc.path, max_bytes=cap, size=exc.size)
+    error.__cause__ = exc
+    return error
 
 
 def _on_disk(path: str) -> bool:

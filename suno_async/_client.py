@@ -22,7 +22,7 @@ from ._arguments import (
     task_ids_of,
 )
 from ._batch import BatchQuery
-from ._bulk import BulkRun, Media
+from ._bulk import DEFAULT_MAX_DOWNLOAD_BYTES, BulkRun, Media
 from ._checks import show
 from ._config import RateLimit
 from ._convert import (
@@ -652,6 +652,7 @@ class AsyncSuno(Waiting):
         dry_run: bool = False,
         resend_unknown: bool = False,
         allow_existing_media: bool = False,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> BulkRun:
         """
         Run many generate requests to the end, each paid for at most once::
@@ -670,6 +671,9 @@ class AsyncSuno(Waiting):
         (:class:`ExistingMediaError`: the earlier run's journal is missing, and starting
         afresh would pay again) unless ``allow_existing_media=True``. Requests added at the
         end of the list are taken in by an existing journal; changed ones are refused.
+        ``max_download_bytes`` caps each downloaded file (200 MB by default, several times
+        the largest real song or video), so a host that sends without end cannot fill the
+        disk; a file past it is refused with :class:`MediaTooLargeError` and not kept.
         """
         return BulkRun(
             self,
@@ -681,6 +685,7 @@ class AsyncSuno(Waiting):
             dry_run=dry_run,
             resend_unknown=resend_unknown,
             allow_existing_media=allow_existing_media,
+            max_download_bytes=max_download_bytes,
         )
 
     # --- plumbing -----------------------------------------------------------------------

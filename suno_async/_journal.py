@@ -30,9 +30,12 @@ call *may* have been charged, so the run reports it as *unknown* and never re-se
 asked to (``resend_unknown=True``).
 
 Every write is a short transaction on one writer thread, so the event loop never waits on the
-disk; writes queued together are committed together. ``synchronous=FULL`` puts every commit
-on disk before it returns, so the ``sending`` written before a paid POST survives a power cut
-too: a lost one would send that request again on resume. The journal runs in SQLite's
+disk; writes queued together are committed together. A write the disk refuses (full, or a
+file size limit) is kept and tried again with every later one and at close: a run whose disk
+fills up goes on collecting what it started, and its states reach the file once there is
+room. ``synchronous=FULL`` puts every commit on disk before it returns, so the ``sending``
+written before a paid POST survives a power cut too: a lost one would send that request again
+on resume. The journal runs in SQLite's
 ``DELETE`` mode, not WAL: every commit lands in the main file, so the main file alone is the
 whole journal once no run holds it (a ``-journal`` side file exists only during a commit and
 is rolled back when a crash leaves it). Copying or moving the main file never loses a state.
@@ -312,6 +315,8 @@ class Journal:
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._failure: BaseException | None = None
+        # Recorded changes whose transaction failed, oldest first; the writer thread's own.
+        self._unwritten: list[Op] = []
         #: CPU seconds the writer thread spent writing, for benchmarks.
         self.cpu_seconds = 0.0
         self.transactions = 0
@@ -445,10 +450,22 @@ class Journal:
     # --- writing ------------------------------------------------------------------------
 
     def record(self, op: Op) -> None:
-        """Queue one change; it is committed with whatever else is queued at that moment."""
-        if self._failure is not None:
-            raise self._journal_failed()
+        """
+        Queue one change; it is committed with whatever else is queued at that moment.
+        Once a write has failed it is still queued, and tried again with each later one.
+        """
         self._queue.put((op, None))
+
+    def failure(self) -> JournalError | None:
+        """Why the journal could not be written, if a write failed; None while all is well."""
+        return None if self._failure is None else self._journal_failed()
+
+    def unsaved(self) -> frozenset[int]:
+        """
+        The requests whose recorded changes are not on disk (their writes failed and failed
+        again since): read it once :meth:`flush` or :meth:`aclose` has returned.
+        """
+        return frozenset(op[1][6] for op in self._unwritten)
 
     async def commit(self, op: Op) -> None:
         """Record one change and return once it is on disk."""
@@ -517,25 +534,38 @@ class Journal:
             started = time.thread_time()
             error: BaseException | None = None
             conflicts: set[int] = set()  # the items whose conditional change matched no row
-            if self._failure is None and any(op is not None for op, _ in items):
+            # Once a write failed, a change that must be on disk before the caller acts (a
+            # `sending` before a paid POST) is refused at once; recorded ones are retried.
+            refused = self._failure is not None
+            retried, self._unwritten = self._unwritten, []
+            recorded = [op for op, done in items if op is not None and done is None]
+            ops = [
+                (position, op)
+                for position, (op, done) in enumerate(items)
+                if op is not None and not (refused and done is not None)
+            ]
+            if retried or ops:
                 try:
                     conn.execute("BEGIN")
-                    for position, (op, _) in enumerate(items):
-                        if op is not None:
-                            cursor = conn.execute(*op)
-                            if op[0] == _UPDATE_IF and cursor.rowcount != 1:
-                                conflicts.add(position)
+                    for op in retried:
+                        conn.execute(*op)
+                    for position, op in ops:
+                        cursor = conn.execute(*op)
+                        if op[0] == _UPDATE_IF and cursor.rowcount != 1:
+                            conflicts.add(position)
                     conn.execute("COMMIT")
                     self.transactions += 1
                 except sqlite3.Error as exc:
                     with contextlib.suppress(sqlite3.Error):
                         conn.execute("ROLLBACK")
                     self._failure = error = exc
+                    self._unwritten = [*retried, *recorded]
             self.cpu_seconds += time.thread_time() - started
-            for position, (op, done) in enumerate(items):
+            for position, (change, done) in enumerate(items):
                 if done is not None:
-                    conflict = op if position in conflicts else None
-                    self._resolve(loop, done, error or self._failure, conflict)
+                    conflict = change if position in conflicts else None
+                    failed = error if change is None else (error or self._failure)
+                    self._resolve(loop, done, failed, conflict)
             if stop:
                 return
 

@@ -11,6 +11,7 @@ import pytest
 from helpers import FAST_POLL, FAST_RETRY, GENERATE, song_requests, until
 from suno_async import (
     AsyncSuno,
+    AuthenticationError,
     BalanceTooLowError,
     BulkOutcome,
     GenerateRequest,
@@ -18,6 +19,7 @@ from suno_async import (
     JournalError,
     JournalLockedError,
     JournalMismatchError,
+    MediaTooLargeError,
     RateLimitError,
     SessionClosedError,
     TaskFailedError,
@@ -461,3 +463,113 @@ async def test_cancelled_while_calls_are_in_flight_the_ids_still_reach_the_journ
     outcomes = await run_all(suno, song_requests(6), journal=path)
     assert sorted((o.index, o.state) for o in outcomes) == [(i, "done") for i in range(6)]
     assert fake.paid_calls[GENERATE] == 6
+
+
+async def test_a_refused_key_while_waiting_leaves_requests_pending_for_the_rerun(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """A burst of 401s on task queries ends this run's waits, not the tasks: none is failed."""
+    path = tmp_path / "run.db"
+    fake.speed = 0.0  # nothing finishes while the key is refused
+    fake.faults.append(Fault("401", "/music/tasks", times=3))
+    fake.faults.append(Fault("401", "/music/task", times=3))
+    outcomes = await run_all(suno, song_requests(4), journal=path)
+    assert "failed" not in {o.state for o in outcomes}
+    pending = [o for o in outcomes if o.state == "pending"]
+    assert pending
+    assert all(isinstance(o.errors[0], AuthenticationError) for o in pending)
+    assert states(path).count("started") == len(pending)
+    fake.faults.clear()
+    fake.speed = 1000.0
+    fake.advance(600)
+    rest = await run_all(suno, song_requests(4), journal=path)
+    assert sorted((o.index, o.state) for o in rest) == sorted((o.index, "done") for o in pending)
+    assert states(path) == ["done"] * 4
+    assert fake.paid_calls[GENERATE] == 4
+
+
+async def test_the_good_song_of_a_failed_request_is_fetched_by_a_rerun(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """One song failed, the other's download failed: the re-run fetches the paid-for one."""
+    path, out = tmp_path / "run.db", tmp_path / "out"
+    fake.plans.extend([TaskPlan(succeed=False), TaskPlan()])
+    fake.faults.append(Fault("404", "GET /media", times=2))  # the link, then its fresh one
+    (first,) = await run_all(suno, song_requests(1), journal=path, download_to=out)
+    assert (first.state, first.files_missing, first.paths) == ("failed", 1, ())
+    assert states(path) == ["started"]
+    (again,) = await run_all(suno, song_requests(1), journal=path, download_to=out)
+    assert (again.state, again.files_missing, len(again.paths)) == ("failed", 0, 1)
+    assert again.paths[0].stat().st_size > 0
+    assert states(path) == ["failed"]
+    assert await run_all(suno, song_requests(1), journal=path, download_to=out) == []
+    assert fake.paid_calls[GENERATE] == 1
+
+
+async def test_links_expired_before_the_downloads_are_refreshed_within_the_run(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """Links past their hour when the downloads start: the run asks for fresh ones itself."""
+    path, out = tmp_path / "run.db", tmp_path / "out"
+    fake.speed = 0.0
+    with anyio.fail_after(10):
+        async with suno.generate_many(song_requests(2), journal=path, download_to=out) as run:
+            await until(lambda: fake.paid_calls[GENERATE] == 2 and "sending" not in states(path))
+            fake.faults.append(Fault("latency", "/music/tasks", delay=0.5, times=1000))
+            fake.advance(600)  # every song is done from now on
+            asked = fake.requests["GET /music/tasks"]
+            # This poll's answer is signed now and arrives after the links have expired.
+            await until(lambda: fake.requests["GET /music/tasks"] > asked)
+            fake.advance(3600 + 600)
+            fake.faults.clear()
+            outcomes = [o async for o in run]
+    assert sorted((o.index, o.state, o.files_missing) for o in outcomes) == [
+        (0, "done", 0),
+        (1, "done", 0),
+    ]
+    assert all(o.ok for o in outcomes)
+    assert len(list(out.iterdir())) == 4
+    # Each file was asked for by its expired link (refused), then by the fresh one.
+    assert len(fake.media_requests) == 8
+    assert fake.requests["GET /music/task"] >= 1
+    assert states(path) == ["downloaded"] * 2
+
+
+async def test_a_download_past_the_cap_is_refused_and_leaves_nothing(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """A host announcing 2 GiB: refused by its size, nothing kept, the cap named; a re-run."""
+    path, out = tmp_path / "run.db", tmp_path / "out"
+    fake.faults.append(Fault("oversized", "GET /media"))
+    (outcome,) = await run_all(
+        suno, song_requests(1), journal=path, download_to=out, max_download_bytes=10**6
+    )
+    assert (outcome.state, outcome.files_missing, len(outcome.paths)) == ("done", 1, 1)
+    (error,) = outcome.errors
+    assert isinstance(error, MediaTooLargeError)
+    assert (error.max_bytes, error.size) == (10**6, 2 * 2**30)
+    assert "max_download_bytes" in str(error)
+    assert "--max-download-mb" in str(error)
+    assert sorted(p.name for p in out.iterdir()) == [outcome.paths[0].name]
+    assert suno.downloads.bytes_received < 2 * 10**6
+    assert states(path) == ["done"]
+    (again,) = await run_all(suno, song_requests(1), journal=path, download_to=out)
+    assert (again.files_missing, len(again.paths)) == (0, 2)
+    assert states(path) == ["downloaded"]
+    with pytest.raises(ValidationError, match="max_download_bytes"):
+        suno.generate_many(song_requests(1), max_download_bytes=0)
+
+
+async def test_the_balance_hint_after_a_resume_counts_what_the_journal_spent(
+    suno: AsyncSuno, fake: FakeSunoServer, tmp_path: Path
+) -> None:
+    """The suggested max_points sends what the balance pays for, earlier spending included."""
+    path = tmp_path / "run.db"
+    await run_all(suno, song_requests(5), journal=path, max_points=72)
+    fake.points = 40
+    with pytest.raises(BalanceTooLowError, match="max_points=112") as info:
+        await run_all(suno, song_requests(5), journal=path)
+    assert (info.value.spent, info.value.max_points) == (72, 112)
+    outcomes = await run_all(suno, song_requests(5), journal=path, max_points=112)
+    assert [o.state for o in outcomes].count("done") == 1
+    assert fake.paid_calls[GENERATE] == 3

@@ -121,7 +121,7 @@ def test_the_readme_demo_runs_offline_with_journal_and_songs(
     assert sorted(row["state"] for row in rows) == ["downloaded"] * 10 + ["failed"] * 2
     assert len({task_id for row in rows for task_id in row["task_ids"]}) == 24
     paths = sorted(Path(path) for row in rows for path in row["paths"])
-    assert paths == sorted(out.glob("*.m4a"))
+    assert paths == _audio(out)
     assert len(paths) == 22
     assert all(path.stat().st_size > 0 for path in paths)
 
@@ -140,7 +140,7 @@ def test_bulk_runs_to_the_end_and_a_rerun_sends_nothing(fake: ThreadedFake, tmp_
     outcomes = run.of("outcome")
     assert sorted(o["line"] for o in outcomes) == [1, 2, 3, 4]
     assert all(o["state"] == "done" and len(o["paths"]) == 2 for o in outcomes)
-    assert len(list(out.glob("*.m4a"))) == 8
+    assert len(_audio(out)) == 8
     assert (out / "suno-journal.sqlite").exists()
     (summary,) = run.of("summary")
     assert (summary["done"], summary["points_spent"]) == (4, 144)
@@ -159,7 +159,7 @@ def test_media_kinds_and_no_download(fake: ThreadedFake, tmp_path: Path) -> None
         "bulk", str(path), "--out", str(tmp_path / "a"), "--media", "audio,cover", fake=fake
     )
     assert both.code == ExitCode.OK, both.stderr
-    assert len(list((tmp_path / "a").glob("*.m4a"))) == 2
+    assert len(_audio(tmp_path / "a")) == 2
     assert (
         len(
             [
@@ -174,7 +174,7 @@ def test_media_kinds_and_no_download(fake: ThreadedFake, tmp_path: Path) -> None
         "bulk", str(path), "--out", str(tmp_path / "b"), "--no-download", env=cli_env(fake)
     )
     assert none.code == ExitCode.OK, none.stderr
-    assert not list((tmp_path / "b").glob("*.m4a"))
+    assert not _audio(tmp_path / "b")
     bad = run_here(
         "bulk", str(path), "--out", str(tmp_path / "c"), "--media", "lyrics", env=cli_env(fake)
     )
@@ -235,7 +235,7 @@ def test_a_failed_song_makes_exit_1(fake: ThreadedFake, tmp_path: Path) -> None:
     run = run_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
     assert run.code == ExitCode.TASKS_FAILED
     assert sorted(o["state"] for o in run.of("outcome")) == ["done", "failed"]
-    assert len(list(out.glob("*.m4a"))) == 3
+    assert len(_audio(out)) == 3
 
 
 def _started(journal: Path) -> int:
@@ -275,7 +275,7 @@ def test_sigint_then_resume_pays_each_request_once(fake: ThreadedFake, tmp_path:
     assert fake.paid_calls() == 6
     titles = fake.sync(lambda: [c.body["title"] for c in fake.server.accepted_calls])
     assert sorted(titles) == [f"Song {n}" for n in range(6)]
-    assert len(list(out.glob("*.m4a"))) == 12
+    assert len(_audio(out)) == 12
 
 
 def test_a_second_ctrl_c_quits_at_once_without_a_traceback(
@@ -467,3 +467,155 @@ def test_sigterm_mid_post_stops_like_ctrl_c(fake: ThreadedFake, tmp_path: Path) 
     states = [row["state"] for row in read_journal(out / JOURNAL_NAME)]
     assert "sending" not in states
     assert len(states) - states.count("planned") == fake.paid_calls() < 8
+
+
+def _audio(out: Path) -> list[Path]:
+    """The songs on disk, whatever the dialect names them (mp3, or the live m4a)."""
+    return sorted(p for p in out.iterdir() if p.suffix in {".mp3", ".m4a"})
+
+
+def test_downloads_that_failed_are_exit_4_and_a_rerun_fetches_them(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """Every song done, no file on disk: exit 4 saying how many are missing, not "all done"."""
+    path, out = _songs_file(tmp_path, 4), tmp_path / "out"
+    outage = Fault("503", "GET /media", retry_after=None, times=100_000)
+    fake.sync(lambda: fake.server.faults.append(outage))
+    run = run_cli("bulk", str(path), "--out", str(out), fake=fake)
+    assert run.code == ExitCode.SERVICE, run.stderr
+    assert "8 file(s) are missing" in run.stderr
+    assert "run the same command again to fetch them" in run.stderr
+    assert "4 done, 0 failed, 0 pending" in run.stdout
+    assert _audio(out) == []
+    fake.sync(fake.server.faults.clear)
+    again = run_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    assert again.code == ExitCode.OK, again.stderr
+    assert len(_audio(out)) == 8
+    assert fake.paid_calls() == 4
+
+
+def test_a_key_refused_mid_wait_and_a_media_outage_end_collected_by_the_next_run(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """
+    401s on task queries and a media outage in the middle of a run: nothing is failed, the
+    run exits 4 naming what is pending, and the next run collects every song, paying nothing.
+    """
+    path, out = _songs_file(tmp_path, 6), tmp_path / "out"
+    fake.sync(lambda: setattr(fake.server, "speed", 0.0))
+    proc = start_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    journal = out / JOURNAL_NAME
+    deadline = time.monotonic() + 30
+    while _started(journal) < 6:
+        assert time.monotonic() < deadline, fake.paid_calls()
+        time.sleep(0.05)
+    refused = "access_key 无效或已被禁用"
+    burst = [
+        Fault("401", "/music/tasks", times=3, message=refused),
+        Fault("401", "/music/task", times=3, message=refused),
+    ]
+    outage = Fault("503", "GET /media", retry_after=None, times=100_000)
+
+    def strike() -> None:
+        fake.server.faults.extend([*burst, outage])
+        fake.server.advance(300)  # some songs finish now, their files meet the outage
+        fake.server.speed = 1000.0
+
+    fake.sync(strike)
+    first = finish(proc)
+    assert first.code == ExitCode.SERVICE, first.stderr
+    states = [o["state"] for o in first.of("outcome")]
+    assert "failed" not in states
+    assert "pending" in states
+    (summary,) = first.of("summary")
+    assert summary["pending"] == states.count("pending")
+    assert summary["failed"] == 0
+    assert "Traceback" not in first.stderr
+    assert fake.paid_calls() == 6
+    fake.sync(fake.server.faults.clear)
+    second = run_cli("bulk", str(path), "--out", str(out), "--json", fake=fake)
+    assert second.code == ExitCode.OK, second.stderr
+    assert [row["state"] for row in read_journal(journal)] == ["downloaded"] * 6
+    assert len(_audio(out)) == 12
+    assert fake.paid_calls() == 6
+
+
+def test_the_budget_is_told_in_options_and_line_numbers(fake: ThreadedFake, tmp_path: Path) -> None:
+    """--max-points and 1-based lines, and a balance hint that counts the journal's spending."""
+    path, out = _songs_file(tmp_path, 4), tmp_path / "out"
+    capped = run_here("bulk", str(path), "--out", str(out), "--max-points", "72", env=cli_env(fake))
+    assert capped.code == ExitCode.CONFIG
+    assert "--max-points 72 is reached: line 3" in capped.stdout + capped.stderr
+    assert "max_points=" not in capped.stdout + capped.stderr
+    fake.sync(lambda: setattr(fake.server, "points", 40))
+    poor = run_here("bulk", str(path), "--out", str(out), env=cli_env(fake))
+    assert poor.code == ExitCode.CONFIG
+    assert "pass --max-points 112" in poor.stderr
+    fitting = run_here(
+        "bulk", str(path), "--out", str(out), "--max-points", "112", env=cli_env(fake)
+    )
+    assert fitting.code == ExitCode.CONFIG  # the budget stops the last request again
+    assert fake.paid_calls() == 3
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+def test_a_journal_that_cannot_be_written_mid_run_collects_and_lists_the_ids(
+    fake: ThreadedFake, tmp_path: Path
+) -> None:
+    """
+    The journal's file stops growing mid-run (a file size limit, as a full disk): sending
+    stops, what was started is still awaited and downloaded, the ids the journal lacks are
+    printed by line, and the run exits 3 without a traceback.
+    """
+    fake.sync(lambda: setattr(fake.server, "speed", 0.0))
+    fake.sync(lambda: setattr(fake.server, "paid_latency", 0.3))
+    path, out = _songs_file(tmp_path, 6), tmp_path / "out"
+    child = str(Path(__file__).with_name("cli_child.py"))
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, child, "--poll-interval", "0.02", "bulk", str(path)),
+            *("--out", str(out), "--json", "--max-in-flight", "2"),
+        ],
+        env=cli_env(fake, PYTHONPATH=str(ROOT)),  # this checkout, not an installed copy
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    journal = out / JOURNAL_NAME
+    deadline = time.monotonic() + 30
+    # Two started, and a POST the fake holds for 0.3 s out: its answer meets the limit.
+    while (started := _started(journal)) < 2 or fake.paid_calls() <= started:
+        assert time.monotonic() < deadline, fake.paid_calls()
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGUSR1)
+    time.sleep(0.5)  # the POSTs in flight are answered; their ids cannot be written
+
+    def finish_songs() -> None:
+        fake.server.paid_latency = 0.0
+        fake.server.speed = 1000.0
+        fake.server.advance(600)
+
+    fake.sync(finish_songs)
+    run = finish(proc)
+    assert run.code == ExitCode.CONFIG, run.stderr
+    assert "Traceback" not in run.stderr
+    (summary,) = run.of("summary")
+    assert "could not be written" in summary["stop_reason"]
+    accepted = fake.sync(
+        lambda: {c.body["title"]: list(c.task_ids) for c in fake.server.accepted_calls}
+    )
+    assert 2 <= len(accepted) < 6
+    rows = read_journal(journal)
+    for row in rows:
+        line = str(row["index"] + 1)
+        ids = accepted.get(row["request"]["title"])
+        if row["state"] == "sending":  # charged, its ids not on disk: they are printed
+            assert summary["unsaved"][line] == ids
+        elif row["state"] != "planned":
+            assert row["task_ids"] == ids
+    assert any(row["state"] == "sending" for row in rows)
+    assert sorted(summary["unsaved"]) == sorted(
+        str(r["index"] + 1) for r in rows if r["state"] != "planned"
+    )
+    # Every song paid for was still awaited and downloaded.
+    assert len(_audio(out)) == 2 * len(accepted)

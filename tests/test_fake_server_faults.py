@@ -181,7 +181,7 @@ def test_command_line_help_explains_every_option(capsys: pytest.CaptureFixture[s
     assert all(f"  {kind} " in shown for kind in FAULT_KINDS)
     with pytest.raises(SystemExit):
         main(["--fault-rate", "5xx=0.1"])
-    assert "the kinds are: 403, 404, 410, 429, 500" in capsys.readouterr().err
+    assert "the kinds are: 401, 403, 404, 410, 429, 500" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

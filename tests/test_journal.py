@@ -162,17 +162,22 @@ async def test_changes_reach_the_disk_and_export_as_jsonl(tmp_path: Path) -> Non
     assert target.read_text(encoding="utf-8") == out.getvalue()
 
 
-async def test_a_failed_write_stops_the_journal_with_a_clear_error(tmp_path: Path) -> None:
-    """A write SQLite refuses fails its waiter and every later change, saying what to do."""
+async def test_a_failed_write_refuses_later_commits_and_keeps_recording(tmp_path: Path) -> None:
+    """A write SQLite refuses fails its waiter and every later commit; records still land."""
     journal = Journal(tmp_path / "run.db")
-    await journal.open(song_requests(1))
+    await journal.open(song_requests(2))
     bad = journal.set_state(0, "bogus")  # type: ignore[arg-type]
     with pytest.raises(JournalError, match="could not be written"):
         await journal.commit(bad)
     with pytest.raises(JournalError, match="run again to resume"):
-        journal.record(journal.set_state(0, "sending"))
+        await journal.commit(journal.set_state(1, "sending"))
+    journal.record(journal.set_state(0, "started", task_ids=[7, 8]))
+    await journal.flush()
+    assert journal.unsaved() == frozenset()
+    assert journal.failure() is not None
     await journal.aclose()
-    assert read_journal(tmp_path / "run.db")[0]["state"] == "planned"
+    rows = read_journal(tmp_path / "run.db")
+    assert [(r["state"], r["task_ids"]) for r in rows] == [("started", [7, 8]), ("planned", [])]
 
 
 async def test_files_that_are_not_journals_are_refused(tmp_path: Path) -> None:

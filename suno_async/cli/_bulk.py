@@ -21,10 +21,18 @@ from typing import Any, Final
 
 import attrs
 
-from .._bulk import GENERATE_PRICE, BulkOutcome, BulkProgress, BulkRun, Media
+from .._bulk import (
+    GENERATE_PRICE,
+    BalanceTooLowError,
+    BudgetReachedError,
+    BulkOutcome,
+    BulkProgress,
+    BulkRun,
+    Media,
+)
 from .._client import AsyncSuno
 from .._duplicates import DuplicateRequestsWarning
-from .._errors import RateLimitError, SessionClosedError, TransportError
+from .._errors import RateLimitError, SessionClosedError, SunoError, TransportError
 from .._journal import JournalMismatchError
 from .._leftovers import ExistingMediaError
 from .._models import GenerateRequest
@@ -66,6 +74,29 @@ class _Job:
     dry_run: bool = False
     resend_unknown: bool = False
     allow_existing_media: bool = False
+    max_download_bytes: int = 200 * 10**6
+
+
+def _say(error: SunoError, lines: Sequence[int]) -> str:
+    """An error as a shell user reads it: options and 1-based line numbers, not arguments."""
+    if isinstance(error, BudgetReachedError):
+        first = lines[error.first_index] if error.first_index < len(lines) else "?"
+        return (
+            f"--max-points {error.max_points} is reached: line {first} and the lines after it "
+            "that were not sent yet stay unsent; raise --max-points and run again to send them"
+        )
+    if isinstance(error, BalanceTooLowError):
+        earlier = (
+            f" (the {error.spent} points the journal already spent count toward it)"
+            if error.spent
+            else ""
+        )
+        return (
+            f"this run needs {error.needed} points ({error.requests} requests) but the balance "
+            f"is {error.balance}: top up, or pass --max-points {error.max_points}{earlier} to "
+            "send only what fits (a later run sends the rest)"
+        )
+    return str(error)
 
 
 def _tally(progress: BulkProgress, baseline: Tally | None = None) -> Tally:
@@ -96,14 +127,15 @@ def _tally(progress: BulkProgress, baseline: Tally | None = None) -> Tally:
     return tally
 
 
-def _describe(outcome: BulkOutcome, line: int) -> tuple[str, dict[str, Any]]:
+def _describe(outcome: BulkOutcome, line: int, lines: Sequence[int]) -> tuple[str, dict[str, Any]]:
     ids = " ".join(map(str, outcome.task_ids)) or "-"
     title = outcome.request.title
     text = f"line {line:<4} {outcome.state:<8}  {ids}  {title}"
     if outcome.paths:
         text += f"  ({len(outcome.paths)} file{'s' if len(outcome.paths) > 1 else ''})"
-    if outcome.errors:
-        text += "  " + "; ".join(str(e) for e in outcome.errors)
+    errors = [_say(e, lines) for e in outcome.errors]
+    if errors:
+        text += "  " + "; ".join(errors)
     fields = {
         "line": line,
         "index": outcome.index,
@@ -113,8 +145,9 @@ def _describe(outcome: BulkOutcome, line: int) -> tuple[str, dict[str, Any]]:
         "title": title,
         "task_ids": list(outcome.task_ids),
         "songs": to_jsonable(outcome.songs),
-        "errors": [str(e) for e in outcome.errors],
+        "errors": errors,
         "paths": [str(p) for p in outcome.paths],
+        "files_missing": outcome.files_missing,
     }
     return text, fields
 
@@ -138,6 +171,7 @@ async def _run_job(suno: AsyncSuno, job: _Job, output: Output) -> ExitCode:
             dry_run=job.dry_run,
             resend_unknown=job.resend_unknown,
             allow_existing_media=job.allow_existing_media,
+            max_download_bytes=job.max_download_bytes,
         )
     async with run:
         estimate = run.estimate
@@ -157,12 +191,13 @@ async def _run_job(suno: AsyncSuno, job: _Job, output: Output) -> ExitCode:
             return ExitCode.OK
         baseline = _tally(run.progress)
         view = output.progress(baseline)
-        states: dict[str, int] = {}
+        states: dict[str, int] = {"files_missing": 0}
         watcher = asyncio.get_running_loop().create_task(_watch(run, view, baseline))
         try:
             async for outcome in run:
                 states[outcome.state] = states.get(outcome.state, 0) + 1
-                text, fields = _describe(outcome, job.lines[outcome.index])
+                states["files_missing"] += outcome.files_missing
+                text, fields = _describe(outcome, job.lines[outcome.index], job.lines)
                 output.emit("outcome", text, **fields)
                 view.update(_tally(run.progress, baseline))
         finally:
@@ -174,15 +209,28 @@ async def _run_job(suno: AsyncSuno, job: _Job, output: Output) -> ExitCode:
 
 
 def _finish(run: BulkRun, states: dict[str, int], job: _Job, output: Output) -> ExitCode:
+    """
+    The summary, and the exit code that says what to do next: 0 nothing; 1 look at the
+    failed songs; 3 change something first (key, points, budget, disk); 4 run again later
+    (requests still pending, files still missing, or sending stopped by the service).
+    """
     progress = run.progress
     stop = run.stop_reason
+    missing = states.get("files_missing", 0)
+    possibly = (
+        f", {progress.points_possibly_spent} possibly spent by the unknown ones"
+        if progress.points_possibly_spent
+        else ""
+    )
     output.emit(
         "summary",
-        f"{progress.done} done, {progress.failed} failed, {progress.unknown} unknown, "
-        f"{progress.not_sent} not sent of {progress.total}; {progress.points_spent} points "
-        f"spent in all; media in {job.out}",
+        f"{progress.done} done, {progress.failed} failed, {progress.pending} pending, "
+        f"{progress.unknown} unknown, {progress.not_sent} not sent of {progress.total}; "
+        f"{progress.points_spent} points spent in all{possibly}; media in {job.out}",
         **to_jsonable(progress),
-        stop_reason=None if stop is None else str(stop),
+        files_missing=missing,
+        stop_reason=None if stop is None else _say(stop, job.lines),
+        unsaved={str(job.lines[i]): list(ids) for i, ids in run.unsaved.items()},
         out=str(job.out),
         journal=str(job.journal),
     )
@@ -192,12 +240,34 @@ def _finish(run: BulkRun, states: dict[str, int], job: _Job, output: Output) -> 
             "sending them, so they may have been charged. Check the balance, then run again "
             "with --resend-unknown to send them anyway"
         )
+    if run.unsaved:
+        ids = "; ".join(
+            f"line {job.lines[i]}: {' '.join(map(str, task_ids))}"
+            for i, task_ids in run.unsaved.items()
+        )
+        output.note(
+            f"the journal lacks the task ids or last state of {len(run.unsaved)} started "
+            f"request(s); keep these task ids (suno-async wait ID... fetches them): {ids}"
+        )
+    if states.get("pending"):
+        output.note(
+            f"{states['pending']} request(s) are still pending: their songs were paid for but "
+            "this run stopped waiting on them (see their errors); run the same command again "
+            "to collect them, nothing is sent twice"
+        )
+    if missing:
+        output.note(
+            f"{missing} file(s) are missing: their downloads failed (see the errors above); "
+            "run the same command again to fetch them, nothing is sent twice"
+        )
     if stop is not None:
-        output.note(f"sending stopped: {stop}")
-        # A limit, the network or a closed session: try again later (4); a key, points or
-        # the budget: change something first (3).
+        output.note(f"sending stopped: {_say(stop, job.lines)}")
+        # A limit, the network or a closed session: try again later (4); a key, points,
+        # the budget or the journal's disk: change something first (3).
         passing = isinstance(stop, (RateLimitError, TransportError, SessionClosedError))
         return ExitCode.SERVICE if passing else ExitCode.CONFIG
+    if states.get("pending") or missing:
+        return ExitCode.SERVICE
     if states.get("failed") or states.get("unknown"):
         return ExitCode.TASKS_FAILED
     return ExitCode.OK
@@ -253,10 +323,13 @@ async def run_bulk(args: argparse.Namespace, output: Output) -> ExitCode:
         dry_run=args.dry_run,
         resend_unknown=args.resend_unknown,
         allow_existing_media=args.allow_existing_media,
+        max_download_bytes=args.max_download_mb * 10**6,
     )
     async with open_session(args, **options) as suno:
         try:
             return await _run_job(suno, job, output)
+        except BalanceTooLowError as exc:
+            raise CliError(_say(exc, lines), ExitCode.CONFIG) from exc
         except JournalMismatchError as exc:
             known = exc.index < len(lines)
             where = f"line {lines[exc.index]} of {args.file}" if known else str(args.file)

@@ -35,6 +35,7 @@ class ExitCode(enum.IntEnum):
     #: No key, a refused key, too few points, a budget reached, an unusable base URL or journal.
     CONFIG = 3
     #: The service or the network failed, or a wait timed out: some work may be in flight.
+    #: A bulk run with requests still pending or files missing: a re-run collects them.
     SERVICE = 4
     #: A bug in suno-async itself (an error it did not expect): rerun with --debug, report it.
     INTERNAL = 70
@@ -54,8 +55,9 @@ exit codes:
   1    some tasks failed (the others are done)
   2    nothing sent: usage error or invalid input
   3    configuration, key or points problem (no key, key refused, balance, budget,
-       an unusable base URL or journal)
-  4    service or network error, or a wait timed out (work may still be running)
+       an unusable base URL, or a journal that cannot be opened or written)
+  4    service or network error, or a wait timed out (work may still be running);
+       bulk: requests still pending or files missing, and a re-run collects them
   70   internal error (a bug: rerun with --debug and report it)
   130  interrupted (Ctrl-C): a bulk run resumes when run again; started tasks are listed
   143  terminated (SIGTERM), 129 hung up (SIGHUP): stopped as for Ctrl-C

@@ -545,6 +545,14 @@ def _bulk_commands(subs: Subparsers) -> None:
         action="store_true",
         help="start a new journal even though DIR holds this run's songs (pays for them again)",
     )
+    sub.add_argument(
+        "--max-download-mb",
+        type=_count,
+        default=200,
+        metavar="MB",
+        help="refuse a downloaded file larger than MB megabytes (default: 200, several times "
+        "the largest real song or video)",
+    )
 
     sub = _sub(
         subs,

@@ -38,6 +38,8 @@ _NO_ID: Final = "n/a"
 #: Every fault kind, with what the client meets. The keys are what ``Fault(kind)`` accepts.
 FAULT_KINDS: Final[Mapping[str, str]] = types.MappingProxyType(
     {
+        "401": "HTTP 401 with an error envelope, as the service refuses a key it does not "
+        "know (for a moment, or for good)",
         "403": "HTTP 403 with an error envelope, as a media host refuses an expired link",
         "404": "HTTP 404 with an error envelope, as a media host that purged a file",
         "410": "HTTP 410 with an error envelope, as a media host whose file is gone",
@@ -53,6 +55,8 @@ FAULT_KINDS: Final[Mapping[str, str]] = types.MappingProxyType(
         "envelope_error": "HTTP 200 whose envelope carries `code` and `message`",
         "latency": "the request is processed, then answered `delay` seconds later",
         "malformed": "HTTP 200 with JSON cut off in the middle",
+        "oversized": "media only: a body announced as `code` MiB (2048 by default: 2 GiB) and "
+        "sent until the client hangs up",
         "slow_body": "the real answer, trickled in small pieces over `delay` seconds",
         "truncated": "the real answer's headers promise the whole body but only half of it is "
         "sent before the connection closes",
@@ -197,7 +201,7 @@ async def fault_response(
         return web.Response(text='{"code": 200, "data": {"rem', content_type="application/json")
     if fault.kind == "429":
         return _envelope(429, 429, "请求过于频繁 (too many requests)", fault.retry_after)
-    if fault.kind in ("403", "404", "410"):
+    if fault.kind in ("401", "403", "404", "410"):
         return _envelope(int(fault.kind), int(fault.kind), fault.message, None)
     if fault.kind == "503":
         return _envelope(503, 503, "服务暂时不可用 (service unavailable)", fault.retry_after)

@@ -781,6 +781,10 @@ class FakeSunoServer:
             return await serve(request, found, cut=fault.kind == "truncated", trickle=trickle)
         elif fault.kind == "drop_after":
             return drop(request)
+        elif fault.kind == "oversized":
+            # Filler up to the announced size: a runaway host, bounded by that size.
+            mib = fault.code if fault.code != 500 else 2048
+            return await serve(request, attrs.evolve(found, size=mib * 2**20))
         else:
             return await fault_response(request, fault, self._error)
         return await serve(request, found)
