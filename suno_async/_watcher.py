@@ -77,9 +77,10 @@ logger: Final = logging.getLogger("suno_async.watcher")
 _MIN_TICK_WAIT: Final = 1.0
 #: Failed polls in a row before one WARNING says so; each failure alone is logged at INFO.
 _WARN_STREAK: Final = 5
-#: Final outcomes kept for a later wait on the same id: a bulk run's worth, each a raw row
-#: of a few KB, so the memory stays bounded in a session that lives for days.
-_KNOWN_OUTCOMES: Final = 10_000
+#: Final outcomes kept for a later wait on the same id (a bot's wait right after its
+#: status changes ended): the most recent few hundred, each a raw row of a few KB, so a
+#: session that lives for days and awaits millions of songs stays the same size.
+_KNOWN_OUTCOMES: Final = 256
 
 
 class TaskWatcher:

@@ -233,7 +233,7 @@ def test_the_server_refuses_a_setting_it_would_fail_on_later(
 
 def test_a_mistyped_fault_kind_lists_the_kinds() -> None:
     """A fault kind that does not exist is refused with every kind named."""
-    said = "unknown fault kind '5xx'; the kinds are: 403, 404, 410, 429, 500"
+    said = "unknown fault kind '5xx'; the kinds are: 401, 403, 404, 410, 429, 500"
     with pytest.raises(ValueError, match=said):
         Fault("5xx")
     with pytest.raises(ValueError, match="between 0 and 1"):
