@@ -99,8 +99,8 @@ class BalanceTooLowError(SunoError):
         self.needed = needed
         self.balance = balance
         self.requests = requests
-        self.spent = spent
-        self.max_points = spent + balance
+        self.spent: int = spent
+        self.max_points: int = spent + balance
         earlier = f" (the journal's {spent} points spent so far count toward it)" if spent else ""
         super().__init__(
             f"this run needs {needed} points ({requests} requests x {GENERATE_PRICE}) but the "
