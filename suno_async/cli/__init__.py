@@ -113,6 +113,12 @@ async def _run(command: Command, args: argparse.Namespace, output: Output) -> Ex
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see ``ExitCode``)."""
+    args_given = list(sys.argv[1:] if argv is None else argv)
+    if args_given[:1] == ["mcp"]:
+        # A server with options of its own, and an optional dependency: see suno_async.mcp.
+        from ..mcp import main as mcp_main  # noqa: PLC0415  (only `mcp` needs the extra)
+
+        return mcp_main(args_given[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

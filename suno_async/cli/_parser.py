@@ -564,3 +564,11 @@ def _bulk_commands(subs: Subparsers) -> None:
     sub.add_argument(
         "--out", type=Path, metavar="DIR", help="the media folder (default: a new temp folder)"
     )
+
+    # Listed for --help only: `suno-async mcp ...` is handed to suno_async.mcp, options and all.
+    _sub(
+        subs,
+        "mcp",
+        "an MCP server for AI agents, under a points cap (needs the mcp extra)",
+        f"{PROG} mcp --max-points 200   (see {PROG} mcp --help)",
+    )
